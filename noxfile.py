@@ -1,0 +1,187 @@
+"""The one entry point for tests, lint, benchmarks, the demo, docs and builds.
+
+Sessions
+--------
+tests(package)   install one package (its uvflow siblings editable, in one resolver call)
+                 and run ``tests/<package>``
+tests_all        install everything and run the whole test suite
+lint             ruff check and ruff format --check
+bench(mode, workers), bench_quick, bench_compare   the benchmark harness (benchmarks/)
+demo             the end-to-end demonstration
+build            a wheel and an sdist per package into dist/
+"""
+
+from __future__ import annotations
+
+import pathlib
+import re
+import shutil
+import sys
+
+import nox
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+ROOT = pathlib.Path(__file__).parent
+PACKAGES = ["execution", "datamodels", "imaging", "calibration", "simulation", "pipelines"]
+TEST_DEPS = ["pytest>=7", "hypothesis>=6", "pytest-benchmark>=4", "nox"]
+
+nox.options.sessions = ["lint", "tests_all"]
+nox.options.reuse_existing_virtualenvs = True
+nox.options.default_venv_backend = "venv"
+
+
+def _project(pkg: str) -> dict:
+    with open(ROOT / "packages" / pkg / "pyproject.toml", "rb") as f:
+        return tomllib.load(f)["project"]
+
+
+def _requirement_names(reqs: list[str]) -> list[tuple[str, list[str]]]:
+    """uvflow siblings named in requirement strings, with the extras asked for."""
+    out = []
+    for req in reqs:
+        m = re.match(r"uvflow-([a-z]+)(\[([a-z,]+)\])?", req)
+        if m:
+            out.append((m.group(1), m.group(3).split(",") if m.group(3) else []))
+    return out
+
+
+def sibling_closure(pkg: str, extras: tuple[str, ...] = ()) -> dict[str, set[str]]:
+    """Map package -> extras for ``pkg`` and every uvflow package it needs."""
+    need: dict[str, set[str]] = {pkg: set(extras)}
+    todo = [pkg]
+    while todo:
+        name = todo.pop()
+        proj = _project(name)
+        reqs = list(proj.get("dependencies", []))
+        for ex in need[name]:
+            reqs += proj.get("optional-dependencies", {}).get(ex, [])
+        for sib, sib_extras in _requirement_names(reqs):
+            before = need.get(sib)
+            need.setdefault(sib, set()).update(sib_extras)
+            if before is None or not set(sib_extras) <= before:
+                todo.append(sib)
+    return need
+
+
+def all_extras(pkg: str) -> tuple[str, ...]:
+    return tuple(_project(pkg).get("optional-dependencies", {}))
+
+
+def install_packages(session: nox.Session, pkgs: dict[str, set[str]], *extra: str) -> None:
+    """Install uvflow packages editable in ONE pip call (so siblings resolve locally)."""
+    args = []
+    for name in PACKAGES:
+        if name in pkgs:
+            ex = f"[{','.join(sorted(pkgs[name]))}]" if pkgs[name] else ""
+            args += ["-e", f"./packages/{name}{ex}"]
+    session.install(*args, *extra)
+
+
+def install_everything(session: nox.Session, *extra: str) -> None:
+    pkgs = {}
+    for name in PACKAGES:
+        for sib, ex in sibling_closure(name, all_extras(name)).items():
+            pkgs.setdefault(sib, set()).update(ex)
+    install_packages(session, pkgs, *extra)
+
+
+@nox.session
+@nox.parametrize("package", PACKAGES)
+def tests(session: nox.Session, package: str) -> None:
+    """Run tests/<package> with only that package (and its extras and siblings) installed."""
+    install_packages(session, sibling_closure(package, all_extras(package)), *TEST_DEPS)
+    session.run("pytest", f"tests/{package}", "tests/test_repository.py", *session.posargs)
+
+
+@nox.session
+def tests_all(session: nox.Session) -> None:
+    """Install every package and run the whole test suite."""
+    install_everything(session, *TEST_DEPS)
+    session.run("pytest", "tests", *session.posargs)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff check and ruff format --check over the whole repository."""
+    session.install("ruff>=0.5")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+BENCH_MATRIX = [("serial", 1), ("dask", 1), ("dask", 2), ("dask", 4)]
+
+
+def _bench_env(mode: str, workers: int) -> dict[str, str]:
+    return {
+        "UVFLOW_BENCH_MODE": mode,
+        "UVFLOW_BENCH_WORKERS": str(workers),
+        "OMP_NUM_THREADS": "1",
+        "OPENBLAS_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        "NUMBA_NUM_THREADS": "1",
+    }
+
+
+@nox.session
+@nox.parametrize("mode,workers", BENCH_MATRIX)
+def bench(session: nox.Session, mode: str, workers: int) -> None:
+    """One benchmark run (never under xdist) writing .benchmarks/runs/<mode>-w<workers>.json."""
+    install_everything(session, *TEST_DEPS, "matplotlib")
+    out = ROOT / ".benchmarks" / "runs"
+    out.mkdir(parents=True, exist_ok=True)
+    session.run(
+        "pytest",
+        "benchmarks",
+        "-p",
+        "no:xdist",
+        f"--benchmark-json={out / f'{mode}-w{workers}.json'}",
+        *session.posargs,
+        env=_bench_env(mode, workers),
+    )
+
+
+@nox.session
+def bench_quick(session: nox.Session) -> None:
+    """The whole benchmark matrix at tiny sizes: keeps the harness working (timings not judged)."""
+    install_everything(session, *TEST_DEPS, "matplotlib")
+    out = ROOT / ".benchmarks" / "quick"
+    out.mkdir(parents=True, exist_ok=True)
+    for mode, workers in BENCH_MATRIX[:3]:
+        env = _bench_env(mode, workers) | {"UVFLOW_BENCH_SIZE": "tiny"}
+        session.run(
+            "pytest",
+            "benchmarks",
+            "-p",
+            "no:xdist",
+            f"--benchmark-json={out / f'{mode}-w{workers}.json'}",
+            *session.posargs,
+            env=env,
+        )
+
+
+@nox.session
+def bench_compare(session: nox.Session) -> None:
+    """Serial vs Dask side by side: benchmarks/report.md and a PNG plot."""
+    install_everything(session, "matplotlib")
+    session.run("python", "benchmarks/compare.py", str(ROOT / ".benchmarks" / "runs"), *session.posargs)
+
+
+@nox.session
+def demo(session: nox.Session) -> None:
+    """The end-to-end demonstration (see README)."""
+    install_everything(session, "matplotlib")
+    session.run("python", "examples/demo.py", *session.posargs)
+
+
+@nox.session
+def build(session: nox.Session) -> None:
+    """A wheel and an sdist for every package into dist/."""
+    session.install("build>=1.0")
+    dist = ROOT / "dist"
+    shutil.rmtree(dist, ignore_errors=True)
+    for name in PACKAGES:
+        session.run("python", "-m", "build", "--outdir", str(dist), f"packages/{name}")
