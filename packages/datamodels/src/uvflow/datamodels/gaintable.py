@@ -1,0 +1,124 @@
+"""GainTable: antenna-based Jones matrices ``gain[ntime, nant, nchan, nrec, nrec]``."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+import numpy as np
+from astropy.coordinates import SkyCoord
+
+from ._validation import DataModelError, check_array
+from .configuration import Configuration
+from .polarisation import ReceptorFrame
+
+__all__ = ["GainTable", "JONES_TYPES"]
+
+JONES_TYPES = ("T", "G", "B")
+
+
+@dataclass(kw_only=True, eq=False)
+class GainTable:
+    """Antenna gains, convention ``V_obs_ij = g_i V_model_ij g_j^H``.
+
+    Parameters
+    ----------
+    gain : numpy.ndarray of complex128, shape [ntime, nant, nchan, nrec, nrec]
+    weight : numpy.ndarray of float64, shape [ntime, nant, nchan, nrec, nrec]
+        0 where a solution has no data.
+    residual : numpy.ndarray of float64, shape [ntime, nchan, nrec, nrec]
+        RMS misfit of the solution.
+    time : numpy.ndarray of float64, shape [ntime]
+        Centre of each solution interval, MJD seconds (UTC).
+    interval : numpy.ndarray of float64, shape [ntime]
+        Width of each solution interval, seconds.
+    frequency : numpy.ndarray of float64, shape [nchan]
+        Centre of each frequency solution interval, Hz.
+    receptor_frame : ReceptorFrame
+    phasecentre : SkyCoord
+    configuration : Configuration or None
+    jones_type : str
+        ``'T'`` (scalar), ``'G'`` (per receptor) or ``'B'`` (per channel), or a plugin's name.
+    meta : dict
+        Solver diagnostics (iterations, convergence).
+    """
+
+    gain: np.ndarray
+    weight: np.ndarray
+    residual: np.ndarray
+    time: np.ndarray
+    interval: np.ndarray
+    frequency: np.ndarray
+    receptor_frame: ReceptorFrame
+    phasecentre: SkyCoord
+    configuration: Configuration | None = None
+    jones_type: str = "T"
+    meta: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        o = "GainTable"
+        self.gain = check_array(o, "gain", self.gain, ndim=5, kind="c")
+        nt, na, nc, nr, nr2 = self.gain.shape
+        if nr != nr2:
+            raise DataModelError(
+                f"GainTable.gain must be [..., nrec, nrec], got {list(self.gain.shape)}"
+            )
+        self.weight = check_array(
+            o, "weight", self.weight, shape=self.gain.shape, kind="fiu"
+        ).astype(float, copy=False)
+        self.residual = check_array(
+            o, "residual", self.residual, shape=(nt, nc, nr, nr), kind="fiu"
+        )
+        self.time = check_array(o, "time", self.time, shape=(nt,), kind="fiu").astype(
+            float, copy=False
+        )
+        self.interval = check_array(
+            o, "interval", np.broadcast_to(np.asarray(self.interval, float), (nt,)), shape=(nt,)
+        )
+        self.frequency = check_array(
+            o, "frequency", self.frequency, shape=(nc,), kind="fiu"
+        ).astype(float, copy=False)
+        self.receptor_frame = ReceptorFrame(self.receptor_frame)
+        if self.receptor_frame.nrec != nr:
+            raise DataModelError(
+                f"GainTable has {nr} receptors but receptor_frame {self.receptor_frame.name} has "
+                f"{self.receptor_frame.nrec}"
+            )
+        if self.configuration is not None and self.configuration.nants != na:
+            raise DataModelError(
+                f"GainTable has {na} antennas, its configuration {self.configuration.nants}"
+            )
+        if not isinstance(self.phasecentre, SkyCoord):
+            raise DataModelError("GainTable.phasecentre must be an astropy SkyCoord")
+
+    @property
+    def ntimes(self) -> int:
+        return self.gain.shape[0]
+
+    @property
+    def nants(self) -> int:
+        return self.gain.shape[1]
+
+    @property
+    def nchan(self) -> int:
+        return self.gain.shape[2]
+
+    @property
+    def nrec(self) -> int:
+        return self.gain.shape[3]
+
+    def replace(self, **changes) -> GainTable:
+        return dataclasses.replace(self, **changes)
+
+    def copy(self) -> GainTable:
+        return self.replace(
+            gain=self.gain.copy(), weight=self.weight.copy(), residual=self.residual.copy(),
+            time=self.time.copy(), interval=self.interval.copy(), meta=dict(self.meta),
+        )  # fmt: skip
+
+    def __repr__(self) -> str:
+        amp = np.abs(self.gain)
+        return (
+            f"GainTable({self.jones_type}, ntimes={self.ntimes}, nants={self.nants}, nchan={self.nchan}, "
+            f"nrec={self.nrec} {self.receptor_frame.name}, |g| {amp.min():.3g}..{amp.max():.3g})"
+        )

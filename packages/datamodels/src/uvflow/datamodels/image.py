@@ -1,0 +1,219 @@
+"""Image: ``data[nchan, npol, ny, nx]`` with an astropy WCS (RA---SIN, DEC--SIN, STOKES, FREQ)."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+import numpy as np
+from astropy.coordinates import SkyCoord
+from astropy.wcs import WCS
+
+from ._validation import DataModelError, check_array
+from .polarisation import FITS_STOKES_CODES, PolarisationFrame
+
+__all__ = ["Image", "create_image", "stokes_axis_codes"]
+
+
+def stokes_axis_codes(frame: PolarisationFrame) -> tuple[float, float]:
+    """CRVAL and CDELT of a linear FITS STOKES axis for ``frame``'s products in their order.
+
+    Frames whose products do not form an arithmetic sequence of FITS codes (``linear``:
+    XX XY YX YY = -5 -7 -8 -6; ``circular``: RR RL LR LL = -1 -3 -4 -2) get the code of their
+    first product and a step of -1: FITS writers reorder those planes to the FITS order.
+    """
+    codes = [FITS_STOKES_CODES[p] for p in frame.names]
+    if len(codes) == 1:
+        return float(codes[0]), 1.0
+    steps = np.diff(codes)
+    if np.all(steps == steps[0]):
+        return float(codes[0]), float(steps[0])
+    return float(codes[0]), -1.0
+
+
+@dataclass(kw_only=True, eq=False)
+class Image:
+    """A spectral, polarised image (or a uv grid when ``data`` is complex).
+
+    Parameters
+    ----------
+    data : numpy.ndarray of float32/float64 (or complex), shape [nchan, npol, ny, nx]
+    wcs : astropy.wcs.WCS
+        Four axes in numpy-reversed order of ``data``: RA---SIN, DEC--SIN, STOKES, FREQ.
+        CRPIX1/2 = N/2 + 1 (1-based), so 0-based pixel (ny//2, nx//2) is the reference
+        direction; CDELT1 < 0 (RA increases to the left).
+    polarisation_frame : PolarisationFrame
+        Defines the order of the planes along axis 1.
+    clean_beam : dict or None
+        ``{'bmaj': deg, 'bmin': deg, 'bpa': deg}`` when known.
+    meta : dict
+        Provenance written to FITS headers (e.g. ``BUNIT``, ``WEIGHT``, ``SUMWT``, ``NITER``).
+    """
+
+    data: np.ndarray
+    wcs: WCS
+    polarisation_frame: PolarisationFrame
+    clean_beam: dict | None = None
+    meta: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.data = check_array("Image", "data", self.data, ndim=4, kind="fciu")
+        if not isinstance(self.wcs, WCS) or self.wcs.naxis != 4:
+            raise DataModelError("Image.wcs must be a 4-axis astropy WCS (RA, DEC, STOKES, FREQ)")
+        ctype = [c.upper() for c in self.wcs.wcs.ctype]
+        if not (ctype[0].startswith("RA") and ctype[1].startswith("DEC")):
+            raise DataModelError(f"Image.wcs axes 1, 2 must be RA, DEC; got {ctype[:2]}")
+        if not (ctype[2].startswith("STOKES") and ctype[3].startswith("FREQ")):
+            raise DataModelError(f"Image.wcs axes 3, 4 must be STOKES, FREQ; got {ctype[2:]}")
+        self.polarisation_frame = PolarisationFrame(self.polarisation_frame)
+        if self.data.shape[1] != self.polarisation_frame.npol:
+            raise DataModelError(
+                f"Image.data has {self.data.shape[1]} polarisation planes but "
+                f"{self.polarisation_frame.name} has {self.polarisation_frame.npol}"
+            )
+        if self.clean_beam is not None:
+            missing = {"bmaj", "bmin", "bpa"} - set(self.clean_beam)
+            if missing:
+                raise DataModelError(
+                    f"Image.clean_beam lacks {sorted(missing)}; give bmaj, bmin, bpa in degrees"
+                )
+
+    # ---- geometry ---------------------------------------------------------------------
+    @property
+    def shape(self) -> tuple[int, int, int, int]:
+        return self.data.shape  # type: ignore[return-value]
+
+    @property
+    def nchan(self) -> int:
+        return self.data.shape[0]
+
+    @property
+    def npol(self) -> int:
+        return self.data.shape[1]
+
+    @property
+    def ny(self) -> int:
+        return self.data.shape[2]
+
+    @property
+    def nx(self) -> int:
+        return self.data.shape[3]
+
+    @property
+    def phasecentre(self) -> SkyCoord:
+        """The reference direction (CRVAL1, CRVAL2) as an ICRS SkyCoord."""
+        ra, dec = self.wcs.wcs.crval[:2]
+        return SkyCoord(ra=ra, dec=dec, unit="deg", frame="icrs")
+
+    @property
+    def cellsize(self) -> float:
+        """Pixel size in radians (|CDELT2|)."""
+        return float(np.deg2rad(abs(self.wcs.wcs.cdelt[1])))
+
+    @property
+    def frequency(self) -> np.ndarray:
+        """Channel centre frequencies in Hz, float64 [nchan]."""
+        w = self.wcs.wcs
+        return w.crval[3] + (np.arange(self.nchan) + 1 - w.crpix[3]) * w.cdelt[3]
+
+    @property
+    def channel_bandwidth(self) -> np.ndarray:
+        """Channel widths in Hz, float64 [nchan] (from CDELT4)."""
+        return np.full(self.nchan, abs(self.wcs.wcs.cdelt[3]))
+
+    @property
+    def celestial_wcs(self) -> WCS:
+        return self.wcs.celestial
+
+    def sky_to_pixel(self, direction: SkyCoord) -> tuple[np.ndarray, np.ndarray]:
+        """0-based (x, y) pixel of ``direction`` (x along RA axis, y along Dec)."""
+        x, y = self.wcs.celestial.world_to_pixel(direction)
+        return np.asarray(x), np.asarray(y)
+
+    def pixel_to_sky(self, x, y) -> SkyCoord:
+        return self.wcs.celestial.pixel_to_world(x, y)
+
+    # ---- copies -----------------------------------------------------------------------
+    def replace(self, **changes) -> Image:
+        """A new Image with ``changes`` applied; unchanged fields are shared."""
+        return dataclasses.replace(self, **changes)
+
+    def copy(self, zero: bool = False) -> Image:
+        data = np.zeros_like(self.data) if zero else self.data.copy()
+        beam = None if self.clean_beam is None else dict(self.clean_beam)
+        return self.replace(
+            data=data, wcs=self.wcs.deepcopy(), clean_beam=beam, meta=dict(self.meta)
+        )
+
+    def __repr__(self) -> str:
+        d = self.data
+        rng = f"{d.real.min():.4g}..{d.real.max():.4g}" if d.size else "empty"
+        return (
+            f"Image(shape={list(d.shape)}, {self.polarisation_frame.name}, "
+            f"cell={np.rad2deg(self.cellsize) * 3600:.4g} arcsec, "
+            f"freq={self.frequency[0] / 1e6 if self.nchan else float('nan'):.4g} MHz, dtype={d.dtype}, "
+            f"range {rng}, beam={self.clean_beam})"
+        )
+
+
+def create_image(
+    npixel: int | tuple[int, int],
+    cellsize: float,
+    phasecentre: SkyCoord,
+    frequency,
+    channel_bandwidth=None,
+    polarisation_frame: PolarisationFrame | str = "stokesI",
+    dtype=np.float64,
+    nchan: int | None = None,
+) -> Image:
+    """A zero image centred on ``phasecentre``.
+
+    Parameters
+    ----------
+    npixel : int or (ny, nx)
+    cellsize : float
+        Pixel size in radians.
+    phasecentre : SkyCoord
+    frequency : float or array of float [nchan]
+        Channel centres in Hz; must be evenly spaced (a FITS axis is linear).
+    channel_bandwidth : float or array [nchan], optional
+        Hz; defaults to the channel spacing (or 1 Hz for one channel).
+    polarisation_frame : PolarisationFrame or str
+    dtype : numpy dtype
+    nchan : int, optional
+        With a scalar ``frequency``: that many channels spaced by ``channel_bandwidth``.
+    """
+    ny, nx = (npixel, npixel) if np.isscalar(npixel) else tuple(npixel)
+    if ny <= 0 or nx <= 0:
+        raise DataModelError(f"image size must be positive, got {ny} x {nx}")
+    if not cellsize > 0:
+        raise DataModelError(f"cellsize must be > 0 radians, got {cellsize}")
+    freq = np.atleast_1d(np.asarray(frequency, dtype=float))
+    if nchan is not None and freq.size == 1 and nchan > 1:
+        bw = float(np.atleast_1d(channel_bandwidth)[0]) if channel_bandwidth is not None else 1.0
+        freq = freq[0] + bw * np.arange(nchan)
+    if np.any(freq <= 0):
+        raise DataModelError("image frequencies must be > 0 Hz")
+    if freq.size > 1:
+        steps = np.diff(freq)
+        if not np.allclose(steps, steps[0], rtol=1e-6, atol=0):
+            raise DataModelError(
+                "image channel frequencies must be evenly spaced (a FITS axis is linear)"
+            )
+        df = float(steps[0])
+    else:
+        df = float(np.atleast_1d(channel_bandwidth)[0]) if channel_bandwidth is not None else 1.0
+    pol = PolarisationFrame(polarisation_frame)
+    w = WCS(naxis=4)
+    w.wcs.ctype = ["RA---SIN", "DEC--SIN", "STOKES", "FREQ"]
+    w.wcs.cunit = ["deg", "deg", "", "Hz"]
+    w.wcs.crpix = [nx // 2 + 1, ny // 2 + 1, 1.0, 1.0]
+    cell = float(np.rad2deg(cellsize))
+    w.wcs.cdelt = [-cell, cell, stokes_axis_codes(pol)[1], df]
+    icrs = phasecentre.icrs
+    w.wcs.crval = [icrs.ra.deg, icrs.dec.deg, stokes_axis_codes(pol)[0], freq[0]]
+    w.wcs.radesys = "ICRS"
+    w.wcs.equinox = 2000.0
+    w.wcs.specsys = "TOPOCENT"
+    data = np.zeros((freq.size, pol.npol, ny, nx), dtype=dtype)
+    return Image(data=data, wcs=w, polarisation_frame=pol)

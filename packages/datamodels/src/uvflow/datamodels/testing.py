@@ -1,0 +1,122 @@
+"""Small synthetic data for tests of uvflow packages (and of plugins).
+
+These builders are deterministic and fast, not rigorous: uvw come from the classic
+hour-angle rotation of local baseline vectors (no precession, nutation or aberration).
+Use ``uvflow.simulation.create_visibility`` for real simulations.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from astropy.coordinates import EarthLocation, SkyCoord
+
+from .configuration import Configuration
+from .polarisation import PolarisationFrame
+from .visibility import Visibility
+
+__all__ = ["random_configuration", "hour_angle_uvw", "simple_visibility"]
+
+
+def random_configuration(
+    nant: int = 10,
+    radius: float = 1000.0,
+    seed: int = 0,
+    latitude_deg: float = -30.7,
+    name: str = "TEST",
+) -> Configuration:
+    """``nant`` antennas spread uniformly in a disc of ``radius`` metres (seeded)."""
+    rng = np.random.default_rng(seed)
+    r = radius * np.sqrt(rng.uniform(0, 1, nant))
+    phi = rng.uniform(0, 2 * np.pi, nant)
+    enu = np.stack([r * np.cos(phi), r * np.sin(phi), rng.normal(0, 1.0, nant)], axis=1)
+    loc = EarthLocation.from_geodetic(lon=21.44, lat=latitude_deg, height=1000.0)
+    lon, lat = loc.lon.rad, loc.lat.rad
+    sl, cl, sp, cp = np.sin(lon), np.cos(lon), np.sin(lat), np.cos(lat)
+    rot = np.array([[-sl, cl, 0.0], [-sp * cl, -sp * sl, cp], [cp * cl, cp * sl, sp]])
+    centre = np.array([v.to_value("m") for v in loc.to_geocentric()])
+    xyz = centre + enu @ rot
+    return Configuration(
+        name=name,
+        location=loc,
+        names=[f"A{i:03d}" for i in range(nant)],
+        xyz=xyz,
+        diameter=np.full(nant, 15.0),
+    )
+
+
+def hour_angle_uvw(
+    config: Configuration, hour_angles: np.ndarray, dec: float, a1, a2
+) -> np.ndarray:
+    """uvw [ntime, nbaseline, 3] in metres for ``XYZ(a2) - XYZ(a1)`` at the given hour angles (rad)."""
+    lon = config.location.lon.rad
+    # Earth-fixed baseline vectors rotated so that X points to the local meridian (hour angle 0).
+    xyz = config.xyz
+    c, s = np.cos(-lon), np.sin(-lon)
+    rot = np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
+    local = xyz @ rot.T
+    b = local[a2] - local[a1]  # [nbaseline, 3]
+    ha = np.asarray(hour_angles, dtype=float)[:, None]
+    sh, ch = np.sin(ha), np.cos(ha)
+    sd, cd = np.sin(dec), np.cos(dec)
+    x, y, z = b[None, :, 0], b[None, :, 1], b[None, :, 2]
+    u = sh * x + ch * y
+    v = -sd * ch * x + sd * sh * y + cd * z
+    w = cd * ch * x - cd * sh * y + sd * z
+    return np.stack([u, v, w], axis=-1)
+
+
+def simple_visibility(
+    config: Configuration | None = None,
+    ntime: int = 5,
+    frequency=(1.0e8,),
+    channel_bandwidth: float = 1.0e6,
+    phasecentre: SkyCoord | None = None,
+    polarisation_frame: str | PolarisationFrame = "stokesI",
+    hour_angle_span: float = np.pi / 3,
+    integration_time: float = 60.0,
+    dtype=np.complex128,
+    zerow: bool = False,
+) -> Visibility:
+    """A zero-valued Visibility of all cross-correlation baselines over a symmetric HA track.
+
+    Parameters
+    ----------
+    config : Configuration, optional
+        Defaults to ``random_configuration()``.
+    ntime : int
+    frequency : sequence of float
+        Hz.
+    hour_angle_span : float
+        Radians, centred on transit.
+    zerow : bool
+        Set w = 0 (for 2d-gridding tests).
+    """
+    config = config if config is not None else random_configuration()
+    phasecentre = (
+        phasecentre if phasecentre is not None else SkyCoord(ra=15.0, dec=-45.0, unit="deg")
+    )
+    frame = PolarisationFrame(polarisation_frame)
+    freq = np.atleast_1d(np.asarray(frequency, dtype=float))
+    a1, a2 = np.triu_indices(config.nants, k=1)
+    ha = np.linspace(-hour_angle_span / 2, hour_angle_span / 2, ntime) if ntime > 1 else np.zeros(1)
+    uvw = hour_angle_uvw(config, ha, phasecentre.icrs.dec.rad, a1, a2)
+    if zerow:
+        uvw[..., 2] = 0.0
+    shape = (ntime, a1.size, freq.size, frame.npol)
+    t0 = 5.0e9
+    return Visibility(
+        vis=np.zeros(shape, dtype=dtype),
+        weight=np.ones(shape),
+        flags=np.zeros(shape, dtype=bool),
+        uvw=uvw,
+        time=t0 + ha * 86164.0905 / (2 * np.pi),
+        integration_time=np.full(ntime, integration_time),
+        antenna1=a1,
+        antenna2=a2,
+        frequency=freq,
+        channel_bandwidth=np.full(freq.size, channel_bandwidth),
+        phasecentre=phasecentre,
+        polarisation_frame=frame,
+        configuration=config,
+        source="test",
+    )
