@@ -1,0 +1,166 @@
+"""Serial vs Dask, side by side: reads the pytest-benchmark JSON files written by
+``nox -s bench(...)`` and writes ``benchmarks/report.md`` and ``benchmarks/scaling.png``.
+
+Usage: ``python benchmarks/compare.py .benchmarks/runs [--out benchmarks]``
+
+Per workload (a benchmark's name and parameters) and run (mode, workers) it reports the
+median time, the speed-up over the serial run and the parallel efficiency (speed-up /
+workers), the Dask overhead (wall − Σ task time / workers, as a fraction of wall, from the
+task stream), the peak memory per worker, and — for benchmarks in a group that also has a
+``bare`` benchmark (a bare ducc0 call on the same arrays) — the ratio to it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import pathlib
+import sys
+from collections import defaultdict
+
+
+def load_runs(directory: pathlib.Path) -> dict[tuple[str, int], dict]:
+    runs = {}
+    for path in sorted(directory.glob("*.json")):
+        with open(path) as f:
+            doc = json.load(f)
+        meta = doc.get("uvflow", {})
+        key = (meta.get("mode", path.stem.split("-")[0]), int(meta.get("workers", 1)))
+        runs[key] = doc
+    return runs
+
+
+def _run_label(key: tuple[str, int]) -> str:
+    return f"{key[0]}-w{key[1]}"
+
+
+def collect(runs: dict) -> dict[str, dict[tuple[str, int], dict]]:
+    """workload name -> run key -> benchmark record."""
+    table: dict[str, dict] = defaultdict(dict)
+    for key, doc in runs.items():
+        for b in doc.get("benchmarks", []):
+            table[b["fullname"]][key] = b
+    return table
+
+
+def bare_ratios(runs: dict) -> dict[tuple[str, tuple[str, int]], float]:
+    """(workload, run) -> median(workload) / median(bare benchmark in the same group and params)."""
+    out = {}
+    for key, doc in runs.items():
+        groups = defaultdict(list)
+        for b in doc.get("benchmarks", []):
+            groups[(b.get("group"), json.dumps(b.get("params"), sort_keys=True))].append(b)
+        for members in groups.values():
+            bare = [b for b in members if "bare" in b["name"]]
+            if not bare or members[0].get("group") is None:
+                continue
+            ref = bare[0]["stats"]["median"]
+            for b in members:
+                if b is not bare[0]:
+                    out[(b["fullname"], key)] = b["stats"]["median"] / ref
+    return out
+
+
+def fmt(x, spec=".3g", none="–"):
+    return none if x is None else format(x, spec)
+
+
+def write_report(runs: dict, out: pathlib.Path) -> pathlib.Path:
+    table = collect(runs)
+    ratios = bare_ratios(runs)
+    keys = sorted(runs, key=lambda k: (k[0] != "serial", k[1]))
+    machine = next(iter(runs.values())).get("uvflow", {}).get("machine", {}) if runs else {}
+    lines = [
+        "# uvflow benchmark report",
+        "",
+        f"Machine: {machine.get('cpus', '?')} cores, {machine.get('memory_gb', '?')} GiB, "
+        f"{machine.get('platform', '?')}, Python {machine.get('python', '?')}.",
+        f"Runs: {', '.join(_run_label(k) for k in keys)}. Times are medians in seconds; speed-up is "
+        "serial-w1 time / this run's time; efficiency is speed-up / workers; overhead is "
+        "(wall − Σ task time / workers) / wall from the Dask task stream; memory is the peak "
+        "resident set per worker process (MB).",
+        "",
+        "| workload | run | median s | speed-up | efficiency | overhead | peak MB / worker | × bare ducc0 |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for name in sorted(table):
+        serial = table[name].get(("serial", 1))
+        t_serial = serial["stats"]["median"] if serial else None
+        for key in keys:
+            b = table[name].get(key)
+            if b is None:
+                continue
+            t = b["stats"]["median"]
+            info = b.get("extra_info", {})
+            speedup = t_serial / t if t_serial else None
+            eff = speedup / key[1] if speedup else None
+            ovh = info.get("overhead_fraction")
+            mem = info.get("peak_memory_mb")
+            mem_s = fmt(max(mem), ".0f") if mem else "–"
+            lines.append(
+                f"| `{name.split('::')[-1]}` | {_run_label(key)} | {t:.4g} | {fmt(speedup, '.2f')} | "
+                f"{fmt(eff, '.2f')} | {fmt(None if ovh is None else 100 * ovh, '.1f')}{'%' if ovh is not None else ''} | "
+                f"{mem_s} | {fmt(ratios.get((name, key)), '.2f')} |"
+            )
+    path = out / "report.md"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def write_plot(runs: dict, out: pathlib.Path) -> pathlib.Path | None:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("matplotlib not installed: no plot", file=sys.stderr)
+        return None
+    table = collect(runs)
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 5))
+    for name in sorted(table):
+        serial = table[name].get(("serial", 1))
+        if not serial:
+            continue
+        pts = sorted(
+            (k[1], serial["stats"]["median"] / b["stats"]["median"])
+            for k, b in table[name].items()
+            if k[0] == "dask"
+        )
+        if not pts:
+            continue
+        w, s = zip(*pts)
+        label = name.split("::")[-1][:48]
+        ax1.plot(w, s, marker="o", label=label)
+        ax2.plot(w, [si / wi for si, wi in zip(s, w)], marker="o", label=label)
+    for ax, title in ((ax1, "speed-up over serial"), (ax2, "parallel efficiency")):
+        ax.set_xlabel("Dask workers (1 thread each)")
+        ax.set_title(title)
+        ax.grid(alpha=0.3)
+    ax1.plot([1, 4], [1, 4], "k--", lw=0.8, label="ideal")
+    ax2.axhline(1.0, color="k", ls="--", lw=0.8)
+    ax1.legend(fontsize=6, loc="upper left")
+    fig.tight_layout()
+    path = out / "scaling.png"
+    fig.savefig(path, dpi=120)
+    return path
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("runs", type=pathlib.Path, help="directory of <mode>-w<workers>.json files")
+    p.add_argument("--out", type=pathlib.Path, default=pathlib.Path(__file__).parent)
+    a = p.parse_args(argv)
+    runs = load_runs(a.runs)
+    if not runs:
+        print(f"no benchmark JSON files in {a.runs}: run `nox -s bench` first", file=sys.stderr)
+        return 1
+    report = write_report(runs, a.out)
+    plot = write_plot(runs, a.out)
+    print(report.read_text())
+    print(f"wrote {report}" + (f" and {plot}" if plot else ""))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,266 @@
+"""Shared machinery of the benchmark suite (pytest-benchmark, run through nox).
+
+Environment (set by ``nox -s bench(...)``/``bench_quick``):
+
+UVFLOW_BENCH_MODE     ``serial`` or ``dask``
+UVFLOW_BENCH_WORKERS  number of Dask workers (LocalCluster, 1 thread each)
+UVFLOW_BENCH_SIZE     ``full`` (default) or ``tiny`` (keeps the harness working in CI)
+
+Fixtures
+--------
+bench_env   the three settings above, as an object
+executor    a session-wide ``BenchExecutor``: switches ``rsexecute`` between serial (for
+            reference results) and the session's Dask client (for timed runs), measures
+            per-worker peak memory and the Dask overhead from the task stream.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import platform
+import sys
+import threading
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+
+
+@dataclass(frozen=True)
+class BenchEnv:
+    mode: str
+    workers: int
+    size: str
+
+    @property
+    def tiny(self) -> bool:
+        return self.size == "tiny"
+
+
+def _bench_env() -> BenchEnv:
+    mode = os.environ.get("UVFLOW_BENCH_MODE", "serial")
+    if mode not in ("serial", "dask"):
+        raise pytest.UsageError(f"UVFLOW_BENCH_MODE={mode!r} unknown; use serial or dask")
+    workers = int(os.environ.get("UVFLOW_BENCH_WORKERS", "1"))
+    size = os.environ.get("UVFLOW_BENCH_SIZE", "full")
+    if size not in ("full", "tiny"):
+        raise pytest.UsageError(f"UVFLOW_BENCH_SIZE={size!r} unknown; use full or tiny")
+    return BenchEnv(mode, workers, size)
+
+
+@pytest.fixture(scope="session")
+def bench_env() -> BenchEnv:
+    return _bench_env()
+
+
+# --------------------------------------------------------------------------------------
+# Peak memory: a sampling thread in every process that does the work
+# --------------------------------------------------------------------------------------
+_SAMPLER: dict = {}
+
+
+def _rss_bytes() -> int:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def _start_sampler(interval: float = 0.01) -> int:
+    _stop_sampler()
+    state = {"peak": _rss_bytes(), "base": _rss_bytes(), "stop": threading.Event()}
+
+    def loop():
+        while not state["stop"].is_set():
+            state["peak"] = max(state["peak"], _rss_bytes())
+            state["stop"].wait(interval)
+
+    state["thread"] = threading.Thread(target=loop, daemon=True, name="uvflow-mem-sampler")
+    state["thread"].start()
+    _SAMPLER["state"] = state
+    return state["base"]
+
+
+def _stop_sampler() -> dict | None:
+    state = _SAMPLER.pop("state", None)
+    if state is None:
+        return None
+    state["stop"].set()
+    state["thread"].join()
+    state["peak"] = max(state["peak"], _rss_bytes())
+    return {"peak": state["peak"], "base": state["base"]}
+
+
+class BenchExecutor:
+    """The execution side of a benchmark run."""
+
+    def __init__(self, env: BenchEnv):
+        from uvflow.execution import rsexecute
+
+        self.env = env
+        self.rsexecute = rsexecute
+        self.client = None
+        if env.mode == "dask":
+            from distributed import Client, LocalCluster
+
+            self.cluster = LocalCluster(
+                n_workers=env.workers,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+                env={
+                    k: "1" for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+                },
+            )
+            self.client = Client(self.cluster)
+        self.activate()
+
+    # -- modes ----------------------------------------------------------------------------
+    def activate(self) -> None:
+        """Put rsexecute in this run's mode (serial, or the session's Dask client)."""
+        if self.client is None:
+            self.rsexecute.set_client(use_dask=False)
+        else:
+            self.rsexecute.set_client(self.client)
+
+    @contextlib.contextmanager
+    def serial(self):
+        """Run the enclosed code with rsexecute in serial mode (for reference results)."""
+        self.rsexecute.set_client(use_dask=False)
+        try:
+            yield
+        finally:
+            self.activate()
+
+    def reference(self, build_and_compute):
+        """Compute ``build_and_compute()`` serially: the result a Dask run must reproduce."""
+        with self.serial():
+            return build_and_compute()
+
+    # -- measurements ---------------------------------------------------------------------
+    @contextlib.contextmanager
+    def measure(self, benchmark):
+        """Record peak memory per worker and, with Dask, the per-task overhead.
+
+        Puts into ``benchmark.extra_info``: ``peak_memory_mb`` (max over workers of the
+        peak resident set during the timed rounds), ``tasks``, ``task_seconds`` (Σ task
+        durations), ``wall_seconds`` and ``overhead_fraction`` = (wall − Σ task / workers) / wall.
+        """
+        info = benchmark.extra_info
+        if self.client is None:
+            _start_sampler()
+            t0 = time.perf_counter()
+            yield
+            wall = time.perf_counter() - t0
+            mem = _stop_sampler()
+            info["peak_memory_mb"] = [round(mem["peak"] / 2**20, 1)]
+            info["wall_seconds"] = wall
+            return
+        from distributed import get_task_stream
+
+        self.client.run(_start_sampler)
+        t0 = time.perf_counter()
+        with get_task_stream(self.client) as ts:
+            yield
+        wall = time.perf_counter() - t0
+        mems = self.client.run(_stop_sampler)
+        info["peak_memory_mb"] = [round(m["peak"] / 2**20, 1) for m in mems.values() if m]
+        durations = [
+            sum(s["stop"] - s["start"] for s in rec["startstops"] if s["action"] == "compute")
+            for rec in ts.data
+        ]
+        task_seconds = float(np.sum(durations)) if durations else 0.0
+        info["tasks"] = len(durations)
+        info["task_seconds"] = task_seconds
+        info["wall_seconds"] = wall
+        busy = task_seconds / max(self.env.workers, 1)
+        info["overhead_fraction"] = max(0.0, (wall - busy) / wall) if wall > 0 else 0.0
+
+    def close(self) -> None:
+        self.rsexecute.set_client(use_dask=False)
+        if self.client is not None:
+            self.client.close()
+            self.cluster.close()
+
+
+@pytest.fixture(scope="session")
+def executor(bench_env):
+    ex = BenchExecutor(bench_env)
+    try:
+        yield ex
+    finally:
+        ex.close()
+
+
+def assert_same_result(actual, expected, rtol: float = 1e-10, what: str = "result") -> None:
+    """A Dask benchmark that computes something different from serial fails, not reports.
+
+    Compares arrays (or lists/tuples of arrays, or objects with ``.data``/``.vis``) by the
+    relative max-norm difference: the serial and Dask paths run the same kernels on the same
+    inputs, so they differ only by floating-point summation order (≤ ~1e-12 relative).
+    """
+
+    def arrays(x):
+        if isinstance(x, (list, tuple)):
+            for item in x:
+                yield from arrays(item)
+        elif hasattr(x, "data") and isinstance(x.data, np.ndarray):
+            yield x.data
+        elif hasattr(x, "vis") and isinstance(x.vis, np.ndarray):
+            yield x.vis
+        elif hasattr(x, "gain") and isinstance(x.gain, np.ndarray):
+            yield x.gain
+        else:
+            yield np.asarray(x)
+
+    a_list, e_list = list(arrays(actual)), list(arrays(expected))
+    assert len(a_list) == len(e_list), (
+        f"{what}: {len(a_list)} arrays vs {len(e_list)} in the serial result"
+    )
+    for i, (a, e) in enumerate(zip(a_list, e_list)):
+        scale = float(np.max(np.abs(e))) if e.size else 0.0
+        diff = float(np.max(np.abs(a - e))) if e.size else 0.0
+        assert diff <= rtol * max(scale, 1e-300), (
+            f"{what}[{i}]: Dask differs from serial by {diff:.3g} (relative {diff / max(scale, 1e-300):.3g} > {rtol})"
+        )
+
+
+@pytest.fixture
+def same_result():
+    return assert_same_result
+
+
+# --------------------------------------------------------------------------------------
+# Metadata in every JSON file
+# --------------------------------------------------------------------------------------
+def _versions() -> dict:
+    from importlib import metadata
+
+    out = {}
+    for name in (
+        "uvflow-execution", "uvflow-datamodels", "uvflow-imaging", "uvflow-calibration",
+        "uvflow-simulation", "uvflow-pipelines", "numpy", "scipy", "astropy", "dask",
+        "distributed", "ducc0", "python-casacore",
+    ):  # fmt: skip
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            pass
+    return out
+
+
+def pytest_benchmark_update_json(config, benchmarks, output_json):
+    env = _bench_env()
+    output_json["uvflow"] = {
+        "mode": env.mode,
+        "workers": env.workers,
+        "threads_per_worker": 1,
+        "size": env.size,
+        "versions": _versions(),
+        "machine": {
+            "cpus": os.cpu_count(),
+            "memory_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
+            "platform": platform.platform(),
+            "python": sys.version.split()[0],
+        },
+    }
