@@ -90,7 +90,7 @@ def install_everything(session: nox.Session, *extra: str) -> None:
 
 
 @nox.session
-@nox.parametrize("package", PACKAGES)
+@nox.parametrize("package", PACKAGES, ids=PACKAGES)
 def tests(session: nox.Session, package: str) -> None:
     """Run tests/<package> with only that package (and its extras and siblings) installed."""
     install_packages(session, sibling_closure(package, all_extras(package)), *TEST_DEPS)
