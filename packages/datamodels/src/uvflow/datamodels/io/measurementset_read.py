@@ -73,14 +73,15 @@ def _data_columns(table) -> list[str]:
 
 
 def _weight_source(table, rows: np.ndarray, shape: tuple[int, int]) -> str:
+    """Which column gives the weights: WEIGHT_SPECTRUM when present with defined cells of
+    the data's shape, else WEIGHT, else SIGMA (weight 1/σ²), else unit weights."""
     cols = table.colnames()
     if "WEIGHT_SPECTRUM" in cols and rows.size:
         r = int(rows[0])
-        if table.iscelldefined("WEIGHT_SPECTRUM", r) and tuple(
-            table.getcellslice("WEIGHT_SPECTRUM", r, [0, 0], [0, 0]).shape
-        ) == (1, 1):
+        if table.iscelldefined("WEIGHT_SPECTRUM", r):
             if tuple(table.getcell("WEIGHT_SPECTRUM", r).shape) == shape:
                 return "WEIGHT_SPECTRUM"
+            log.warning("WEIGHT_SPECTRUM cells do not have the data's shape %s: using WEIGHT", shape)
     if "WEIGHT" in cols:
         return "WEIGHT"
     if "SIGMA" in cols:
