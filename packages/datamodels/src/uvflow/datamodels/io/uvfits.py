@@ -1,0 +1,416 @@
+"""Read UVFITS (AIPS random-groups, AIPS Memo 117) into block-layout Visibility.
+
+Conventions and how they are converted to uvflow's (the MS's, DESIGN §3)
+--------------------------------------------------------------------------
+*uvw.* UU, VV, WW are in light-seconds (astropy applies PSCAL/PZERO); × c gives metres.
+For a group with BASELINE = 256·a1 + a2 the file's vector is ``XYZ(a1) − XYZ(a2)``: on the
+real VLA file 3C273XC1.fits the file's uvw equal *minus* the hour-angle uvw of
+``XYZ(a2) − XYZ(a1)`` to 6e-4 of the baseline length (plus sign: 200 %). uvflow's baseline
+(a1, a2) is ``XYZ(a2) − XYZ(a1)``, so **uvw = −uvw_file**.
+
+*Phase sign.* The file's model is ``V_file^p(u_file) = Σ_k P_k exp(+2πi u_file·l_k)``
+(P the product's Stokes combination, e.g. RL = Q + iU, as uvflow's): a dirty image made
+from (uvw_file, V_file) with uvflow's adjoint ``exp(−2πi u·l)`` puts the 3C273 jet's hot
+spot at 21″, position angle 221° (its known place, PA ≈ 222°); flipping only one of uvw
+or the phase mirrors it to PA 41°. uvflow's model is ``V^p(u) = Σ_k P_k exp(+2πi u·l_k)``
+with ``u = −u_file``, so
+
+    V^p(u) = Σ_k P_k exp(−2πi u_file·l_k) = conj(Σ_k conj(P_k) exp(+2πi u_file·l_k))
+           = conj(V_file^p̄),
+
+where p̄ is the product whose Stokes combination is conj(P): RR, LL, XX, YY, I, Q, U, V
+are their own (real combinations), RL ↔ LR and XY ↔ YX exchange. **So uvw = −uvw_file and
+vis = conj(vis_file) with the cross hands exchanged** — the Hermitian transpose of each
+2×2 coherency: the file's (a1, a2) row is uvflow's baseline (a2, a1). Both flips together
+change no Stokes-I image (the pair (u, V) → (−u, V*) is the same Hermitian sample), but
+the baseline direction matters to calibration, and without the exchange of RL and LR the
+sign of Stokes U (the polarisation angle) would flip. pyuvdata also flips uvw and
+conjugates; AIPS Memo 117 states it as the opposite baseline vector and phase sign.
+
+*Time.* DATE parameters (often two, summed, e.g. integer JD + fraction) are Julian days in
+the AN table's TIMSYS (IAT/TAI for old VLA files; UTC if absent), converted to MJD
+seconds UTC with astropy.
+
+*Antennas.* AN table STABXYZ relative to ARRAYX/Y/Z. With FRAME = 'ITRF' (or an array
+centre of 0) they are ITRF offsets (absolute positions); old VLA files without FRAME use
+the VLA on-line frame with X through the array's meridian, rotated here by the array
+longitude about Z (as CASA's importuvfits does); XYZHAND = 'LEFT' flips y.
+
+*Phase centre.* SU table RAEPO/DECEPO (multi-source files), else the RA/DEC axes' CRVAL,
+at EPOCH/EQUINOX (1950 → FK4 B1950, converted to ICRS). uvw are kept in the frame the file
+gives them: old VLA files store them in the apparent frame of date (fits 6e-4 against
+8.6e-3 for B1950), which differs from J2000 by precession (≲ 2e-3 of |uvw| for 1989).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+import numpy as np
+from astropy.coordinates import FK4, EarthLocation, SkyCoord
+from astropy.io import fits
+from astropy.time import Time
+
+from ..configuration import Configuration
+from ..polarisation import FITS_STOKES_CODES, PolarisationFrame
+from ..visibility import SPEED_OF_LIGHT, Visibility
+from .vis_blocks import (
+    block_layout,
+    channel_indices,
+    frame_from_products,
+    normalise_channels,
+    put_rows,
+    resolve_pol,
+)
+
+__all__ = ["read_uvfits", "UVFITSError"]
+
+log = logging.getLogger(__name__)
+
+_FITS_CODE_TO_PRODUCT = {v: k for k, v in FITS_STOKES_CODES.items()}
+_MOUNTS = {0: "altaz", 1: "equatorial", 2: "orbiting", 3: "xy", 4: "naismith-r", 5: "naismith-l"}
+_DIAMETERS = {"VLA": 25.0, "EVLA": 25.0, "JVLA": 25.0, "VLBA": 25.0, "ATCA": 22.0, "GMRT": 45.0,
+              "MEERKAT": 13.5, "ALMA": 12.0, "WSRT": 25.0, "SMA": 6.0, "ATA": 6.1}  # fmt: skip
+_HERMITIAN = {"RL": "LR", "LR": "RL", "XY": "YX", "YX": "XY"}
+_TIMESYS = {"IAT": "tai", "TAI": "tai", "UTC": "utc", "TT": "tt", "TDT": "tt", "GPS": "tai"}
+
+
+class UVFITSError(ValueError):
+    """A UVFITS file is malformed or does not hold what was asked for."""
+
+
+def _axes(header) -> dict[str, dict]:
+    """FITS data axes (2..NAXIS) by CTYPE: numpy axis in the group array, n, crval, cdelt, crpix."""
+    naxis = header["NAXIS"]
+    out = {}
+    for k in range(2, naxis + 1):
+        ctype = str(header.get(f"CTYPE{k}", "")).strip().split("-")[0]
+        out[ctype] = {
+            "axis": naxis - k,  # astropy: group data shape (NAXISn, ..., NAXIS2)
+            "n": header[f"NAXIS{k}"],
+            "crval": float(header.get(f"CRVAL{k}", 0.0)),
+            "cdelt": float(header.get(f"CDELT{k}", 1.0)),
+            "crpix": float(header.get(f"CRPIX{k}", 1.0)),
+        }
+    for need in ("COMPLEX", "STOKES", "FREQ"):
+        if need not in out:
+            raise UVFITSError(f"UVFITS data have no {need} axis (axes: {', '.join(out)})")
+    return out
+
+
+def _param(group_data, names: list[str], prefix: str):
+    """Sum of the random parameters whose name starts with ``prefix`` (None if absent)."""
+    idx = [
+        i for i, n in enumerate(names) if n.upper().startswith(prefix) or n.upper() == "_" + prefix
+    ]
+    if not idx:
+        return None
+    return [np.asarray(group_data.par(i), dtype=np.float64) for i in idx]
+
+
+def _configuration(an, header, diameter) -> tuple[Configuration, dict[int, int], str]:
+    h = an.header
+    centre = np.array(
+        [float(h.get("ARRAYX", 0.0)), float(h.get("ARRAYY", 0.0)), float(h.get("ARRAYZ", 0.0))]
+    )
+    stab = np.array(an.data["STABXYZ"], dtype=float)
+    if str(h.get("XYZHAND", "RIGHT")).strip().upper() == "LEFT":
+        stab[:, 1] = -stab[:, 1]
+    array_name = str(h.get("ARRNAM", header.get("TELESCOP", "unknown"))).strip() or "unknown"
+    frame = str(h.get("FRAME", "")).strip().upper()
+    if np.allclose(centre, 0):
+        xyz = stab
+    elif frame == "ITRF" or array_name.upper() not in ("VLA", "EVLA", "JVLA"):
+        xyz = stab + centre
+    else:
+        lon = np.arctan2(centre[1], centre[0])
+        rot = np.array(
+            [[np.cos(lon), -np.sin(lon), 0.0], [np.sin(lon), np.cos(lon), 0.0], [0.0, 0.0, 1.0]]
+        )
+        xyz = stab @ rot.T + centre
+        log.info(
+            "AN table of %s without FRAME: VLA frame rotated by the array longitude", array_name
+        )
+    numbers = [int(n) for n in an.data["NOSTA"]]
+    names = [str(n).strip() for n in an.data["ANNAME"]]
+    if len(set(names)) != len(names):
+        names = [f"{n}#{k}" for n, k in zip(names, numbers)]
+    mounts = (
+        [_MOUNTS.get(int(m), "altaz") for m in an.data["MNTSTA"]]
+        if "MNTSTA" in an.columns.names
+        else None
+    )
+    if diameter is None:
+        if "DIAMETER" in an.columns.names and np.any(an.data["DIAMETER"] > 0):
+            diameter = np.asarray(an.data["DIAMETER"], float)
+        elif array_name.upper() in _DIAMETERS:
+            diameter = _DIAMETERS[array_name.upper()]
+        else:
+            log.warning(
+                "UVFITS array %s: dish diameter unknown (pass diameter=); using NaN", array_name
+            )
+            diameter = np.nan
+    loc_xyz = centre if not np.allclose(centre, 0) else xyz.mean(axis=0)
+    config = Configuration(
+        name=array_name,
+        location=EarthLocation.from_geocentric(*loc_xyz, unit="m"),
+        names=np.array(names),
+        xyz=xyz,
+        diameter=diameter,
+        mount=None if mounts is None else np.array(mounts),
+    )
+    timsys = str(h.get("TIMSYS", "")).strip().upper()
+    if not timsys:
+        log.warning("UVFITS AN table has no TIMSYS: times taken as UTC")
+        timsys = "UTC"
+    if timsys not in _TIMESYS:
+        raise UVFITSError(f"UVFITS TIMSYS {timsys!r} unknown; known: {', '.join(_TIMESYS)}")
+    return config, {n: i for i, n in enumerate(numbers)}, _TIMESYS[timsys]
+
+
+def _direction(ra_deg: float, dec_deg: float, equinox: float) -> SkyCoord:
+    if abs(equinox - 1950.0) < 1.0:
+        c = SkyCoord(ra=ra_deg, dec=dec_deg, unit="deg", frame=FK4(equinox="B1950")).icrs
+        return SkyCoord(ra=c.ra, dec=c.dec, frame="icrs")
+    return SkyCoord(ra=ra_deg, dec=dec_deg, unit="deg", frame="icrs")
+
+
+def _sources(hdul, header, axes) -> dict[int, tuple[str, SkyCoord]]:
+    if "AIPS SU" in hdul:
+        su = hdul["AIPS SU"].data
+        cols = {c.upper(): c for c in su.columns.names}
+        ids = su[cols.get("ID. NO.", cols.get("ID. NO", "ID. NO."))]
+        eq = su[cols["EPOCH"]] if "EPOCH" in cols else np.full(len(su), 2000.0)
+        return {
+            int(i): (str(n).strip(), _direction(float(ra), float(dec), float(e)))
+            for i, n, ra, dec, e in zip(
+                ids, su[cols["SOURCE"]], su[cols["RAEPO"]], su[cols["DECEPO"]], eq
+            )
+        }
+    equinox = float(header.get("EQUINOX", header.get("EPOCH", 2000.0)))
+    if "RA" in axes and "DEC" in axes:
+        ra, dec = axes["RA"]["crval"], axes["DEC"]["crval"]
+    elif "OBSRA" in header:
+        ra, dec = float(header["OBSRA"]), float(header["OBSDEC"])
+    else:
+        raise UVFITSError(
+            "UVFITS file has no SU table, RA/DEC axes or OBSRA/OBSDEC: no phase centre"
+        )
+    return {
+        1: (str(header.get("OBJECT", "unknown")).strip() or "unknown", _direction(ra, dec, equinox))
+    }
+
+
+def _frequencies(hdul, axes) -> tuple[np.ndarray, np.ndarray]:
+    """Channel frequencies and widths [nif, nchan] from the FREQ axis and the FQ table."""
+    f = axes["FREQ"]
+    nif = axes["IF"]["n"] if "IF" in axes else 1
+    chan = np.arange(f["n"]) + 1 - f["crpix"]
+    offsets, widths = np.zeros(nif), np.full(nif, f["cdelt"])
+    if "AIPS FQ" in hdul:
+        fq = hdul["AIPS FQ"].data
+        if len(fq) > 1:
+            log.warning("UVFITS FQ table has %d rows; using FRQSEL of the first", len(fq))
+        offsets = np.atleast_1d(np.asarray(fq["IF FREQ"][0], float)).reshape(-1)[:nif]
+        widths = np.atleast_1d(np.asarray(fq["CH WIDTH"][0], float)).reshape(-1)[:nif]
+    freq = f["crval"] + offsets[:, None] + chan[None, :] * widths[:, None]
+    return freq, np.broadcast_to(np.abs(widths)[:, None], freq.shape).copy()
+
+
+def _resolve(kind: str, request, available: dict[int, str], where: str) -> list[int]:
+    if request is None:
+        return sorted(available)
+    items = request if isinstance(request, (list, tuple, np.ndarray)) else [request]
+    out = []
+    for item in items:
+        if isinstance(item, (int, np.integer)) and int(item) in available:
+            out.append(int(item))
+        elif isinstance(item, str) and item in available.values():
+            out.append(next(k for k, v in available.items() if v == item))
+        else:
+            listing = ", ".join(f"{k} {v!r}" for k, v in sorted(available.items()))
+            raise UVFITSError(f"{where}: {kind} {item!r} unknown; available: {listing}")
+    return sorted(set(out))
+
+
+def read_uvfits(
+    path,
+    field=None,
+    spw=None,
+    channels=None,
+    pol=None,
+    include_autocorrelations: bool = False,
+    diameter=None,
+) -> list[Visibility]:
+    """Read a UVFITS file into a list of Visibility, one per source × IF.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+    field : int, str or list of those, optional
+        Source ids (SU table ``ID. NO.``, 1-based; a single-source file has id 1) or names.
+    spw : int or list of int, optional
+        IF indices (0-based).
+    channels : slice or int array, optional
+    pol : str or PolarisationFrame, optional
+        Convert to this frame; default the file's products in uvflow order (RR LL RL LR →
+        circular RR RL LR LL).
+    include_autocorrelations : bool
+    diameter : float or array, optional
+        Dish diameters in metres; default from the AN table, else the known array's.
+
+    Returns
+    -------
+    list of Visibility
+        complex64 ``vis`` converted to MS conventions (module docstring: uvw = −uvw_file,
+        vis = conj(vis_file)), ``weight`` = |w| of the COMPLEX axis's third element, flagged
+        where w ≤ 0; time MJD seconds UTC; ``meta['uvfits_groups']`` int64
+        [ntime, nbaseline] the group index of each cell (−1 where filled).
+
+    Raises
+    ------
+    UVFITSError
+        Not a random-groups UVFITS file, no AN table, unknown source/IF, several subarrays.
+    PolarisationError
+        ``pol`` cannot be formed from the file's products.
+    """
+    where = os.fspath(path)
+    try:
+        hdul = fits.open(path, memmap=True)
+    except (OSError, ValueError) as exc:
+        raise UVFITSError(f"{where!r} is not a FITS file: {exc}") from None
+    with hdul:
+        prim = hdul[0]
+        if not isinstance(prim, fits.GroupsHDU) or not prim.header.get("GROUPS", False):
+            raise UVFITSError(
+                f"{where!r} is not a UVFITS file (no random groups in the primary HDU)"
+            )
+        if "AIPS AN" not in hdul:
+            raise UVFITSError(f"{where!r} has no AIPS AN (antenna) table")
+        header = prim.header
+        axes = _axes(header)
+        config, ant_index, scale = _configuration(hdul["AIPS AN"], header, diameter)
+        g = prim.data
+        names = [str(n).upper() for n in g.parnames]
+        uvw_par = [_param(g, names, p) for p in ("UU", "VV", "WW")]
+        if any(p is None for p in uvw_par):
+            raise UVFITSError(f"{where!r}: random parameters UU, VV, WW missing (have {names})")
+        dates = _param(g, names, "DATE")
+        if dates is None:
+            raise UVFITSError(f"{where!r}: no DATE random parameter")
+        t = Time(dates[0], sum(dates[1:]) if len(dates) > 1 else 0.0, format="jd", scale=scale).utc
+        mjd_s = (t.jd1 - 2400000.5) * 86400.0 + t.jd2 * 86400.0
+        a1, a2 = _antennas(g, names, ant_index, where)
+        src = _param(g, names, "SOURCE")
+        src_id = np.rint(src[0]).astype(int) if src is not None else np.ones(len(g), int)
+        sources = _sources(hdul, header, axes)
+        freq, width = _frequencies(hdul, axes)
+        products = [_HERMITIAN.get(p, p) for p in _products(axes["STOKES"])]  # see docstring
+        native, perm = frame_from_products(products)
+        target = resolve_pol(native, pol, where)
+        field_ids = _resolve("source", field, {k: v[0] for k, v in sources.items()}, where)
+        if_ids = _resolve("IF", spw, {i: f"IF{i + 1}" for i in range(freq.shape[0])}, where)
+        inttim = _param(g, names, "INTTIM")
+        # group data as [ngroup, nif, nchan, ncorr, 3]
+        order = [0] + [
+            1 + axes[k]["axis"] for k in ("IF", "FREQ", "STOKES", "COMPLEX") if k in axes
+        ]
+        others = [i for i in range(1, g.data.ndim) if i not in order]
+        raw = np.transpose(g.data, order + others)[(Ellipsis,) + (0,) * len(others)]
+        if "IF" not in axes:
+            raw = raw[:, None]
+        uvw_file = np.stack([sum(p) for p in uvw_par], axis=-1) * SPEED_OF_LIGHT
+        out = []
+        for sid in field_ids:
+            in_src = np.nonzero(src_id == sid)[0]
+            if in_src.size == 0:
+                continue
+            lay = block_layout(
+                mjd_s[in_src], a1[in_src], a2[in_src], include_autocorrelations, where
+            )
+            grp = in_src[lay.rows]
+            for k in if_ids:
+                chans = normalise_channels(channels, freq.shape[1], where)
+                cidx = channel_indices(chans, freq.shape[1])
+                shape = (lay.times.size, lay.antenna1.size, cidx.size, target.npol)
+                vis, weight = np.zeros(shape, np.complex64), np.zeros(shape, np.float32)
+                flags = np.ones(shape, bool)
+                d = np.asarray(raw[grp, k][:, cidx], dtype=np.float32)  # [n, nchan, ncorr, 3]
+                w = d[..., 2]
+                put_rows(vis, weight, flags, lay.t_index, lay.b_index, (d[..., 0] - 1j * d[..., 1]).astype(np.complex64),
+                         np.abs(w), w <= 0, perm, native, target)  # fmt: skip
+                uvw = np.zeros(shape[:2] + (3,))
+                uvw[lay.t_index, lay.b_index] = -uvw_file[grp]
+                groups = np.full(shape[:2], -1, np.int64)
+                groups[lay.t_index, lay.b_index] = grp
+                out.append(Visibility(
+                    vis=vis, weight=weight, flags=flags, uvw=uvw, time=lay.times,
+                    integration_time=_integration(lay, grp, inttim),
+                    antenna1=lay.antenna1, antenna2=lay.antenna2,
+                    frequency=freq[k, cidx], channel_bandwidth=width[k, cidx],
+                    phasecentre=sources[sid][1], polarisation_frame=PolarisationFrame(target),
+                    configuration=config, source=sources[sid][0],
+                    meta={"uvfits_path": os.path.abspath(where), "uvfits_source": sid, "uvfits_if": k,
+                          "uvfits_groups": groups},
+                ))  # fmt: skip
+    if not out:
+        raise UVFITSError(f"{where!r}: the selection (field={field!r}, spw={spw!r}) holds no data")
+    return out
+
+
+def _products(stokes_axis: dict) -> list[str]:
+    codes = [
+        int(round(stokes_axis["crval"] + (i + 1 - stokes_axis["crpix"]) * stokes_axis["cdelt"]))
+        for i in range(stokes_axis["n"])
+    ]
+    unknown = [c for c in codes if c not in _FITS_CODE_TO_PRODUCT]
+    if unknown:
+        raise UVFITSError(
+            f"UVFITS STOKES codes {unknown} unknown; known {sorted(_FITS_CODE_TO_PRODUCT)}"
+        )
+    return [_FITS_CODE_TO_PRODUCT[c] for c in codes]
+
+
+def _antennas(g, names, ant_index, where):
+    """0-based AN-table rows of antenna1/antenna2 of every group."""
+    if "ANTENNA1" in names and "ANTENNA2" in names:
+        n1 = np.rint(g.par(names.index("ANTENNA1"))).astype(int)
+        n2 = np.rint(g.par(names.index("ANTENNA2"))).astype(int)
+        sub = (
+            np.rint(g.par(names.index("SUBARRAY"))).astype(int)
+            if "SUBARRAY" in names
+            else np.ones_like(n1)
+        )
+    elif "BASELINE" in names:
+        bl = np.asarray(g.par(names.index("BASELINE")), dtype=np.float64)
+        ib = np.floor(bl).astype(np.int64)
+        sub = np.rint((bl - ib) * 100).astype(int) + 1
+        big = ib > 65535  # the 2048 convention for more than 255 antennas
+        n1 = np.where(big, (ib - 65536) // 2048, ib // 256)
+        n2 = np.where(big, (ib - 65536) % 2048, ib % 256)
+    else:
+        raise UVFITSError(f"{where!r}: neither BASELINE nor ANTENNA1/ANTENNA2 random parameters")
+    if np.unique(sub).size > 1:
+        raise UVFITSError(
+            f"{where!r}: several subarrays {sorted(set(sub.tolist()))}; uvflow reads one"
+        )
+    missing = sorted(set(n1.tolist() + n2.tolist()) - set(ant_index))
+    if missing:
+        raise UVFITSError(f"{where!r}: antennas {missing} are in the data but not in the AN table")
+    lookup = np.zeros(max(ant_index) + 1, np.int64)
+    for n, i in ant_index.items():
+        lookup[n] = i
+    return lookup[n1], lookup[n2]
+
+
+def _integration(lay, grp, inttim) -> np.ndarray:
+    if inttim is not None:
+        per = np.zeros(lay.times.size)
+        per[lay.t_index] = inttim[0][grp]
+        return per
+    if lay.times.size > 1:
+        dt = np.diff(lay.times)
+        return np.full(lay.times.size, float(np.round(np.min(dt[dt > 0.01]), 2)))
+    log.warning("UVFITS: one integration and no INTTIM; integration time set to 0")
+    return np.zeros(lay.times.size)
