@@ -1,0 +1,30 @@
+"""The exceptions raised by :mod:`uvflow.execution`.
+
+Every exception derives from :class:`ExecutionError` and from the built-in exception a
+caller would naturally catch (``ConnectionError``, ``ImportError``, ``ValueError``), so
+``except OSError`` keeps working for code that does not know about uvflow.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ClusterConnectionError",
+    "ExecutionError",
+    "MissingExtraError",
+]
+
+
+class ExecutionError(Exception):
+    """Base class of every error raised by :mod:`uvflow.execution`."""
+
+
+class ClusterConnectionError(ExecutionError, ConnectionError):
+    """No Dask scheduler could be reached at the requested address in time.
+
+    The message names the address (or scheduler file) and the timeout. It is a
+    ``ConnectionError`` and therefore an ``OSError``.
+    """
+
+
+class MissingExtraError(ExecutionError, ImportError):
+    """An optional dependency is missing; the message names the extra to install."""

@@ -1,0 +1,145 @@
+"""Log files for Dask workers: :func:`init_logging`, run on every worker by the user.
+
+Library code never configures logging handlers. Worker processes, however, start
+with no handler for uvflow's loggers, so messages logged inside tasks are lost
+unless the user asks for them::
+
+    rsexecute.set_client(n_workers=4)
+    rsexecute.run(init_logging, logfile="run.log")            # every worker appends here
+    rsexecute.run(init_logging, logfile="run.log", per_worker=True)  # run-<worker>.log each
+
+``rsexecute.run`` calls the function once in this process in serial and local modes,
+so the same line works without a cluster. Records carry a ``worker`` attribute (the
+Dask worker's name, or ``"local"``) that the default format shows. A worker that is
+restarted (for example by its nanny after a crash) starts without the handler: call
+``rsexecute.run(init_logging, ...)`` again if that matters.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+
+from uvflow.execution.keywords import strict_keywords
+
+__all__ = ["DEFAULT_LOG_FORMAT", "close_logging", "init_logging"]
+
+#: Default record format: time, level, worker name and process id, logger, message.
+DEFAULT_LOG_FORMAT = "%(asctime)s %(levelname)s [%(worker)s pid=%(process)d] %(name)s: %(message)s"
+
+_MARK = "_uvflow_logging"
+
+
+class _WorkerFilter(logging.Filter):
+    """Adds ``record.worker`` (the worker name) to every record."""
+
+    def __init__(self, worker: str) -> None:
+        super().__init__()
+        self.worker = worker
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not hasattr(record, "worker"):
+            record.worker = self.worker
+        return True
+
+
+@strict_keywords
+def init_logging(
+    logfile: str | os.PathLike = "uvflow.log",
+    level: str | int = "INFO",
+    per_worker: bool = False,
+    fmt: str = DEFAULT_LOG_FORMAT,
+    logger: str = "uvflow",
+    dask_worker=None,
+) -> str:
+    """Append the records of ``logger`` (default: all of uvflow) to a file, in this process.
+
+    Meant to be run everywhere with ``rsexecute.run(init_logging, logfile=...)``.
+    Calling it again replaces the handler it added before (no duplicate lines).
+
+    Parameters
+    ----------
+    logfile : str or path
+        Log file; relative paths are relative to the process's working directory,
+        so give an absolute path (on a shared file system) for remote workers.
+    level : str or int
+        Level of the logger and of the handler, e.g. ``"INFO"`` or ``logging.DEBUG``.
+    per_worker : bool
+        Write ``<stem>-<worker-name><suffix>`` instead of one shared file.
+    fmt : str
+        ``logging`` format; ``%(worker)s`` is the worker name.
+    logger : str
+        Name of the logger to configure; ``""`` for the root logger (which also
+        collects Dask's and other libraries' records).
+    dask_worker : distributed.Worker, optional
+        Filled in by ``Client.run``; found automatically inside a task.
+
+    Returns
+    -------
+    str
+        The absolute path of the file this process writes to.
+    """
+    if isinstance(level, str):
+        numeric = logging.getLevelName(level.upper())
+        if not isinstance(numeric, int):
+            raise ValueError(
+                f"logging level {level!r} unknown; use DEBUG, INFO, WARNING, ERROR or CRITICAL"
+            )
+        level = numeric
+    worker = _worker_name(dask_worker)
+    path = os.path.abspath(os.fspath(logfile))
+    if per_worker:
+        stem, suffix = os.path.splitext(path)
+        safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", worker).strip("_") or "worker"
+        path = f"{stem}-{safe}{suffix or '.log'}"
+    directory = os.path.dirname(path)
+    if directory:
+        os.makedirs(directory, exist_ok=True)
+
+    target = logging.getLogger(logger)
+    close_logging(logger)
+    handler = logging.FileHandler(path, mode="a", encoding="utf-8")
+    handler.setLevel(level)
+    handler.setFormatter(logging.Formatter(fmt))
+    handler.addFilter(_WorkerFilter(worker))
+    setattr(handler, _MARK, True)
+    target.addHandler(handler)
+    target.setLevel(level)
+    return path
+
+
+def close_logging(logger: str = "uvflow") -> int:
+    """Remove and close the handlers :func:`init_logging` added to ``logger`` here.
+
+    Parameters
+    ----------
+    logger : str
+        Logger name given to :func:`init_logging`.
+
+    Returns
+    -------
+    int
+        Number of handlers removed.
+    """
+    target = logging.getLogger(logger)
+    removed = 0
+    for handler in list(target.handlers):
+        if getattr(handler, _MARK, False):
+            target.removeHandler(handler)
+            handler.close()
+            removed += 1
+    return removed
+
+
+def _worker_name(dask_worker=None) -> str:
+    """Name of the Dask worker this process is, or "local"."""
+    if dask_worker is None:
+        try:
+            from distributed import get_worker
+
+            dask_worker = get_worker()
+        except (ImportError, ValueError):
+            return "local"
+    name = getattr(dask_worker, "name", None)
+    return str(name if name is not None else dask_worker.address)

@@ -1,0 +1,154 @@
+"""Executor API: modes, ownership of clients, argument checking."""
+
+from __future__ import annotations
+
+import operator
+
+import dask
+import pytest
+from distributed import Client
+
+from uvflow.execution import Executor, rsexecute, sum_list_rsexecute
+
+
+def double(x):
+    return 2 * x
+
+
+def pair(x):
+    return x, x + 1
+
+
+def test_initial_state_is_serial():
+    executor = Executor()
+    assert executor.mode == "serial" and not executor.using_dask
+    assert executor.client is None and executor.n_workers == 1
+    assert not executor.optimizing
+    assert repr(executor) == "Executor(mode='serial')"
+
+
+def test_serial_semantics():
+    rsexecute.set_client(use_dask=False)
+    assert rsexecute.execute(double) is double
+    assert rsexecute.execute(double)(3) == 6
+    a, b = rsexecute.execute(pair, nout=2)(1)
+    assert (a, b) == (1, 2)
+    data = {"x": [1, 2]}
+    assert rsexecute.compute(data) is data
+    assert rsexecute.persist(data) is data
+    assert rsexecute.scatter(data) is data
+    assert rsexecute.gather(data) is data
+    assert rsexecute.optimize(data) is data
+    assert rsexecute.run(operator.add, 2, 3) == {"local": 5}
+
+
+def test_local_scheduler_semantics():
+    rsexecute.set_client(scheduler="threads", n_workers=2)
+    assert rsexecute.using_dask and rsexecute.n_workers == 2 and rsexecute.optimizing
+    a, b = rsexecute.execute(pair, nout=2)(1)
+    assert dask.is_dask_collection(a)
+    assert rsexecute.compute((a, b)) == (1, 2)
+    persisted = rsexecute.persist([rsexecute.execute(double)(4)])
+    assert rsexecute.compute(persisted) == [8]
+    assert rsexecute.scatter(5) == 5 and rsexecute.gather(5) == 5
+    assert rsexecute.run(operator.add, 2, 3) == {"local": 5}
+    optimized = rsexecute.optimize([a, b])
+    assert rsexecute.compute(optimized) == [1, 2]
+
+
+def test_pure_tasks_share_keys():
+    rsexecute.set_client(scheduler="synchronous")
+    assert (
+        rsexecute.execute(double, pure=True)(3).key == rsexecute.execute(double, pure=True)(3).key
+    )
+    assert rsexecute.execute(double)(3).key != rsexecute.execute(double)(3).key
+
+
+@pytest.mark.parametrize("split", [2, 3, 5])
+@pytest.mark.parametrize("n", [1, 2, 7, 16])
+def test_tree_sum_matches_python_sum_in_order(n, split):
+    items = [str(i) for i in range(n)]  # string concatenation: order matters
+    rsexecute.set_client(use_dask=False)
+    assert sum_list_rsexecute(items, split=split) == "".join(items)
+    rsexecute.set_client(scheduler="synchronous")
+    graph = sum_list_rsexecute([rsexecute.execute(str)(i) for i in range(n)], split=split)
+    assert rsexecute.compute(graph) == "".join(items)
+
+
+def test_tree_sum_arguments():
+    with pytest.raises(ValueError, match="at least one"):
+        sum_list_rsexecute([])
+    with pytest.raises(ValueError, match="split"):
+        sum_list_rsexecute([1, 2], split=1)
+
+
+def test_unknown_keyword_raises_type_error_naming_valid_ones():
+    with pytest.raises(TypeError, match="did you mean 'n_workers'") as info:
+        rsexecute.set_client(n_worker=2)
+    message = str(info.value)
+    for name in ("use_dask", "threads_per_worker", "memory_limit", "scheduler", "timeout"):
+        assert name in message
+    assert rsexecute.mode == "serial"
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match="'threads', 'synchronous', 'processes'"):
+        rsexecute.set_client(scheduler="gpu")
+    with pytest.raises(ValueError, match="alias"):
+        rsexecute.set_client(n_workers=2, nworkers=3, scheduler="threads")
+    with pytest.raises(ValueError, match="positive"):
+        rsexecute.set_client(n_workers=0, scheduler="threads")
+    with pytest.raises(TypeError, match="distributed.Client"):
+        rsexecute.set_client(client="tcp://127.0.0.1:8786")
+    with pytest.raises(TypeError, match="callable"):
+        rsexecute.execute(42)
+
+
+def test_nworkers_is_an_alias():
+    rsexecute.set_client(scheduler="threads", nworkers=3)
+    assert rsexecute.n_workers == 3
+
+
+@pytest.mark.cluster
+def test_close_does_not_close_an_adopted_client(local_client):
+    rsexecute.set_client(client=local_client)
+    assert rsexecute.client is local_client and rsexecute.n_workers == 2
+    assert "adopted" in repr(rsexecute)
+    rsexecute.close()
+    assert rsexecute.client is None and rsexecute.mode == "serial"
+    assert local_client.status == "running"
+    assert local_client.submit(operator.add, 1, 2).result(timeout=10) == 3
+    # nor does switching to another mode
+    rsexecute.set_client(client=local_client)
+    rsexecute.set_client(use_dask=False)
+    assert local_client.status == "running"
+
+
+@pytest.mark.cluster
+def test_set_client_again_closes_what_it_started(monkeypatch):
+    for var in ("UVFLOW_DASK_SCHEDULER", "RASCIL_DASK_SCHEDULER", "UVFLOW_DASK_SCHEDULER_FILE"):
+        monkeypatch.delenv(var, raising=False)
+    rsexecute.set_client(n_workers=1, processes=False, dashboard_address=":0")
+    first = rsexecute.client
+    assert "owned" in repr(rsexecute)
+    rsexecute.set_client(client=first)  # re-adopting its own client keeps ownership
+    assert first.status == "running" and "owned" in repr(rsexecute)
+    rsexecute.set_client(scheduler="threads")
+    assert first.status == "closed"
+    assert rsexecute.client is None and rsexecute.mode == "local"
+
+
+@pytest.mark.cluster
+def test_distributed_scatter_gather_persist_run(local_client):
+    rsexecute.set_client(client=local_client)
+    [future] = rsexecute.scatter([10])
+    graph = rsexecute.execute(double)(future)
+    assert rsexecute.compute(graph, sync=True) == 20
+    persisted = rsexecute.persist({"a": graph, "b": [graph]})
+    assert dask.is_dask_collection(persisted["a"])
+    assert rsexecute.compute(persisted, sync=True) == {"a": 20, "b": [20]}
+    broadcast = rsexecute.scatter(3, broadcast=True)
+    assert rsexecute.gather(broadcast) == 3
+    results = rsexecute.run(operator.add, 1, 1)
+    assert set(results) == set(local_client.nthreads()) and set(results.values()) == {2}
+    assert isinstance(rsexecute.client, Client)

@@ -1,0 +1,55 @@
+"""compute(progress=True): without a terminal, periodic "n/N tasks done" log lines."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+
+import pytest
+
+from uvflow.execution import rsexecute, sum_list_rsexecute
+from uvflow.execution.progress import is_terminal
+
+
+def nap(i):
+    time.sleep(0.3)
+    return i
+
+
+def counts(text):
+    return [(int(a), int(b)) for a, b in re.findall(r"(\d+)/(\d+) tasks done", text)]
+
+
+@pytest.fixture
+def quick_progress(monkeypatch, caplog):
+    monkeypatch.setattr(rsexecute, "progress_interval", 0.2)
+    caplog.set_level(logging.INFO, logger="uvflow.execution")
+    assert not is_terminal()  # pytest captures stdout
+
+
+@pytest.mark.cluster
+def test_cluster_progress_is_logged(local_client, quick_progress, caplog):
+    rsexecute.set_client(client=local_client)
+    graph = sum_list_rsexecute([rsexecute.execute(nap)(i) for i in range(6)])
+    assert rsexecute.compute(graph, sync=True, progress=True) == 15
+    seen = counts(caplog.text)
+    assert seen[-1] == (11, 11)  # 6 naps + 5 additions
+    assert any(done < total for done, total in seen)  # lines while it ran
+    assert "finished in" in caplog.text
+    assert "dashboard: http" in caplog.text
+
+
+def test_local_progress_is_logged(quick_progress, caplog):
+    rsexecute.set_client(scheduler="threads", n_workers=2)
+    graph = sum_list_rsexecute([rsexecute.execute(nap)(i) for i in range(4)])
+    assert rsexecute.compute(graph, progress=True) == 6
+    seen = counts(caplog.text)
+    assert seen[-1] == (7, 7)
+    assert any(done < total for done, total in seen)
+
+
+def test_serial_progress_is_a_no_op(quick_progress, caplog):
+    rsexecute.set_client(use_dask=False)
+    assert rsexecute.compute(3, progress=True) == 3
+    assert counts(caplog.text) == []
