@@ -26,6 +26,7 @@ def slurm_options(**extra):
 
 @pytest.mark.cluster
 def test_slurm_job_script_and_no_submission():
+    pytest.importorskip("dask_jobqueue")
     cluster = slurm_cluster(
         **slurm_options(
             jobs=0,
@@ -59,6 +60,7 @@ def test_slurm_job_script_and_no_submission():
 
 @pytest.mark.cluster
 def test_slurm_adaptive():
+    pytest.importorskip("dask_jobqueue")
     cluster = slurm_cluster(**slurm_options(adapt=(0, 3), processes=2))
     try:
         assert cluster._adaptive is not None

@@ -7,6 +7,8 @@ import operator
 import dask
 import pytest
 from distributed import Client
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from uvflow.execution import Executor, rsexecute, sum_list_rsexecute
 
@@ -152,3 +154,22 @@ def test_distributed_scatter_gather_persist_run(local_client):
     results = rsexecute.run(operator.add, 1, 1)
     assert set(results) == set(local_client.nthreads()) and set(results.values()) == {2}
     assert isinstance(rsexecute.client, Client)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    values=st.lists(st.integers(-1000, 1000), min_size=1, max_size=25),
+    split=st.integers(2, 5),
+    func=st.sampled_from([operator.add, operator.sub, max]),
+)
+def test_tree_reduce_serial_equals_dask(values, split, func):
+    """The same tree in serial and Dask modes (even for a non-associative operator)."""
+    serial, deferred = Executor(), Executor()
+    deferred.set_client(scheduler="synchronous")
+    expected = sum_list_rsexecute(values, func=func, split=split, executor=serial)
+    graph = sum_list_rsexecute(
+        [deferred.execute(int)(v) for v in values], func=func, split=split, executor=deferred
+    )
+    assert deferred.compute(graph) == expected
+    if func is operator.add:
+        assert expected == sum(values)
