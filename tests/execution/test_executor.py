@@ -173,3 +173,11 @@ def test_tree_reduce_serial_equals_dask(values, split, func):
     assert deferred.compute(graph) == expected
     if func is operator.add:
         assert expected == sum(values)
+
+
+def test_optimize_can_be_switched_off():
+    rsexecute.set_client(scheduler="threads", optimize=False)
+    assert not rsexecute.optimizing
+    graph = [rsexecute.execute(double)(i) for i in range(3)]
+    assert rsexecute.optimize(graph) is graph
+    assert rsexecute.compute(graph) == [0, 2, 4]

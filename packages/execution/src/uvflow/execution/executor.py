@@ -30,6 +30,7 @@ from distributed import Client
 
 from uvflow.execution.client import dashboard_link, get_dask_client
 from uvflow.execution.keywords import strict_keywords
+from uvflow.execution.nested import fill_collections, split_collections
 from uvflow.execution.progress import DEFAULT_PROGRESS_INTERVAL, local_progress, show_progress
 from uvflow.execution.statistics import StatisticsRecorder
 
@@ -293,7 +294,7 @@ class Executor:
                 )
         else:
             leaves: list = []
-            template = _split_collections(value, leaves)
+            template = split_collections(value, leaves)
             futures = self._client.compute(leaves, optimize_graph=self._optimize) if leaves else []
             if progress and futures:
                 ntasks = sum(len(leaf.__dask_graph__()) for leaf in leaves)
@@ -304,7 +305,7 @@ class Executor:
                     dashboard_link(self._client) or "none",
                 )
                 show_progress(futures, self._client, self.progress_interval)
-            result = _fill_collections(template, futures)
+            result = fill_collections(template, futures)
             if sync:
                 result = self._client.gather(result)
         if self._verbose and (sync or self._mode == "local"):
@@ -325,9 +326,9 @@ class Executor:
             with self._statistics.profiling():
                 return dask.persist(graph, scheduler=self._local_scheduler)[0]
         leaves: list = []
-        template = _split_collections(graph, leaves)
+        template = split_collections(graph, leaves)
         persisted = self._client.persist(leaves, optimize_graph=self._optimize) if leaves else []
-        return _fill_collections(template, persisted)
+        return fill_collections(template, persisted)
 
     def scatter(self, data: Any, broadcast: bool = False) -> Any:
         """Send data to the cluster's workers (``Client.scatter``); elsewhere unchanged.
@@ -451,42 +452,6 @@ class Executor:
     def _say(self, message: str) -> None:
         if self._verbose:
             print(message, flush=True)
-
-
-class _Slot:
-    """Placeholder for the n-th Dask collection taken out of a nested structure."""
-
-    __slots__ = ("index",)
-
-    def __init__(self, index: int) -> None:
-        self.index = index
-
-
-def _split_collections(value: Any, leaves: list) -> Any:
-    """Replace each Dask collection in lists/tuples/dicts by a _Slot; append it to leaves."""
-    if dask.is_dask_collection(value):
-        leaves.append(value)
-        return _Slot(len(leaves) - 1)
-    if type(value) is list:
-        return [_split_collections(v, leaves) for v in value]
-    if type(value) is tuple:
-        return tuple(_split_collections(v, leaves) for v in value)
-    if type(value) is dict:
-        return {k: _split_collections(v, leaves) for k, v in value.items()}
-    return value
-
-
-def _fill_collections(template: Any, results: list) -> Any:
-    """Inverse of _split_collections: put results[i] where _Slot(i) is."""
-    if isinstance(template, _Slot):
-        return results[template.index]
-    if type(template) is list:
-        return [_fill_collections(v, results) for v in template]
-    if type(template) is tuple:
-        return tuple(_fill_collections(v, results) for v in template)
-    if type(template) is dict:
-        return {k: _fill_collections(v, results) for k, v in template.items()}
-    return template
 
 
 #: The executor shared by every uvflow workflow (serial until ``set_client``).
