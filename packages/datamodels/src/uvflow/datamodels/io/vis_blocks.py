@@ -71,7 +71,7 @@ def resolve_pol(native: PolarisationFrame, pol, where: str) -> PolarisationFrame
         target = PolarisationFrame(pol)
         pol_conversion_matrix(native, target)
     except PolarisationError as exc:
-        raise PolarisationError(f"{where}: pol={pol!r} cannot be formed: {exc}") from None
+        raise PolarisationError(f"{where}: pol={pol!r}: {exc}") from None
     return target
 
 
@@ -256,7 +256,8 @@ def put_rows(
     if not identity:
         vis, weight, flags = vis[..., perm], weight[..., perm], flags[..., perm]
     if target != native:
-        weight, flags = correlation_weights(weight, flags, native, target)
+        with np.errstate(invalid="ignore"):  # inf·0 for flagged inputs; handled inside
+            weight, flags = correlation_weights(weight, flags, native, target)
         vis = convert_pol(vis, native, target)
     out_vis[t_index, b_index] = vis
     out_weight[t_index, b_index] = weight
