@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["DataModelError", "check_array", "check_same_shape"]
+__all__ = ["DataModelError", "check_array", "check_same_shape", "broadcast_field"]
 
 
 class DataModelError(ValueError):
@@ -39,3 +39,25 @@ def check_same_shape(owner: str, ref_field: str, ref: np.ndarray, **others: np.n
             raise DataModelError(
                 f"{owner}.{name} has shape {list(arr.shape)}, must match {ref_field} {list(ref.shape)}"
             )
+
+
+def broadcast_field(
+    owner: str, field: str, value, shape: tuple[int, ...], dtype=float
+) -> np.ndarray:
+    """``value`` as an array of ``dtype`` and ``shape`` (shared if it already is; a scalar fills it).
+
+    Raises DataModelError naming the field when the shapes are incompatible.
+    """
+    try:
+        arr = np.asarray(value, dtype=dtype)
+    except (TypeError, ValueError):
+        raise DataModelError(f"{owner}.{field} must be {np.dtype(dtype).name} values") from None
+    if arr.shape == tuple(shape):
+        return arr
+    try:
+        return np.broadcast_to(arr, shape).copy()
+    except ValueError:
+        want = "[" + ", ".join(str(s) for s in shape) + "]"
+        raise DataModelError(
+            f"{owner}.{field} has shape {list(arr.shape)}, expected {want} or a scalar"
+        ) from None

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from astropy.coordinates import EarthLocation
 
-from ._validation import DataModelError, check_array
+from ._validation import DataModelError, broadcast_field, check_array
 
 __all__ = ["Configuration"]
 
@@ -46,20 +46,10 @@ class Configuration:
         self.names = check_array(
             "Configuration", "names", np.asarray(self.names, dtype=str), shape=(nant,)
         )
-        self.diameter = check_array(
-            "Configuration",
-            "diameter",
-            np.broadcast_to(np.asarray(self.diameter, float), (nant,)).copy(),
-            shape=(nant,),
-        )
+        self.diameter = broadcast_field("Configuration", "diameter", self.diameter, (nant,))
         if self.mount is None:
             self.mount = np.full(nant, "altaz")
-        self.mount = check_array(
-            "Configuration",
-            "mount",
-            np.broadcast_to(np.asarray(self.mount, dtype=str), (nant,)).copy(),
-            shape=(nant,),
-        )
+        self.mount = broadcast_field("Configuration", "mount", self.mount, (nant,), dtype=str)
         if not isinstance(self.location, EarthLocation):
             raise DataModelError("Configuration.location must be an astropy EarthLocation")
         if len(set(self.names.tolist())) != nant:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from astropy.coordinates import SkyCoord
 
-from ._validation import DataModelError, check_array
+from ._validation import DataModelError, broadcast_field, check_array
 from .configuration import Configuration
 from .polarisation import ReceptorFrame
 
@@ -72,9 +72,7 @@ class GainTable:
         self.time = check_array(o, "time", self.time, shape=(nt,), kind="fiu").astype(
             float, copy=False
         )
-        self.interval = check_array(
-            o, "interval", np.broadcast_to(np.asarray(self.interval, float), (nt,)), shape=(nt,)
-        )
+        self.interval = broadcast_field(o, "interval", self.interval, (nt,))
         self.frequency = check_array(
             o, "frequency", self.frequency, shape=(nc,), kind="fiu"
         ).astype(float, copy=False)

@@ -145,6 +145,20 @@ class Image:
             data=data, wcs=self.wcs.deepcopy(), clean_beam=beam, meta=dict(self.meta)
         )
 
+    # ---- interop ----------------------------------------------------------------------
+    def to_xarray(self):
+        """An ``xarray.Dataset`` sharing these arrays (:func:`uvflow.datamodels.io.image_to_xarray`)."""
+        from .io.xarray_convert import image_to_xarray
+
+        return image_to_xarray(self)
+
+    @classmethod
+    def from_xarray(cls, ds) -> Image:
+        """The Image of a Dataset made by :meth:`to_xarray`."""
+        from .io.xarray_convert import image_from_xarray
+
+        return image_from_xarray(ds)
+
     def __repr__(self) -> str:
         d = self.data
         rng = f"{d.real.min():.4g}..{d.real.max():.4g}" if d.size else "empty"

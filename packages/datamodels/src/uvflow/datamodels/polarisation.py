@@ -267,9 +267,11 @@ def correlation_weights(
     w = np.moveaxis(np.asarray(weight, dtype=float), axis, -1)
     f = np.moveaxis(np.asarray(flags, dtype=bool), axis, -1)
     used = m > 0
-    with np.errstate(divide="ignore"):
-        inv = np.where((w > 0) & ~f, 1.0 / np.where(w > 0, w, 1.0), np.inf)
+    unusable = (w <= 0) | f
+    inv = np.where(unusable, 0.0, 1.0 / np.where(unusable, 1.0, w))
+    # only the correlations a product is made of count (0 * inf would poison the others)
     var = inv @ m.T
+    missing = (unusable.astype(np.int8) @ used.T.astype(np.int8)) > 0
     out_f = (f.astype(np.int8) @ used.T.astype(np.int8)) > 0
-    out_w = np.where(np.isfinite(var) & (var > 0) & ~out_f, 1.0 / np.where(var > 0, var, 1.0), 0.0)
+    out_w = np.where(~missing & (var > 0), 1.0 / np.where(var > 0, var, 1.0), 0.0)
     return np.moveaxis(out_w, -1, axis), np.moveaxis(out_f, -1, axis)

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from astropy.coordinates import SkyCoord
 
-from ._validation import DataModelError, check_array, check_same_shape
+from ._validation import DataModelError, broadcast_field, check_array, check_same_shape
 from .configuration import Configuration
 from .polarisation import PolarisationFrame
 
@@ -76,22 +76,14 @@ class Visibility:
         self.time = check_array(o, "time", self.time, shape=(nt,), kind="fiu").astype(
             float, copy=False
         )
-        self.integration_time = check_array(
-            o,
-            "integration_time",
-            np.broadcast_to(np.asarray(self.integration_time, float), (nt,)),
-            shape=(nt,),
-        )
+        self.integration_time = broadcast_field(o, "integration_time", self.integration_time, (nt,))
         self.antenna1 = check_array(o, "antenna1", self.antenna1, shape=(nb,), kind="iu")
         self.antenna2 = check_array(o, "antenna2", self.antenna2, shape=(nb,), kind="iu")
         self.frequency = check_array(
             o, "frequency", self.frequency, shape=(nc,), kind="fiu"
         ).astype(float, copy=False)
-        self.channel_bandwidth = check_array(
-            o,
-            "channel_bandwidth",
-            np.broadcast_to(np.asarray(self.channel_bandwidth, float), (nc,)),
-            shape=(nc,),
+        self.channel_bandwidth = broadcast_field(
+            o, "channel_bandwidth", self.channel_bandwidth, (nc,)
         )
         if nc and np.any(self.frequency <= 0):
             raise DataModelError("Visibility.frequency must be > 0 Hz")
@@ -213,6 +205,20 @@ class Visibility:
             antenna1=take(self.antenna1, b), antenna2=take(self.antenna2, b),
             frequency=take(self.frequency, c), channel_bandwidth=take(self.channel_bandwidth, c),
         )  # fmt: skip
+
+    # ---- interop ----------------------------------------------------------------------
+    def to_xarray(self):
+        """An ``xarray.Dataset`` sharing these arrays (:func:`uvflow.datamodels.io.visibility_to_xarray`)."""
+        from .io.xarray_convert import visibility_to_xarray
+
+        return visibility_to_xarray(self)
+
+    @classmethod
+    def from_xarray(cls, ds) -> Visibility:
+        """The Visibility of a Dataset made by :meth:`to_xarray`."""
+        from .io.xarray_convert import visibility_from_xarray
+
+        return visibility_from_xarray(ds)
 
     def __repr__(self) -> str:
         f = self.frequency

@@ -6,10 +6,50 @@ that needs them is called.
 
 from .atomic import atomic_directory, atomic_file
 from .fits_image import export_image_to_fits, import_image_from_fits
+from .measurementset_read import read_ms
+from .measurementset_write import write_column, write_ms
+from .ms_tables import MeasurementSetError
+from .uvfits import UVFITSError, read_uvfits
+from .xarray_convert import (
+    image_from_xarray,
+    image_to_xarray,
+    visibility_from_xarray,
+    visibility_to_xarray,
+)
+from .zarr_store import (
+    describe_checkpoint,
+    load_checkpoint,
+    read_gaintable_zarr,
+    read_image_zarr,
+    read_visibility_zarr,
+    save_checkpoint,
+    write_gaintable_zarr,
+    write_image_zarr,
+    write_visibility_zarr,
+)
 
 __all__ = [
     "atomic_directory",
     "atomic_file",
     "export_image_to_fits",
     "import_image_from_fits",
+    "MeasurementSetError",
+    "UVFITSError",
+    "read_ms",
+    "read_uvfits",
+    "write_column",
+    "write_ms",
+    "describe_checkpoint",
+    "image_from_xarray",
+    "image_to_xarray",
+    "load_checkpoint",
+    "read_gaintable_zarr",
+    "read_image_zarr",
+    "read_visibility_zarr",
+    "save_checkpoint",
+    "visibility_from_xarray",
+    "visibility_to_xarray",
+    "write_gaintable_zarr",
+    "write_image_zarr",
+    "write_visibility_zarr",
 ]

@@ -1,0 +1,160 @@
+"""xarray views of Visibility and Image, and back (xarray is an optional extra).
+
+The Datasets share the arrays of the data model (no copies) and keep everything else as
+JSON-string attributes, so they can be written with ``Dataset.to_zarr`` and read back
+losslessly::
+
+    Visibility: vis, weight, flags (time, baseline, frequency, polarisation),
+                uvw (time, baseline, uvw_index), integration_time (time),
+                antenna1, antenna2 (baseline), channel_bandwidth (frequency)
+    Image:      pixels (frequency, polarisation, y, x)
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from .._validation import DataModelError
+from ..image import Image
+from ..visibility import Visibility
+from ._serialise import (
+    configuration_from_dict,
+    configuration_to_dict,
+    meta_from_json,
+    meta_to_json,
+    skycoord_from_dict,
+    skycoord_to_dict,
+)
+from ._wcsheader import wcs_from_header, wcs_to_header
+
+__all__ = ["visibility_to_xarray", "visibility_from_xarray", "image_to_xarray", "image_from_xarray"]
+
+_CORR_DIMS = ("time", "baseline", "frequency", "polarisation")
+
+
+def _xarray():
+    try:
+        import xarray
+    except ImportError as exc:
+        raise ImportError(
+            "xarray conversion needs xarray: pip install 'uvflow-datamodels[xarray]'"
+        ) from exc
+    return xarray
+
+
+def _attr(ds, key: str, kind: str):
+    if ds.attrs.get("uvflow_type") != kind:
+        raise DataModelError(
+            f"this Dataset is not a uvflow {kind} (attrs['uvflow_type'] = "
+            f"{ds.attrs.get('uvflow_type')!r}); make it with {kind.lower()}_to_xarray"
+        )
+    if key not in ds.attrs:
+        raise DataModelError(f"the {kind} Dataset lacks attribute {key!r}")
+    return ds.attrs[key]
+
+
+def visibility_to_xarray(vis: Visibility):
+    """An ``xarray.Dataset`` sharing ``vis``'s arrays.
+
+    Coordinates: ``time`` (MJD s), ``frequency`` (Hz), ``polarisation`` (product names),
+    ``baseline`` (index), ``uvw_index`` ('u', 'v', 'w'). The phase centre, configuration
+    and meta are JSON strings in ``attrs``.
+    """
+    xr = _xarray()
+    if not isinstance(vis, Visibility):
+        raise TypeError(f"visibility_to_xarray needs a Visibility, got {type(vis).__name__}")
+    data_vars = {
+        "vis": (_CORR_DIMS, vis.vis),
+        "weight": (_CORR_DIMS, vis.weight),
+        "flags": (_CORR_DIMS, vis.flags),
+        "uvw": (("time", "baseline", "uvw_index"), vis.uvw, {"units": "m"}),
+        "integration_time": (("time",), vis.integration_time, {"units": "s"}),
+        "antenna1": (("baseline",), vis.antenna1),
+        "antenna2": (("baseline",), vis.antenna2),
+        "channel_bandwidth": (("frequency",), vis.channel_bandwidth, {"units": "Hz"}),
+    }
+    coords = {
+        "time": ("time", vis.time, {"units": "s", "long_name": "MJD seconds (UTC)"}),
+        "frequency": ("frequency", vis.frequency, {"units": "Hz"}),
+        "polarisation": ("polarisation", list(vis.polarisation_frame.names)),
+        "baseline": ("baseline", np.arange(vis.nbaseline)),
+        "uvw_index": ("uvw_index", ["u", "v", "w"]),
+    }
+    attrs = {
+        "uvflow_type": "Visibility",
+        "phasecentre": json.dumps(skycoord_to_dict(vis.phasecentre)),
+        "polarisation_frame": vis.polarisation_frame.name,
+        "configuration": json.dumps(configuration_to_dict(vis.configuration)),
+        "source": vis.source,
+        "meta": meta_to_json(vis.meta),
+    }
+    return xr.Dataset(data_vars=data_vars, coords=coords, attrs=attrs)
+
+
+def visibility_from_xarray(ds) -> Visibility:
+    """The Visibility of a Dataset made by :func:`visibility_to_xarray` (arrays shared)."""
+    phasecentre = _attr(ds, "phasecentre", "Visibility")
+    for dims, name in ((_CORR_DIMS, "vis"), (("time", "baseline", "uvw_index"), "uvw")):
+        if name not in ds or ds[name].dims != dims:
+            raise DataModelError(f"the Visibility Dataset needs variable {name!r} with dims {dims}")
+    return Visibility(
+        vis=ds["vis"].values,
+        weight=ds["weight"].values,
+        flags=ds["flags"].values,
+        uvw=ds["uvw"].values,
+        time=ds["time"].values,
+        integration_time=ds["integration_time"].values,
+        antenna1=ds["antenna1"].values,
+        antenna2=ds["antenna2"].values,
+        frequency=ds["frequency"].values,
+        channel_bandwidth=ds["channel_bandwidth"].values,
+        phasecentre=skycoord_from_dict(json.loads(phasecentre)),
+        polarisation_frame=ds.attrs["polarisation_frame"],
+        configuration=configuration_from_dict(json.loads(ds.attrs["configuration"])),
+        source=ds.attrs.get("source", "unknown"),
+        meta=meta_from_json(ds.attrs.get("meta", "{}")),
+    )
+
+
+def image_to_xarray(im: Image):
+    """An ``xarray.Dataset`` with variable ``pixels`` (frequency, polarisation, y, x) sharing
+    ``im.data``; coordinates frequency (Hz), polarisation (names), y, x (0-based pixels).
+    The WCS is kept exactly as a FITS header string in ``attrs['wcs_header']``."""
+    xr = _xarray()
+    if not isinstance(im, Image):
+        raise TypeError(f"image_to_xarray needs an Image, got {type(im).__name__}")
+    coords = {
+        "frequency": ("frequency", im.frequency, {"units": "Hz"}),
+        "polarisation": ("polarisation", list(im.polarisation_frame.names)),
+        "y": ("y", np.arange(im.ny)),
+        "x": ("x", np.arange(im.nx)),
+    }
+    attrs = {
+        "uvflow_type": "Image",
+        "wcs_header": wcs_to_header(im.wcs).tostring(),
+        "polarisation_frame": im.polarisation_frame.name,
+        "clean_beam": json.dumps(im.clean_beam),
+        "meta": meta_to_json(im.meta),
+    }
+    pixels = xr.Variable(("frequency", "polarisation", "y", "x"), im.data)
+    return xr.Dataset({"pixels": pixels}, coords=coords, attrs=attrs)
+
+
+def image_from_xarray(ds) -> Image:
+    """The Image of a Dataset made by :func:`image_to_xarray` (data shared)."""
+    from astropy.io import fits
+
+    header = _attr(ds, "wcs_header", "Image")
+    if "pixels" not in ds or ds["pixels"].dims != ("frequency", "polarisation", "y", "x"):
+        raise DataModelError(
+            "the Image Dataset needs variable 'pixels' with dims (frequency, polarisation, y, x)"
+        )
+    return Image(
+        data=ds["pixels"].values,
+        wcs=wcs_from_header(fits.Header.fromstring(header)),
+        polarisation_frame=ds.attrs["polarisation_frame"],
+        clean_beam=json.loads(ds.attrs.get("clean_beam", "null")),
+        meta=meta_from_json(ds.attrs.get("meta", "{}")),
+    )

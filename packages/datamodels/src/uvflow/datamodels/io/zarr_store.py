@@ -1,0 +1,247 @@
+"""zarr checkpoints of Visibility, Image and GainTable (lossless, written atomically).
+
+Layout: one zarr group per object; every array field is a zarr array (chunked along its
+first axis, compressed losslessly), everything else is in the group's attributes as JSON:
+``uvflow_type``, ``uvflow_format`` (layout version), ``uvflow_version``, the phase centre,
+frames, configuration (names, ITRF xyz, diameters, mounts, location) and ``meta``.
+Works with zarr 3 (format 3) and zarr 2.16+ (format 2); zarr is imported on first use.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+from .._validation import DataModelError
+from ..gaintable import GainTable
+from ..image import Image
+from ..visibility import Visibility
+from ._serialise import (
+    configuration_from_dict,
+    configuration_to_dict,
+    meta_from_json,
+    meta_to_json,
+    skycoord_from_dict,
+    skycoord_to_dict,
+)
+from ._wcsheader import wcs_from_header, wcs_to_header
+from .atomic import atomic_directory
+
+__all__ = [
+    "write_visibility_zarr",
+    "read_visibility_zarr",
+    "write_image_zarr",
+    "read_image_zarr",
+    "write_gaintable_zarr",
+    "read_gaintable_zarr",
+    "save_checkpoint",
+    "load_checkpoint",
+    "describe_checkpoint",
+]
+
+FORMAT_VERSION = 1
+_CHUNK_BYTES = 32 * 2**20
+
+_VIS_ARRAYS = ("vis", "weight", "flags", "uvw", "time", "integration_time", "antenna1",
+               "antenna2", "frequency", "channel_bandwidth")  # fmt: skip
+_GT_ARRAYS = ("gain", "weight", "residual", "time", "interval", "frequency")
+
+
+def _zarr():
+    try:
+        import zarr
+    except ImportError as exc:  # pragma: no cover - exercised only without the extra
+        raise ImportError(
+            "zarr checkpoints need zarr: pip install 'uvflow-datamodels[zarr]'"
+        ) from exc
+    return zarr
+
+
+def _version() -> str:
+    from .. import __version__
+
+    return __version__
+
+
+def _is_store(path: Path) -> bool:
+    return (path / "zarr.json").exists() or (path / ".zgroup").exists()
+
+
+def _chunks(shape: tuple[int, ...], itemsize: int) -> tuple[int, ...]:
+    """Whole arrays below ~32 MiB, else blocks along the first axis."""
+    if not shape:
+        return ()
+    row = int(np.prod(shape[1:], dtype=np.int64)) * itemsize
+    n = max(1, min(shape[0], _CHUNK_BYTES // max(row, 1)))
+    return (n, *(max(s, 1) for s in shape[1:]))
+
+
+def _put(group, name: str, data: np.ndarray) -> None:
+    data = np.ascontiguousarray(data)
+    chunks = _chunks(data.shape, data.dtype.itemsize) or None
+    if hasattr(group, "create_array"):  # zarr 3
+        group.create_array(name, data=data, chunks=chunks if data.ndim else "auto")
+    else:  # zarr 2
+        group.create_dataset(name, data=data, chunks=chunks if data.ndim else True)
+
+
+def _write(kind: str, arrays: dict, attrs: dict, path, overwrite: bool) -> Path:
+    zarr = _zarr()
+    with atomic_directory(path, overwrite=overwrite, may_replace=_is_store) as tmp:
+        group = zarr.open_group(str(tmp), mode="w")
+        for name, value in arrays.items():
+            _put(group, name, np.asarray(value))
+        group.attrs.update(
+            {"uvflow_type": kind, "uvflow_format": FORMAT_VERSION, "uvflow_version": _version()}
+            | attrs
+        )
+    return Path(path)
+
+
+def _open(path, kind: str | None = None):
+    zarr = _zarr()
+    path = Path(path)
+    if not _is_store(path):
+        raise FileNotFoundError(f"{path} is not a zarr store")
+    group = zarr.open_group(str(path), mode="r")
+    found = group.attrs.get("uvflow_type")
+    if found is None:
+        raise DataModelError(f"{path} is a zarr store but not a uvflow checkpoint")
+    if kind is not None and found != kind:
+        raise DataModelError(f"{path} holds a {found}, not a {kind}")
+    if group.attrs.get("uvflow_format", 0) > FORMAT_VERSION:
+        raise DataModelError(
+            f"{path} was written in checkpoint format {group.attrs['uvflow_format']} by "
+            f"uvflow {group.attrs.get('uvflow_version')}; this version reads up to {FORMAT_VERSION}"
+        )
+    return group
+
+
+def _read_arrays(group, names) -> dict:
+    return {name: group[name][...] for name in names}
+
+
+def write_visibility_zarr(
+    vis: Visibility, path: str | os.PathLike, *, overwrite: bool = True
+) -> Path:
+    """Write ``vis`` to a zarr directory store at ``path`` (replacing an older store atomically).
+
+    Every array keeps its dtype and values; the phase centre, polarisation frame,
+    configuration, source and meta go to JSON attributes.
+    """
+    if not isinstance(vis, Visibility):
+        raise TypeError(f"write_visibility_zarr needs a Visibility, got {type(vis).__name__}")
+    attrs = {
+        "phasecentre": skycoord_to_dict(vis.phasecentre),
+        "polarisation_frame": vis.polarisation_frame.name,
+        "configuration": configuration_to_dict(vis.configuration),
+        "source": vis.source,
+        "meta": meta_to_json(vis.meta),
+    }
+    return _write("Visibility", {n: getattr(vis, n) for n in _VIS_ARRAYS}, attrs, path, overwrite)
+
+
+def read_visibility_zarr(path: str | os.PathLike) -> Visibility:
+    """Read a Visibility written by :func:`write_visibility_zarr` (arrays loaded into memory)."""
+    group = _open(path, "Visibility")
+    a = group.attrs
+    return Visibility(
+        **_read_arrays(group, _VIS_ARRAYS),
+        phasecentre=skycoord_from_dict(a["phasecentre"]),
+        polarisation_frame=a["polarisation_frame"],
+        configuration=configuration_from_dict(a["configuration"]),
+        source=a["source"],
+        meta=meta_from_json(a["meta"]),
+    )
+
+
+def write_image_zarr(im: Image, path: str | os.PathLike, *, overwrite: bool = True) -> Path:
+    """Write ``im`` (float or complex data) to a zarr store; the WCS goes as an exact FITS header."""
+    if not isinstance(im, Image):
+        raise TypeError(f"write_image_zarr needs an Image, got {type(im).__name__}")
+    attrs = {
+        "wcs_header": wcs_to_header(im.wcs).tostring(),
+        "polarisation_frame": im.polarisation_frame.name,
+        "clean_beam": None if im.clean_beam is None else meta_to_json(im.clean_beam),
+        "meta": meta_to_json(im.meta),
+    }
+    return _write("Image", {"data": im.data}, attrs, path, overwrite)
+
+
+def read_image_zarr(path: str | os.PathLike) -> Image:
+    """Read an Image written by :func:`write_image_zarr`."""
+    from astropy.io import fits
+
+    group = _open(path, "Image")
+    a = group.attrs
+    beam = a.get("clean_beam")
+    return Image(
+        data=group["data"][...],
+        wcs=wcs_from_header(fits.Header.fromstring(a["wcs_header"])),
+        polarisation_frame=a["polarisation_frame"],
+        clean_beam=None if beam is None else meta_from_json(beam),
+        meta=meta_from_json(a["meta"]),
+    )
+
+
+def write_gaintable_zarr(gt: GainTable, path: str | os.PathLike, *, overwrite: bool = True) -> Path:
+    """Write ``gt`` to a zarr store (the pipeline's ``<name>-gaintable.zarr`` products)."""
+    if not isinstance(gt, GainTable):
+        raise TypeError(f"write_gaintable_zarr needs a GainTable, got {type(gt).__name__}")
+    attrs = {
+        "receptor_frame": gt.receptor_frame.name,
+        "phasecentre": skycoord_to_dict(gt.phasecentre),
+        "configuration": configuration_to_dict(gt.configuration),
+        "jones_type": gt.jones_type,
+        "meta": meta_to_json(gt.meta),
+    }
+    return _write("GainTable", {n: getattr(gt, n) for n in _GT_ARRAYS}, attrs, path, overwrite)
+
+
+def read_gaintable_zarr(path: str | os.PathLike) -> GainTable:
+    """Read a GainTable written by :func:`write_gaintable_zarr`."""
+    group = _open(path, "GainTable")
+    a = group.attrs
+    return GainTable(
+        **_read_arrays(group, _GT_ARRAYS),
+        receptor_frame=a["receptor_frame"],
+        phasecentre=skycoord_from_dict(a["phasecentre"]),
+        configuration=configuration_from_dict(a["configuration"]),
+        jones_type=a["jones_type"],
+        meta=meta_from_json(a["meta"]),
+    )
+
+
+_WRITERS = {Visibility: write_visibility_zarr, Image: write_image_zarr,
+            GainTable: write_gaintable_zarr}  # fmt: skip
+_READERS = {"Visibility": read_visibility_zarr, "Image": read_image_zarr,
+            "GainTable": read_gaintable_zarr}  # fmt: skip
+
+
+def save_checkpoint(obj, path: str | os.PathLike, *, overwrite: bool = True) -> Path:
+    """Write a Visibility, Image or GainTable to a zarr store at ``path``."""
+    for cls, writer in _WRITERS.items():
+        if isinstance(obj, cls):
+            return writer(obj, path, overwrite=overwrite)
+    raise TypeError(
+        f"cannot checkpoint a {type(obj).__name__}; supported: "
+        + ", ".join(c.__name__ for c in _WRITERS)
+    )
+
+
+def load_checkpoint(path: str | os.PathLike):
+    """Read whatever :func:`save_checkpoint` wrote at ``path`` (Visibility, Image or GainTable)."""
+    group = _open(path)
+    kind = group.attrs["uvflow_type"]
+    if kind not in _READERS:
+        raise DataModelError(f"{path} holds a {kind!r}; this version reads {', '.join(_READERS)}")
+    return _READERS[kind](path)
+
+
+def describe_checkpoint(path: str | os.PathLike) -> dict:
+    """The attributes of a checkpoint (type, format, version, frames, meta) without its arrays."""
+    group = _open(path)
+    return json.loads(json.dumps(dict(group.attrs)))
