@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from uvflow.datamodels import read_ms
+from uvflow.datamodels import MeasurementSetError, read_ms
 
 tables = pytest.importorskip("casacore.tables")
 
@@ -195,3 +195,16 @@ def test_stokes_i_from_circular(handmade):
     np.testing.assert_allclose(v.vis[ti, b, :, 0], (rr + ll) / 2, atol=2e-7)
     both_ok = ~(cols["FLAG"][r][:, 0] | cols["FLAG"][r][:, 1])
     np.testing.assert_array_equal(v.flags[ti, b, :, 0], ~both_ok)
+
+
+def test_duplicate_cells_are_an_error(tmp_path):
+    """Two rows for one (time, baseline) cannot both go into the block: a clear error."""
+    path = tmp_path / "dup.ms"
+    rows, _ = _build(path, np.random.default_rng(8))
+    r = next(i for i, row in enumerate(rows) if row[1] != row[2])
+    with tables.table(str(path), readonly=False, ack=False) as t:
+        t.addrows(1)
+        for col in ("TIME", "ANTENNA1", "ANTENNA2", "DATA", "FLAG", "UVW", "WEIGHT", "SIGMA"):
+            t.putcell(col, t.nrows() - 1, t.getcell(col, r))
+    with pytest.raises(MeasurementSetError, match="several rows share the same time and baseline"):
+        read_ms(path)

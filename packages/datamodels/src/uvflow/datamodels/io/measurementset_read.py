@@ -236,8 +236,9 @@ def read_ms(
                 chans = normalise_channels(channels, sw.frequency.size, where)
                 rows = np.nonzero((ddid_col == ddid) & (field_col == fid))[0]
                 layout = block_layout(
-                    time_col[rows], a1_col[rows], a2_col[rows], include_autocorrelations, where
-                )
+                    time_col[rows], a1_col[rows], a2_col[rows], include_autocorrelations, where,
+                    MeasurementSetError,
+                )  # fmt: skip
                 rows = rows[layout.rows]
                 picked = select_time_indices(layout.times, times, where)
                 if picked.size == 0:

@@ -1,4 +1,4 @@
-"""Write Visibility to a MeasurementSet v2, and write a column (MODEL_DATA …) back into one.
+"""Write Visibility to a new MeasurementSet v2.
 
 :func:`write_ms` builds a complete MS (MAIN plus ANTENNA, FEED, SPECTRAL_WINDOW,
 POLARIZATION, DATA_DESCRIPTION, FIELD, SOURCE, OBSERVATION, HISTORY, STATE, POINTING,
@@ -14,16 +14,11 @@ import time as _time
 
 import numpy as np
 
-from ..polarisation import PolarisationError, PolarisationFrame, convert_pol
 from ..visibility import Visibility
 from .atomic import atomic_directory
 from .ms_tables import (
     MeasurementSetError,
     casacore_tables,
-    check_ms,
-    open_table,
-    read_correlations,
-    read_data_descriptions,
     write_antenna,
     write_data_descriptions,
     write_feed,
@@ -33,9 +28,9 @@ from .ms_tables import (
     write_polarisations,
     write_spectral_windows,
 )
-from .vis_blocks import chunk_rows, frame_from_products
+from .vis_blocks import chunk_rows
 
-__all__ = ["write_ms", "write_column"]
+__all__ = ["write_ms"]
 
 log = logging.getLogger(__name__)
 
@@ -251,164 +246,3 @@ def _write_main(ms, v: Visibility, datacolumn: str, ddid: int, fid: int, start: 
             )
         row += n
     return row
-
-
-# ---- write_column --------------------------------------------------------------------------
-def _to_ms_correlations(data: np.ndarray, frame: PolarisationFrame, products) -> np.ndarray:
-    """Data [..., npol] in ``frame`` as the MS correlations ``products`` (in MS order).
-
-    A Stokes frame lacking some of I, Q, U, V (e.g. stokesI) is written with the missing
-    Stokes parameters zero, as a model predicted in Stokes I is written by imagers.
-    """
-    ms_frame, perm = frame_from_products(products)
-    if frame != ms_frame:
-        try:
-            data = convert_pol(data, frame, ms_frame)
-        except PolarisationError:
-            if not frame.is_stokes:
-                raise
-            full = np.zeros(data.shape[:-1] + (4,), data.dtype)
-            for i, p in enumerate(frame.names):
-                full[..., "IQUV".index(p)] = data[..., i]
-            data = convert_pol(full, "stokesIQUV", ms_frame)
-    out = np.empty_like(data)
-    out[..., perm] = data
-    return out
-
-
-def _add_column(table, column: str, ms: str, correlations, dds) -> None:
-    tables = casacore_tables()
-    source = "DATA" if "DATA" in table.colnames() else None
-    if source is None:
-        raise MeasurementSetError(
-            f"{ms}: has no DATA column to copy the description of {column} from"
-        )
-    desc = table.getcoldesc(source)
-    desc["comment"] = f"{column} written by uvflow"
-    fixed = "shape" in desc
-    shape = list(desc["shape"]) if fixed else [64, 4]
-    dm = {
-        "TYPE": "TiledShapeStMan",
-        "NAME": f"Tiled{column}",
-        "SPEC": {"DEFAULTTILESHAPE": [shape[-1], min(shape[0], 64), 128]},
-    }
-    table.addcols(tables.makecoldesc(column, desc), dm)
-    if not fixed:  # define every cell (zeros) so that rows of other spws can be read
-        ddid = table.getcol("DATA_DESC_ID")
-        for dd in np.unique(ddid):
-            rows = np.nonzero(ddid == dd)[0]
-            cell = table.getcell(source, int(rows[0])).shape
-            sel = table.selectrows(rows)
-            try:
-                step = chunk_rows(rows.size, int(np.prod(cell)) * 8, 1 << 30)
-                for s in range(0, rows.size, step):
-                    n = min(step, rows.size - s)
-                    sel.putcol(column, np.zeros((n,) + cell, np.complex64), startrow=s, nrow=n)
-            finally:
-                sel.close()
-    log.info("%s: added column %s", ms, column)
-
-
-def write_column(path, vis_list, column: str = "MODEL_DATA") -> None:
-    """Write Visibility data into ``column`` of the MeasurementSet they were read from.
-
-    The column is added (copying the DATA column's description, tiled storage) if missing.
-    Only the rows recorded in ``meta['ms_rows']`` by :func:`read_ms` are written (filled
-    cells are skipped), and only the channels it read; the data are converted back to the
-    MS's correlations (a Stokes-I model goes to the parallel hands).
-
-    Parameters
-    ----------
-    path : str or os.PathLike
-    vis_list : Visibility or list of Visibility
-        As returned by ``read_ms(path, ...)`` (possibly with new ``vis`` values).
-    column : str
-        ``MODEL_DATA``, ``CORRECTED_DATA`` or another data column name.
-
-    Raises
-    ------
-    MeasurementSetError
-        A Visibility was not read from this MS, or its shape no longer matches its rows.
-    """
-    casacore_tables()
-    ms = check_ms(path)
-    vis_list = _as_list(vis_list)
-    if not isinstance(column, str) or not column.replace("_", "").isalnum():
-        raise ValueError(f"column name {column!r} must be letters, digits and underscores")
-    correlations = read_correlations(ms)
-    dds = read_data_descriptions(ms)
-    with open_table(ms, readonly=False) as table:
-        nrow = table.nrows()
-        ddid_col = table.getcol("DATA_DESC_ID")
-        for i, v in enumerate(vis_list):
-            _check_provenance(v, i, ms, nrow, ddid_col)
-        if column not in table.colnames():
-            _add_column(table, column, ms, correlations, dds)
-        elif table.getcoldesc(column).get("valueType") not in ("complex", "dcomplex"):
-            raise MeasurementSetError(
-                f"{ms}: column {column} exists and is not a complex data column"
-            )
-        for v in vis_list:
-            _write_rows(table, v, column, correlations[dds[v.meta["ms_ddid"]][1]])
-    log.info("%s: wrote %s for %d Visibility", ms, column, len(vis_list))
-
-
-def _check_provenance(v: Visibility, i: int, ms: str, nrow: int, ddid_col: np.ndarray) -> None:
-    meta = v.meta
-    if "ms_rows" not in meta or "ms_path" not in meta:
-        raise MeasurementSetError(
-            f"Visibility {i} was not read by read_ms (no meta['ms_rows']); write_column needs "
-            "the row numbers of the MS it came from"
-        )
-    src = meta["ms_path"]
-    if not (os.path.exists(src) and os.path.samefile(src, ms)):
-        raise MeasurementSetError(f"Visibility {i} came from {src}, not from {ms}")
-    rows = meta["ms_rows"]
-    if rows.shape != (v.ntime, v.nbaseline) or len(meta["ms_channels"]) != v.nchan:
-        raise MeasurementSetError(
-            f"Visibility {i} has shape [{v.ntime}, {v.nbaseline}, {v.nchan}] but its MS rows "
-            f"{list(rows.shape)} × {len(meta['ms_channels'])} channels: it was reshaped or "
-            "selected after reading"
-        )
-    valid = rows[rows >= 0]
-    if valid.size and (valid.max() >= nrow or np.any(ddid_col[valid] != meta["ms_ddid"])):
-        raise MeasurementSetError(
-            f"Visibility {i}: its MS rows do not match {ms} (rewritten since?)"
-        )
-
-
-def _write_rows(table, v: Visibility, column: str, products) -> None:
-    rows_all = v.meta["ms_rows"]
-    chans = np.asarray(v.meta["ms_channels"])
-    full = (
-        table.getcell(
-            "DATA" if "DATA" in table.colnames() else column, int(rows_all[rows_all >= 0][0])
-        ).shape[0]
-        if np.any(rows_all >= 0)
-        else 0
-    )
-    all_channels = chans.size == full and np.array_equal(chans, np.arange(full))
-    per_time = v.nbaseline * v.nchan * v.npol * 16
-    tstep = max(1, chunk_rows(v.ntime, per_time, v.vis.nbytes))
-    dtype = (
-        np.complex128 if table.getcoldesc(column).get("valueType") == "dcomplex" else np.complex64
-    )
-    for t0 in range(0, v.ntime, tstep):
-        rows = rows_all[t0 : t0 + tstep]
-        ti, bi = np.nonzero(rows >= 0)
-        if ti.size == 0:
-            continue
-        r = rows[ti, bi]
-        order = np.argsort(r)
-        r, ti, bi = r[order], ti[order] + t0, bi[order]
-        data = _to_ms_correlations(v.vis[ti, bi], v.polarisation_frame, products).astype(dtype)
-        sel = table.selectrows(r)
-        try:
-            if all_channels:
-                sel.putcol(column, data)
-            else:
-                current = sel.getcol(column)
-                current[:, chans, :] = data
-                sel.putcol(column, current)
-        finally:
-            sel.close()

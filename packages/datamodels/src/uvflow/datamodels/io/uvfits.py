@@ -327,7 +327,7 @@ def read_uvfits(
             if in_src.size == 0:
                 continue
             lay = block_layout(
-                mjd_s[in_src], a1[in_src], a2[in_src], include_autocorrelations, where
+                mjd_s[in_src], a1[in_src], a2[in_src], include_autocorrelations, where, UVFITSError
             )
             grp = in_src[lay.rows]
             for k in if_ids:
@@ -337,7 +337,8 @@ def read_uvfits(
                 vis, weight = np.zeros(shape, np.complex64), np.zeros(shape, np.float32)
                 flags = np.ones(shape, bool)
                 d = np.asarray(raw[grp, k][:, cidx], dtype=np.float32)  # [n, nchan, ncorr, 3]
-                w = d[..., 2]
+                # weights: 3rd COMPLEX element (absent → 1); flagged where ≤ 0
+                w = d[..., 2] if d.shape[-1] > 2 else np.ones(d.shape[:-1], np.float32)
                 put_rows(vis, weight, flags, lay.t_index, lay.b_index, (d[..., 0] - 1j * d[..., 1]).astype(np.complex64),
                          np.abs(w), w <= 0, perm, native, target)  # fmt: skip
                 uvw = np.zeros(shape[:2] + (3,))

@@ -97,7 +97,12 @@ class BlockLayout:
 
 
 def block_layout(
-    time: np.ndarray, antenna1: np.ndarray, antenna2: np.ndarray, include_auto: bool, where: str
+    time: np.ndarray,
+    antenna1: np.ndarray,
+    antenna2: np.ndarray,
+    include_auto: bool,
+    where: str,
+    error: type[Exception] = ValueError,
 ) -> BlockLayout:
     """Group rows by unique time and baseline (cross-correlations only unless ``include_auto``).
 
@@ -108,7 +113,7 @@ def block_layout(
 
     Raises
     ------
-    ValueError
+    error (default ValueError)
         Two rows fall in the same (time, baseline) cell.
     """
     a1 = np.asarray(antenna1, dtype=np.int64)
@@ -120,7 +125,7 @@ def block_layout(
     pairs, b_index = np.unique(a1[rows] * base + a2[rows], return_inverse=True)
     cell = t_index.astype(np.int64) * max(pairs.size, 1) + b_index
     if np.unique(cell).size != cell.size:
-        raise ValueError(
+        raise error(
             f"{where}: several rows share the same time and baseline (e.g. several "
             "ARRAY_IDs, OBSERVATION_IDs or feeds mixed); select a subset first"
         )
