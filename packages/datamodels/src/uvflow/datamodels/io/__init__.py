@@ -7,7 +7,8 @@ that needs them is called.
 from .atomic import atomic_directory, atomic_file
 from .fits_image import export_image_to_fits, import_image_from_fits
 from .measurementset_read import read_ms
-from .measurementset_write import write_column, write_ms
+from .measurementset_write import write_ms
+from .ms_column import write_column
 from .ms_tables import MeasurementSetError
 from .uvfits import UVFITSError, read_uvfits
 from .xarray_convert import (
