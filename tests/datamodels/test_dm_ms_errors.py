@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 
-import numpy as np
 import pytest
 
 from uvflow.datamodels import (
@@ -146,5 +145,4 @@ def test_datamodels_imports_without_casacore():
     import subprocess
 
     code = "import sys, uvflow.datamodels; assert 'casacore' not in sys.modules"
-    subprocess.run([sys.executable, "-c", code], check=True)
-    assert np.isfinite(1.0)
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 0
