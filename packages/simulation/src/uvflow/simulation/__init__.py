@@ -1,5 +1,71 @@
-"""Simulation for uvflow: observations, sky models, noise, corruptions, simulation workflows."""
+"""Simulation for uvflow: observations, sky models, noise, corruptions, simulation workflows.
+
+Kernels (numpy on data models) live in modules named for what they do; graphs are built
+only in :mod:`uvflow.simulation.simulation_workflows`.
+"""
+
+from .components_to_image import INSERT_METHODS, create_test_image, skycomponents_to_image
+from .directions import lm_to_skycoord, skycoord_to_lmn
+from .earth_orientation import elevation_hour_angle, transit_time, uvw_rotation
+from .errors import SimulationError
+from .gains import simulate_gaintable
+from .measurementset import combine_windows, write_simulated_ms
+from .named_observations import (
+    STANDARD_OBSERVATIONS,
+    StandardObservation,
+    create_named_observation,
+    named_configuration,
+)
+from .noise import add_noise, radiometer_sigma, visibility_sigma
+from .observation import (
+    DEFAULT_ELEVATION_LIMIT,
+    DEFAULT_UTC_TIME,
+    antenna_uvw,
+    create_visibility,
+    observation_times,
+)
+from .primary_beams import BEAM_MODELS, apply_beam_to_skycomponent, beam_pattern, create_pb
+from .seeding import make_rng, spawn_seeds
+from .skycomponents import component_flux_at, create_random_skycomponents, create_skycomponent
+from .voronoi import partition_skymodel_by_voronoi, voronoi_labels
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__"]
+__all__ = [
+    "__version__",
+    "BEAM_MODELS",
+    "DEFAULT_ELEVATION_LIMIT",
+    "DEFAULT_UTC_TIME",
+    "INSERT_METHODS",
+    "STANDARD_OBSERVATIONS",
+    "SimulationError",
+    "StandardObservation",
+    "add_noise",
+    "antenna_uvw",
+    "apply_beam_to_skycomponent",
+    "beam_pattern",
+    "combine_windows",
+    "component_flux_at",
+    "create_named_observation",
+    "create_pb",
+    "create_random_skycomponents",
+    "create_skycomponent",
+    "create_test_image",
+    "create_visibility",
+    "elevation_hour_angle",
+    "lm_to_skycoord",
+    "make_rng",
+    "named_configuration",
+    "observation_times",
+    "partition_skymodel_by_voronoi",
+    "radiometer_sigma",
+    "simulate_gaintable",
+    "skycomponents_to_image",
+    "skycoord_to_lmn",
+    "spawn_seeds",
+    "transit_time",
+    "uvw_rotation",
+    "visibility_sigma",
+    "voronoi_labels",
+    "write_simulated_ms",
+]
