@@ -155,3 +155,22 @@ def test_low_elevation_rows_are_flagged_not_dropped(small_config):
     assert not open_limit.flags.any()
     lower = create_visibility(small_config, ha, 1e8, 1e6, pc, elevation_limit="5deg")
     assert lower.flags[:, 0, 0, 0].sum() == np.sum(el < np.deg2rad(5.0))
+
+
+@pytest.mark.filterwarnings("ignore:ERFA function:erfa.ErfaWarning")  # 2040: "dubious year"
+def test_times_beyond_the_iers_table_warn_and_stay_offline(small_config, southern_field, caplog):
+    from astropy.utils import iers
+
+    before = iers.conf.auto_download
+    with caplog.at_level("WARNING", logger="uvflow.simulation.earth_orientation"):
+        vis = create_visibility(
+            small_config, [0.0, 0.1], 1e8, 1e6, southern_field, utc_time="2040-01-01T00:00:00"
+        )
+    assert "outside the IERS Earth-orientation table" in caplog.text
+    assert iers.conf.auto_download == before  # the temporary switch is undone
+    dxyz = small_config.xyz[vis.antenna2] - small_config.xyz[vis.antenna1]
+    np.testing.assert_allclose(
+        np.linalg.norm(vis.uvw, axis=-1),
+        np.broadcast_to(np.linalg.norm(dxyz, axis=-1), (2, vis.nbaseline)),
+        rtol=1e-12,
+    )
