@@ -83,3 +83,21 @@ def test_spawned_seeds_are_reproducible():
     b = [make_rng(s).standard_normal(3) for s in spawn_seeds(5, 4)]
     np.testing.assert_array_equal(a, b)
     assert not np.allclose(a[0], a[1])
+
+
+def test_simulated_table_from_calibration_corrupts_and_corrects(small_config, southern_field):
+    from uvflow.calibration import apply_gaintable, create_gaintable_from_visibility
+    from uvflow.simulation import create_visibility
+
+    vis = create_visibility(small_config, np.linspace(-1, 1, 6), [1e8, 1.1e8], 1e6,
+                            southern_field, polarisation_frame="linear")  # fmt: skip
+    model = vis.replace(vis=np.ones_like(vis.vis))
+    gt = create_gaintable_from_visibility(vis, jones_type="G")
+    sim = simulate_gaintable(gt, phase_error=0.3, amplitude_error=0.1, seed=12)
+    assert sim.gain.shape == gt.gain.shape and sim.jones_type == "G"
+    corrupted = apply_gaintable(model, sim)
+    g = sim.gain[:, :, 0]  # one frequency interval for 'G'
+    xx = g[:, vis.antenna1, 0, 0] * np.conj(g[:, vis.antenna2, 0, 0])
+    np.testing.assert_allclose(corrupted.vis[:, :, 0, 0], xx, rtol=1e-12)
+    back = apply_gaintable(corrupted, sim, inverse=True)
+    np.testing.assert_allclose(back.vis, model.vis, rtol=1e-12)

@@ -24,6 +24,7 @@ from .observation import (
     create_visibility,
     observation_times,
 )
+from .phase_screens import create_phase_screen_gaintables
 from .primary_beams import BEAM_MODELS, apply_beam_to_skycomponent, beam_pattern, create_pb
 from .seeding import make_rng, spawn_seeds
 from .skycomponents import component_flux_at, create_random_skycomponents, create_skycomponent
@@ -48,6 +49,7 @@ __all__ = [
     "component_flux_at",
     "create_named_observation",
     "create_pb",
+    "create_phase_screen_gaintables",
     "create_random_skycomponents",
     "create_skycomponent",
     "create_test_image",
