@@ -1,0 +1,157 @@
+"""Calibration chains: several Jones terms solved and applied in order (RASCIL style).
+
+A chain is named by a calibration context, e.g. ``'TGB'`` (each character a term), or a
+sequence of term names for multi-character plugin names. The observed data are modelled
+as ``V = J_1 J_2 … J_n M J_n^H … J_1^H`` for the context ``J_1 J_2 … J_n``; each term is
+solved on the data corrected by the terms before it, against the uncorrupted model.
+
+``controls`` (see :func:`create_calibration_controls`) give per term:
+
+- ``first_selfcal``: the iteration from which the term is used. Before it, the term is
+  neither solved nor applied (a unit table is made for it if none was given).
+- ``shape``: 'scalar' (T), 'vector' (per receptor) or 'matrix' (full 2×2) for G and B.
+- ``timeslice``, ``frequencyslice``, ``phase_only`` and solver options (``niter``,
+  ``tol``, ``refant``, ``normalise_gains``).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from uvflow.datamodels import GainTable, Visibility
+
+from .apply import apply_gaintable
+from .errors import CalibrationError
+from .solvers import get_solver
+
+__all__ = [
+    "apply_calibration_chain",
+    "calibration_terms",
+    "create_calibration_controls",
+    "solve_calibrate_chain",
+    "term_controls",
+]
+
+logger = logging.getLogger(__name__)
+
+
+def create_calibration_controls() -> dict[str, dict]:
+    """Default controls of the built-in terms (a new dict on every call).
+
+    Returns
+    -------
+    dict
+        ``T``: scalar, phase only, one solution per integration (``timeslice='auto'``);
+        ``G``: per receptor, amplitude and phase, 60 s; ``B``: per receptor and channel,
+        amplitude and phase, 1e5 s. Each has ``first_selfcal=0``, ``shape``,
+        ``timeslice``, ``frequencyslice``, ``phase_only`` and the solver options.
+    """
+    return {name: get_solver(name).default_controls() for name in ("T", "G", "B")}
+
+
+def calibration_terms(calibration_context) -> list[str]:
+    """The term names of a context: ``'TGB'`` → ``['T', 'G', 'B']``; a sequence as given."""
+    if isinstance(calibration_context, str):
+        terms = list(calibration_context)
+    elif isinstance(calibration_context, (list, tuple)):
+        terms = [str(t) for t in calibration_context]
+    else:
+        raise CalibrationError(
+            f"calibration_context must be a string like 'TGB' or a sequence of term names, "
+            f"got {calibration_context!r}"
+        )
+    if not terms:
+        raise CalibrationError("calibration_context is empty; name at least one term, e.g. 'T'")
+    if len(set(terms)) != len(terms):
+        raise CalibrationError(f"calibration_context {calibration_context!r} repeats a term")
+    for t in terms:
+        get_solver(t)  # a clear error listing the installed solvers
+    return terms
+
+
+def term_controls(term: str, controls: dict | None) -> tuple[int, dict]:
+    """``(first_selfcal, other controls)`` of ``term``: its defaults updated by ``controls``."""
+    c = get_solver(term).default_controls()
+    if controls is not None:
+        if not isinstance(controls, dict):
+            raise CalibrationError(f"controls must be a dict of dicts, got {type(controls)}")
+        given = controls.get(term, {})
+        if not isinstance(given, dict):
+            raise CalibrationError(f"controls[{term!r}] must be a dict, got {type(given)}")
+        c.update(given)
+    first = c.pop("first_selfcal", 0)
+    if not isinstance(first, (int, float)):
+        raise CalibrationError(f"controls[{term!r}]['first_selfcal'] must be a number")
+    return first, c
+
+
+def solve_calibrate_chain(
+    vis: Visibility,
+    model_vis: Visibility | None,
+    gaintables: dict[str, GainTable] | None = None,
+    calibration_context="TGB",
+    controls: dict | None = None,
+    iteration: int = 0,
+) -> dict[str, GainTable]:
+    """Solve the terms of a chain in order, each on data corrected by those before it.
+
+    Parameters
+    ----------
+    vis : Visibility
+        Observed data.
+    model_vis : Visibility or None
+        Model visibilities (None: 1 Jy point source at the phase centre).
+    gaintables : dict, optional
+        Existing tables by term: starting gains and solution grids.
+    calibration_context : str or sequence of str
+    controls : dict, optional
+        Per-term controls (defaults: each solver's ``default_controls()``).
+    iteration : int
+        Self-calibration iteration; terms with ``first_selfcal > iteration`` are skipped.
+
+    Returns
+    -------
+    dict
+        A table for every term of the context (unit tables for skipped terms without one).
+    """
+    out = dict(gaintables or {})
+    terms = calibration_terms(calibration_context)
+    avis = vis
+    for k, term in enumerate(terms):
+        first, c = term_controls(term, controls)
+        solver = get_solver(term)
+        if iteration < first:
+            if term not in out:
+                out[term] = solver.create(vis, **c)
+            logger.debug(
+                "chain: term %s skipped at iteration %d (first_selfcal %s)", term, iteration, first
+            )
+            continue
+        out[term] = solver.solve(avis, model_vis, out.get(term), **c)
+        if k < len(terms) - 1:
+            avis = apply_gaintable(avis, out[term], inverse=True)
+    return out
+
+
+def apply_calibration_chain(
+    vis: Visibility,
+    gaintables: dict[str, GainTable],
+    calibration_context="TGB",
+    controls: dict | None = None,
+    iteration: int = 0,
+) -> Visibility:
+    """Correct ``vis`` by every term of the chain in use at ``iteration`` (in context order).
+
+    Terms without a table in ``gaintables`` or with ``first_selfcal > iteration`` are
+    not applied.
+    """
+    if not isinstance(gaintables, dict):
+        raise CalibrationError(
+            f"gaintables must be a dict of GainTable by term, got {type(gaintables)}"
+        )
+    avis = vis
+    for term in calibration_terms(calibration_context):
+        first, _ = term_controls(term, controls)
+        if iteration >= first and term in gaintables:
+            avis = apply_gaintable(avis, gaintables[term], inverse=True)
+    return avis

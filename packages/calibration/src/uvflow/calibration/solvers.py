@@ -1,0 +1,209 @@
+"""Jones-term solvers: the ``uvflow.solvers`` entry-point group and the built-in T, G, B.
+
+A solver is an object with the :class:`JonesSolver` protocol, registered under its term
+name in the ``uvflow.solvers`` entry-point group of its distribution::
+
+    [project.entry-points."uvflow.solvers"]
+    K = "mypackage.delay:DelaySolver"     # a class (instantiated without arguments) or an instance
+
+Calibration chains (``solve_calibrate_chain``, ``calibrate_list_rsexecute_workflow``)
+find every term of ``calibration_context`` with :func:`get_solver`; the built-in T, G and
+B terms are registered the same way (in uvflow-calibration's pyproject.toml).
+
+Controls: each term's controls are ``solver.default_controls()`` updated with the user's
+``controls[name]``; the chain uses ``first_selfcal`` and passes all other keys to
+``create``/``solve``, which raise ``TypeError`` for keys they do not know. When a solver
+is given ``gt``, the table's solution intervals are used (timeslice/frequencyslice are
+only for creating tables).
+
+Global (multi-window) solutions: a solver whose term is frequency independent
+(``frequency_dependent = False``) may also provide ``accumulate(vis, modelvis, gt,
+**controls)`` returning per-window partial results that are small, and
+``solve_accumulated(parts, gt, **controls)`` solving from a list of them: the calibration
+workflow then solves the term jointly over all frequency windows without moving
+visibilities. Without these methods a global solution of that term is an error.
+"""
+
+from __future__ import annotations
+
+import logging
+from importlib.metadata import entry_points
+from typing import Any, Protocol, runtime_checkable
+
+from uvflow.datamodels import GainTable, Visibility
+
+from .errors import CalibrationError, SolverNotFoundError, check_keywords
+from .gaintable_create import create_gaintable_from_visibility
+from .solve import gaintable_statistics, solve_gaintable, solve_gaintable_from_statistics
+from .statistics import combine_statistics
+
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "JonesSolver",
+    "StefCalSolver",
+    "available_solvers",
+    "get_solver",
+]
+
+logger = logging.getLogger(__name__)
+
+ENTRY_POINT_GROUP = "uvflow.solvers"
+
+
+@runtime_checkable
+class JonesSolver(Protocol):
+    """What a Jones-term solver provides.
+
+    Attributes
+    ----------
+    name : str
+        The term name (the entry-point name), e.g. ``'G'``.
+    frequency_dependent : bool
+        True when the term is solved per frequency window (like B), False when one
+        solution may serve all windows (like T and G).
+    """
+
+    name: str
+    frequency_dependent: bool
+
+    def default_controls(self) -> dict[str, Any]:
+        """Controls of this term (including ``first_selfcal``), a new dict on every call."""
+        ...
+
+    def create(self, vis: Visibility, **controls) -> GainTable:
+        """A unit gain table for ``vis`` on this term's solution grid."""
+        ...
+
+    def solve(
+        self, vis: Visibility, modelvis: Visibility | None, gt: GainTable | None, **controls
+    ) -> GainTable:
+        """Solve this term so that ``vis ≈ J modelvis J^H``; ``gt`` gives the grid and start."""
+        ...
+
+
+_SHAPES = {"scalar": False, "vector": False, "matrix": True}
+
+
+class StefCalSolver:
+    """The built-in antenna-gain terms T (scalar), G (per receptor), B (per channel).
+
+    Controls: ``shape`` ('scalar' for T; 'vector' = per receptor or 'matrix' = full 2×2
+    for G and B), ``timeslice``, ``frequencyslice``, ``phase_only``, ``first_selfcal``,
+    and the solver options ``niter``, ``tol``, ``refant``, ``normalise_gains`` of
+    :func:`~uvflow.calibration.solve_gaintable`.
+    """
+
+    _DEFAULTS = {
+        "T": {"shape": "scalar", "timeslice": "auto", "phase_only": True},
+        "G": {"shape": "vector", "timeslice": 60.0, "phase_only": False},
+        "B": {"shape": "vector", "timeslice": 1e5, "phase_only": False},
+    }
+    _OPTIONS = {"niter": 200, "tol": 1e-8, "refant": 0, "normalise_gains": True}
+
+    def __init__(self, name: str):
+        if name not in self._DEFAULTS:
+            raise CalibrationError(f"StefCalSolver handles T, G and B, not {name!r}")
+        self.name = name
+        self.frequency_dependent = name == "B"
+
+    def __repr__(self) -> str:
+        return f"StefCalSolver({self.name!r})"
+
+    def __reduce__(self):
+        return (StefCalSolver, (self.name,))
+
+    def default_controls(self) -> dict[str, Any]:
+        return {
+            **self._DEFAULTS[self.name], "frequencyslice": None, "first_selfcal": 0,
+            **self._OPTIONS,
+        }  # fmt: skip
+
+    def _controls(self, controls: dict) -> dict:
+        check_keywords(f"{self.name} solver controls", controls, self.default_controls())
+        c = self.default_controls()
+        c.update(controls)
+        shape = c["shape"]
+        allowed = ("scalar",) if self.name == "T" else ("vector", "matrix")
+        if shape not in allowed:
+            raise CalibrationError(
+                f"{self.name} term shape {shape!r} unknown; use {' or '.join(allowed)}"
+            )
+        c["crosspol"] = _SHAPES[shape]
+        return c
+
+    def create(self, vis: Visibility, **controls) -> GainTable:
+        c = self._controls(controls)
+        return create_gaintable_from_visibility(
+            vis, timeslice=c["timeslice"], frequencyslice=c["frequencyslice"], jones_type=self.name
+        )
+
+    def _solve_options(self, c: dict) -> dict:
+        return {k: c[k] for k in ("phase_only", "niter", "tol", "normalise_gains", "refant")}
+
+    def solve(self, vis, modelvis, gt=None, **controls) -> GainTable:
+        c = self._controls(controls)
+        if gt is None:
+            gt = self.create(vis, **controls)
+        return solve_gaintable(
+            vis, modelvis, gt=gt, crosspol=c["crosspol"], **self._solve_options(c)
+        )
+
+    def accumulate(self, vis, modelvis, gt, **controls):
+        """Sufficient statistics of ``vis`` for this term on ``gt``'s grid (small arrays)."""
+        c = self._controls(controls)
+        return gaintable_statistics(vis, modelvis, gt, crosspol=c["crosspol"])[1]
+
+    def solve_accumulated(self, parts, gt, **controls) -> GainTable:
+        """Solve ``gt`` from the statistics of several windows, added in list order."""
+        c = self._controls(controls)
+        return solve_gaintable_from_statistics(
+            combine_statistics(list(parts)), gt, **self._solve_options(c)
+        )
+
+
+_CACHE: dict[str, JonesSolver] = {}
+
+
+def _entry_points() -> dict:
+    return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
+
+
+def available_solvers() -> list[str]:
+    """Names of the solvers installed in the ``uvflow.solvers`` entry-point group."""
+    return sorted(_entry_points())
+
+
+def get_solver(name: str) -> JonesSolver:
+    """The installed solver of term ``name``.
+
+    Raises
+    ------
+    SolverNotFoundError
+        No such solver is installed (the message lists the installed ones).
+    CalibrationError
+        The registered object does not follow the :class:`JonesSolver` protocol.
+    """
+    if name in _CACHE:
+        return _CACHE[name]
+    eps = _entry_points()
+    if name not in eps:
+        installed = ", ".join(sorted(eps)) or "none (is uvflow-calibration installed?)"
+        raise SolverNotFoundError(
+            f"no Jones solver {name!r} in entry-point group {ENTRY_POINT_GROUP!r}; "
+            f"installed: {installed}"
+        )
+    obj = eps[name].load()
+    solver = obj() if isinstance(obj, type) else obj
+    if not isinstance(solver, JonesSolver) or solver.name != name:
+        raise CalibrationError(
+            f"entry point {name!r} ({eps[name].value}) does not give a JonesSolver named "
+            f"{name!r}: it needs name, frequency_dependent, default_controls, create and solve"
+        )
+    _CACHE[name] = solver
+    return solver
+
+
+#: The built-in terms, registered as entry points ``T``, ``G`` and ``B``.
+T_TERM = StefCalSolver("T")
+G_TERM = StefCalSolver("G")
+B_TERM = StefCalSolver("B")
