@@ -112,13 +112,13 @@ def _rotation_between(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Rotations [n, 3, 3] taking unit vectors a [3] to b [n, 3] about a × b (Rodrigues)."""
     v = np.cross(a[None, :], b)
     s2 = np.sum(v * v, axis=-1)
-    c = b @ a
+    c = np.einsum("ti,i->t", b, a)
     k = np.zeros(b.shape[:-1] + (3, 3))
     k[..., 0, 1], k[..., 0, 2] = -v[..., 2], v[..., 1]
     k[..., 1, 0], k[..., 1, 2] = v[..., 2], -v[..., 0]
     k[..., 2, 0], k[..., 2, 1] = -v[..., 1], v[..., 0]
     factor = np.where(s2 > 0, (1.0 - c) / np.where(s2 > 0, s2, 1.0), 0.5)
-    return np.eye(3) + k + (k @ k) * factor[..., None, None]
+    return np.eye(3) + k + np.einsum("tij,tjk->tik", k, k) * factor[..., None, None]
 
 
 def _apparent_direction(s0: np.ndarray, t2c: np.ndarray, tt: Time, location) -> np.ndarray:
@@ -127,7 +127,7 @@ def _apparent_direction(s0: np.ndarray, t2c: np.ndarray, tt: Time, location) -> 
     pvh, pvb = np.atleast_1d(pvh), np.atleast_1d(pvb)
     v_earth = pvb["v"] * (_AU / _DAY)  # m/s, BCRS
     site = np.array([v.to_value("m") for v in location.to_geocentric()])
-    site_gcrs = t2c @ site
+    site_gcrs = np.einsum("tij,j->ti", t2c, site)
     pole = t2c[:, :, 2]
     v_site = EARTH_ROTATION_RATE * np.cross(pole, site_gcrs)
     beta = (v_earth + v_site) / _C
@@ -171,7 +171,7 @@ def uvw_rotation(
             s0,
         ]
     )
-    rot = basis[None] @ np.swapaxes(r_ab, 1, 2) @ t2c
+    rot = np.einsum("ij,tkj,tkl->til", basis, r_ab, t2c)
     s_itrs = np.einsum("tji,tj->ti", t2c, s_app)
     return rot, s_itrs
 
@@ -180,7 +180,7 @@ def itrs_elevation_hour_angle(s_itrs: np.ndarray, location: EarthLocation):
     """Elevation and hour angle (radians, [ntime]) of ITRS unit vectors [ntime, 3] at ``location``."""
     lon, lat = float(location.lon.rad), float(location.lat.rad)
     up = np.array([np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon), np.sin(lat)])
-    alt = np.arcsin(np.clip(s_itrs @ up, -1.0, 1.0))
+    alt = np.arcsin(np.clip(np.einsum("ti,i->t", s_itrs, up), -1.0, 1.0))
     ha = lon - np.arctan2(s_itrs[:, 1], s_itrs[:, 0])
     ha = (ha + np.pi) % (2 * np.pi) - np.pi
     return alt, ha
