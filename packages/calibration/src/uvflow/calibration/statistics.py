@@ -190,20 +190,31 @@ def accumulate_statistics(
         )
         for sel in rows_list:
             v, m = vis.vis[sel], model[sel]
-            w = vis.weight[sel] * ~vis.flags[sel]
+            w = np.where(vis.flags[sel], 0.0, vis.weight[sel]).astype(vis.weight.dtype, copy=False)
             if w.size and w.min() < 0:
                 raise CalibrationError("visibility weights must be >= 0; found negative weights")
-            if mode == "full":
-                _accumulate_full(sums, wsum, k, v, m, w, cidx, nfs)
-            else:
-                _accumulate_correlations(sums, wsum, k, v, m, w, cidx, reduce_channels)
-    for arr in sums.values():
-        if not np.all(np.isfinite(arr)):
-            bad = np.argwhere(~np.isfinite(arr))[0]
-            raise CalibrationError(
-                f"the data or model contain NaN/inf in unflagged samples (solution interval "
-                f"{bad[0]}, frequency solution {bad[1]}); flag them before solving"
-            )
+            block = _block_sums(mode, v, m, w, cidx, nfs, reduce_channels)
+            if not all(np.all(np.isfinite(x)) for x in block.values()):
+                # NaN/inf in samples that do not count (flagged or weight 0) must not
+                # poison the sums: zero them and redo this block.
+                if not np.all(np.isfinite(w)):
+                    raise CalibrationError(
+                        "visibility weights contain NaN/inf in unflagged samples"
+                    )
+                use = w > 0
+                block = _block_sums(
+                    mode, np.where(use, v, 0), np.where(use, m, 0), w, cidx, nfs, reduce_channels
+                )
+                if not all(np.all(np.isfinite(x)) for x in block.values()):
+                    raise CalibrationError(
+                        f"the data or model contain NaN/inf in unflagged samples (solution "
+                        f"interval {k}); flag them before solving"
+                    )
+            for name, x in block.items():
+                if name == "wsum":
+                    wsum[k] += x
+                else:
+                    sums[name][k] += x
     keep = vis.antenna1 != vis.antenna2
     if not np.all(keep):
         sums = {name: arr[:, :, keep] for name, arr in sums.items()}
@@ -220,29 +231,44 @@ def accumulate_statistics(
     )
 
 
-def _accumulate_correlations(sums, wsum, k, v, m, w, cidx, reduce_channels) -> None:
-    """Add one block's R, Q, P (per correlation) to solution row ``k``."""
+def _block_sums(mode, v, m, w, cidx, nfs, reduce_channels) -> dict:
+    if mode == "full":
+        return _full_sums(v, m, w, cidx, nfs)
+    return _correlation_sums(v, m, w, cidx, nfs, reduce_channels)
+
+
+def _correlation_sums(v, m, w, cidx, nfs, reduce_channels) -> dict:
+    """One block's R, Q, P per correlation, [nsol_freq, nbaseline, npol], and Σ w."""
     wm = w * np.conj(m)
     wv = w * np.conj(v)
     if reduce_channels is None:
-        sums["R"][k, 0] += np.einsum("tbcp,tbcp->bp", v, wm)
-        sums["Q"][k, 0] += np.einsum("tbcp,tbcp->bp", m, wm).real
-        sums["P"][k, 0] += np.einsum("tbcp,tbcp->bp", v, wv).real
+        out = {
+            "R": np.einsum("tbcp,tbcp->bp", v, wm)[None],
+            "Q": np.einsum("tbcp,tbcp->bp", m, wm).real[None],
+            "P": np.einsum("tbcp,tbcp->bp", v, wv).real[None],
+        }
     else:
-        r = np.einsum("tbcp,tbcp->cbp", v, wm)
-        q = np.einsum("tbcp,tbcp->cbp", m, wm).real
-        p = np.einsum("tbcp,tbcp->cbp", v, wv).real
-        sums["R"][k] += reduce_channels(r[None])[0]
-        sums["Q"][k] += reduce_channels(q[None])[0]
-        sums["P"][k] += reduce_channels(p[None])[0]
-    ws = w.sum(axis=(0, 1))  # [nchan, npol]
-    np.add.at(wsum[k], cidx, ws)
+        out = {
+            "R": reduce_channels(np.einsum("tbcp,tbcp->cbp", v, wm)[None])[0],
+            "Q": reduce_channels(np.einsum("tbcp,tbcp->cbp", m, wm).real[None])[0],
+            "P": reduce_channels(np.einsum("tbcp,tbcp->cbp", v, wv).real[None])[0],
+        }
+    ws = np.zeros((nfs, v.shape[-1]))
+    np.add.at(ws, cidx, w.sum(axis=(0, 1)))
+    out["wsum"] = ws
+    return out
 
 
-def _accumulate_full(sums, wsum, k, v, m, w, cidx, nfs) -> None:
-    """Add one block's S, T, P (2×2 correlations, weight per correlation) to row ``k``."""
+def _full_sums(v, m, w, cidx, nfs) -> dict:
+    """One block's S, T, P (2×2 correlations, weight per correlation) and Σ w."""
     t, nb, nc, _ = v.shape
     v4, m4, w4 = v.reshape(t, nb, nc, 2, 2), m.reshape(t, nb, nc, 2, 2), w.reshape(t, nb, nc, 2, 2)
+    out = {
+        "S": np.zeros((nfs, nb, 2, 2, 2, 2), complex),
+        "T": np.zeros((nfs, nb) + (2,) * 6, complex),
+        "P": np.zeros((nfs, nb, 2, 2)),
+        "wsum": np.zeros((nfs, 4)),
+    }
     for f in range(nfs):
         chans = np.flatnonzero(cidx == f)
         if chans.size == 0:
@@ -253,11 +279,12 @@ def _accumulate_full(sums, wsum, k, v, m, w, cidx, nfs) -> None:
             vv, mm, ww = v4[:, :, chans], m4[:, :, chans], w4[:, :, chans]
         wvv = ww * vv
         mc = np.conj(mm)
-        sums["S"][k, f] += np.einsum("tbcpq,tbcrs->bpqrs", wvv, mc)
+        out["S"][f] = np.einsum("tbcpq,tbcrs->bpqrs", wvv, mc)
         mm2 = np.einsum("tbcrs,tbcuv->tbcrsuv", mm, mc)
-        sums["T"][k, f] += np.einsum("tbcpq,tbcrsuv->bpqrsuv", ww, mm2)
-        sums["P"][k, f] += np.einsum("tbcpq,tbcpq->bpq", wvv, np.conj(vv)).real
-        wsum[k, f] += ww.sum(axis=(0, 1, 2)).reshape(4)
+        out["T"][f] = np.einsum("tbcpq,tbcrsuv->bpqrsuv", ww, mm2)
+        out["P"][f] = np.einsum("tbcpq,tbcpq->bpq", wvv, np.conj(vv)).real
+        out["wsum"][f] = ww.sum(axis=(0, 1, 2)).reshape(4)
+    return out
 
 
 def combine_statistics(stats: list[GainStatistics]) -> GainStatistics:
