@@ -1,7 +1,9 @@
 """Simulation for uvflow: observations, sky models, noise, corruptions, simulation workflows.
 
-Kernels (numpy on data models) live in modules named for what they do; graphs are built
-only in :mod:`uvflow.simulation.simulation_workflows`.
+Kernels (numpy on data models) live in modules named for what they do and never import
+dask; graphs are built only in :mod:`uvflow.simulation.simulation_workflows`, whose
+functions are imported from here on first use (importing them imports uvflow.execution
+and dask).
 """
 
 from .components_to_image import INSERT_METHODS, create_test_image, skycomponents_to_image
@@ -32,6 +34,22 @@ from .voronoi import partition_skymodel_by_voronoi, voronoi_labels
 
 __version__ = "0.1.0"
 
+_WORKFLOWS = (
+    "WINDOW_ORDERS",
+    "corrupt_list_rsexecute_workflow",
+    "predict_skymodel_list_rsexecute_workflow",
+    "simulate_list_rsexecute_workflow",
+)
+
+
+def __getattr__(name: str):
+    if name in _WORKFLOWS:
+        from . import simulation_workflows
+
+        return getattr(simulation_workflows, name)
+    raise AttributeError(f"module 'uvflow.simulation' has no attribute {name!r}")
+
+
 __all__ = [
     "__version__",
     "BEAM_MODELS",
@@ -39,6 +57,7 @@ __all__ = [
     "DEFAULT_UTC_TIME",
     "INSERT_METHODS",
     "STANDARD_OBSERVATIONS",
+    "WINDOW_ORDERS",
     "SimulationError",
     "StandardObservation",
     "add_noise",
@@ -54,14 +73,17 @@ __all__ = [
     "create_skycomponent",
     "create_test_image",
     "create_visibility",
+    "corrupt_list_rsexecute_workflow",
     "elevation_hour_angle",
     "lm_to_skycoord",
     "make_rng",
     "named_configuration",
     "observation_times",
     "partition_skymodel_by_voronoi",
+    "predict_skymodel_list_rsexecute_workflow",
     "radiometer_sigma",
     "simulate_gaintable",
+    "simulate_list_rsexecute_workflow",
     "skycomponents_to_image",
     "skycoord_to_lmn",
     "spawn_seeds",
