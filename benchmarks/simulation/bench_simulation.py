@@ -45,3 +45,27 @@ def test_bench_add_noise(benchmark, setup, executor):
         noisy = benchmark.pedantic(add_noise, args=(vis,), kwargs={"sefd": 400.0, "seed": 1},
                                    rounds=3, iterations=1)  # fmt: skip
     benchmark.extra_info["nvis"] = noisy.nvis
+
+
+def test_bench_simulate_corrupt_workflow(benchmark, setup, executor, same_result):
+    """simulate_list (one window per channel, noise) then corrupt_list (random G gains)."""
+    from uvflow.simulation import (
+        corrupt_list_rsexecute_workflow,
+        simulate_list_rsexecute_workflow,
+    )
+
+    config, ha, freq = setup
+    rsx = executor.rsexecute
+
+    def run():
+        vis = simulate_list_rsexecute_workflow(
+            config, PC, freq, 1e6, ha, order="frequency", dtype=np.complex64, sefd=400.0, seed=1
+        )
+        out = corrupt_list_rsexecute_workflow(vis, seed=2, phase_error=0.2)
+        return rsx.compute(out, sync=True)
+
+    expected = executor.reference(run)
+    with executor.measure(benchmark):
+        result = benchmark.pedantic(run, rounds=2, iterations=1)
+    same_result(result, expected, rtol=0.0, what="simulate+corrupt")  # identical seeds: exact
+    benchmark.extra_info["nvis"] = sum(v.nvis for v in result)

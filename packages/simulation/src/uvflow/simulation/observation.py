@@ -181,6 +181,7 @@ def create_visibility(
         The date of the hour-angle track (default 2024-01-01T00:00:00 UTC).
     times_are : {'hour_angle', 'utc'}
     dtype : complex64 or complex128
+        The weights are float32 with complex64 data (as an MS stores them), else float64.
     source : str
         Field name.
     allow_all_flagged : bool
@@ -255,7 +256,8 @@ def create_visibility(
         uvw[..., 2] = 0.0
     shape = (ntime, a1.size, freq.size, frame.npol)
     flags = np.broadcast_to(flag_rows[:, None, None, None], shape).copy()
-    weights = np.where(flags, 0.0, float(weight))
+    real = np.float32 if np.dtype(dtype) == np.complex64 else np.float64
+    weights = np.where(flags, 0.0, float(weight)).astype(real, copy=False)
     return Visibility(
         vis=np.zeros(shape, dtype=dtype),
         weight=weights,
