@@ -1,0 +1,146 @@
+"""Gridders as plugins: the ``uvflow.gridders`` entry-point group.
+
+A gridder turns visibilities into a dirty image (``invert``) and a model image into
+visibilities (``predict``). The ``context`` of :func:`uvflow.imaging.invert` /
+:func:`~uvflow.imaging.predict` is the name of an entry point in the group
+``uvflow.gridders``; its value is a factory (usually a class) called with the gridder's
+keyword options, returning an object that follows :class:`Gridder`. The built-ins
+register the same way (``packages/imaging/pyproject.toml``)::
+
+    [project.entry-points."uvflow.gridders"]
+    2d = "uvflow.imaging.ducc0_gridder:Ducc0Gridder2D"       # no w-correction
+    ng = "uvflow.imaging.ducc0_gridder:Ducc0Gridder"         # w-correction (w-stacking)
+    wstack = "uvflow.imaging.ducc0_gridder:Ducc0GridderWStack"  # same as ng
+
+A plugin package declares its own entry point and can check itself with
+:func:`uvflow.imaging.testing.check_gridder`.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from importlib.metadata import EntryPoint, entry_points
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from uvflow.datamodels import Image, Visibility
+
+from .errors import UnknownGridderError
+
+__all__ = ["GRIDDER_GROUP", "Gridder", "get_gridder", "installed_gridders"]
+
+GRIDDER_GROUP = "uvflow.gridders"
+
+
+@runtime_checkable
+class Gridder(Protocol):
+    """What a gridder provides.
+
+    ``invert`` and ``predict`` follow the conventions of DESIGN §3 and the channel,
+    polarisation and pixel-geometry rules of :mod:`uvflow.imaging.layout` (a gridder should
+    use those helpers); they never modify their inputs. ``invert`` with ``normalise=False``
+    and ``predict`` are adjoint (for unit weights); both agree with the direct Fourier
+    transform to about ``epsilon``.
+
+    Optional attribute ``corrects_w`` (bool, taken as True when absent): False for a
+    gridder that ignores the w-term, which :func:`uvflow.imaging.testing.check_gridder`
+    then compares with the direct transform on w = 0 data only.
+    """
+
+    name: str
+
+    def invert(
+        self,
+        vis: Visibility,
+        model_image: Image,
+        *,
+        dopsf: bool = False,
+        normalise: bool = True,
+        epsilon: float = 1e-5,
+        nthreads: int = 1,
+    ) -> tuple[Image, np.ndarray]:
+        """(dirty image or PSF ``[nchan, npol, ny, nx]``, sumwt float64 ``[nchan, npol]``)."""
+        ...
+
+    def predict(
+        self, vis: Visibility, model_image: Image, *, epsilon: float = 1e-5, nthreads: int = 1
+    ) -> Visibility:
+        """A new Visibility holding the model's visibilities (weights and flags kept)."""
+        ...
+
+
+@functools.lru_cache(maxsize=1)
+def _entry_points() -> dict[str, EntryPoint]:
+    return {ep.name: ep for ep in entry_points(group=GRIDDER_GROUP)}
+
+
+def installed_gridders() -> list[str]:
+    """Names of the gridders installed in the ``uvflow.gridders`` group, sorted.
+
+    The installed set is read once per process (entry points do not change while it runs).
+    """
+    return sorted(_entry_points())
+
+
+@functools.cache
+def _factory(name: str):
+    eps = _entry_points()
+    if name not in eps:
+        raise UnknownGridderError(
+            f"gridder (context) {name!r} unknown; installed: {', '.join(sorted(eps)) or 'none'} "
+            f"(entry-point group {GRIDDER_GROUP!r})"
+        )
+    try:
+        return eps[name].load()
+    except Exception as exc:  # a broken plugin: say which one
+        raise ImportError(
+            f"gridder {name!r} ({eps[name].value}) is installed but failed to load: {exc}"
+        ) from exc
+
+
+def get_gridder(name: str, **options) -> Gridder:
+    """The gridder registered as ``name``, built with ``options``.
+
+    Parameters
+    ----------
+    name : str
+        An entry-point name in ``uvflow.gridders`` (built-ins: '2d', 'ng', 'wstack').
+    **options
+        Keyword options of that gridder's factory (the built-ins take ``small_inversion``).
+
+    Raises
+    ------
+    UnknownGridderError
+        No gridder of that name is installed (the message lists the installed ones).
+    TypeError
+        An option the gridder does not take (the message lists those it does).
+    """
+    if not isinstance(name, str):
+        raise TypeError(f"gridder name must be a str, got {type(name).__name__}")
+    factory = _factory(name)
+    try:
+        sig = inspect.signature(factory)
+    except (TypeError, ValueError):
+        sig = None
+    if sig is not None:
+        valid = [
+            p.name
+            for p in sig.parameters.values()
+            if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)
+        ]
+        takes_any = any(p.kind is p.VAR_KEYWORD for p in sig.parameters.values())
+        bad = sorted(set(options) - set(valid))
+        if bad and not takes_any:
+            raise TypeError(
+                f"gridder {name!r} does not take option(s) {', '.join(bad)}; "
+                f"valid: {', '.join(valid) or 'none'}"
+            )
+    gridder = factory(**options)
+    if not isinstance(gridder, Gridder):
+        raise TypeError(
+            f"gridder {name!r} ({_entry_points()[name].value}) built a {type(gridder).__name__}, "
+            "which lacks the Gridder protocol (name, invert, predict)"
+        )
+    return gridder
