@@ -18,6 +18,7 @@ from uvflow.execution.client import dashboard_link, get_dask_client, read_schedu
 from uvflow.execution.clusters import slurm_cluster, ssh_cluster
 from uvflow.execution.errors import ClusterConnectionError, ExecutionError, MissingExtraError
 from uvflow.execution.executor import Executor, rsexecute
+from uvflow.execution.keywords import strict_keywords
 from uvflow.execution.logging_setup import close_logging, init_logging
 from uvflow.execution.reduction import sum_list_rsexecute
 
@@ -37,5 +38,6 @@ __all__ = [
     "rsexecute",
     "slurm_cluster",
     "ssh_cluster",
+    "strict_keywords",
     "sum_list_rsexecute",
 ]

@@ -1,0 +1,33 @@
+"""Imaging workflows: graphs built with ``rsexecute`` over lists of frequency windows.
+
+These are the only modules of uvflow-imaging that build graphs; the kernels they call
+(:mod:`uvflow.imaging`) never import dask.
+"""
+
+from .invert_predict import (
+    invert_list_rsexecute_workflow,
+    predict_list_rsexecute_workflow,
+    residual_image,
+    residual_list_rsexecute_workflow,
+    sum_invert_results_rsexecute,
+    sum_predict_results_rsexecute,
+)
+from .visibility_ops import (
+    subtract_list_rsexecute_workflow,
+    taper_list_rsexecute_workflow,
+    weight_list_rsexecute_workflow,
+    zero_list_rsexecute_workflow,
+)
+
+__all__ = [
+    "invert_list_rsexecute_workflow",
+    "predict_list_rsexecute_workflow",
+    "residual_image",
+    "residual_list_rsexecute_workflow",
+    "subtract_list_rsexecute_workflow",
+    "sum_invert_results_rsexecute",
+    "sum_predict_results_rsexecute",
+    "taper_list_rsexecute_workflow",
+    "weight_list_rsexecute_workflow",
+    "zero_list_rsexecute_workflow",
+]

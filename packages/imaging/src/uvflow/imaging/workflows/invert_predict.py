@@ -1,0 +1,158 @@
+"""Graphs of invert, predict and residual over a list of visibility windows.
+
+Each window is one task that keeps its visibilities where they are: residual imaging
+predicts, subtracts and inverts inside one task, so model visibilities never travel.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from uvflow.datamodels import Image, Visibility
+from uvflow.execution import rsexecute, strict_keywords, sum_list_rsexecute
+
+from ..gridding import invert, predict
+from ._lists import as_list, combine_invert_pair, sum_visibility_pair
+
+__all__ = [
+    "invert_list_rsexecute_workflow",
+    "predict_list_rsexecute_workflow",
+    "residual_list_rsexecute_workflow",
+    "sum_invert_results_rsexecute",
+    "sum_predict_results_rsexecute",
+    "residual_image",
+]
+
+
+@strict_keywords
+def invert_list_rsexecute_workflow(
+    vis_list,
+    template_model_imagelist,
+    context="ng",
+    dopsf: bool = False,
+    normalise: bool = True,
+    epsilon: float = 1e-5,
+    nthreads: int = 1,
+    small_inversion: bool | None = None,
+    gridder_options: dict | None = None,
+) -> list:
+    """One ``invert`` task per window.
+
+    Parameters
+    ----------
+    vis_list : list of Visibility (or graphs of them)
+    template_model_imagelist : Image or list of Image (or graphs)
+        One per window, or one shared by all.
+    context, dopsf, normalise, epsilon, nthreads, small_inversion, gridder_options
+        As :func:`uvflow.imaging.invert`.
+
+    Returns
+    -------
+    list
+        ``(Image, sumwt[nchan, npol])`` per window (graphs in Dask mode).
+    """
+    models = as_list("template_model_imagelist", template_model_imagelist, len(vis_list))
+    return [
+        rsexecute.execute(invert, nout=2)(
+            vis,
+            model,
+            context=context,
+            dopsf=dopsf,
+            normalise=normalise,
+            epsilon=epsilon,
+            nthreads=nthreads,
+            small_inversion=small_inversion,
+            gridder_options=gridder_options,
+        )  # fmt: skip
+        for vis, model in zip(vis_list, models)
+    ]
+
+
+@strict_keywords
+def predict_list_rsexecute_workflow(
+    vis_list,
+    model_imagelist,
+    context="ng",
+    epsilon: float = 1e-5,
+    nthreads: int = 1,
+    small_inversion: bool | None = None,
+    gridder_options: dict | None = None,
+) -> list:
+    """One ``predict`` task per window: Visibility graphs holding the model's visibilities."""
+    models = as_list("model_imagelist", model_imagelist, len(vis_list))
+    return [
+        rsexecute.execute(predict)(
+            vis,
+            model,
+            context=context,
+            epsilon=epsilon,
+            nthreads=nthreads,
+            small_inversion=small_inversion,
+            gridder_options=gridder_options,
+        )  # fmt: skip
+        for vis, model in zip(vis_list, models)
+    ]
+
+
+def residual_image(
+    vis: Visibility,
+    model: Image,
+    context="ng",
+    normalise: bool = True,
+    epsilon: float = 1e-5,
+    nthreads: int = 1,
+    small_inversion: bool | None = None,
+    gridder_options: dict | None = None,
+) -> tuple[Image, np.ndarray]:
+    """The dirty image of ``vis − predict(model)``: ``(Image, sumwt[nchan, npol])``.
+
+    A model of zeros skips the prediction (the residual is the dirty image).
+    """
+    opts = dict(context=context, epsilon=epsilon, nthreads=nthreads, small_inversion=small_inversion,
+                gridder_options=gridder_options)  # fmt: skip
+    if np.any(model.data):
+        modelvis = predict(vis, model, **opts)
+        vis = vis.replace(vis=vis.vis - modelvis.vis)
+    return invert(vis, model, normalise=normalise, **opts)
+
+
+@strict_keywords
+def residual_list_rsexecute_workflow(
+    vis_list,
+    model_imagelist,
+    context="ng",
+    normalise: bool = True,
+    epsilon: float = 1e-5,
+    nthreads: int = 1,
+    small_inversion: bool | None = None,
+    gridder_options: dict | None = None,
+) -> list:
+    """One task per window: predict the model, subtract, invert → ``(Image, sumwt)``."""
+    models = as_list("model_imagelist", model_imagelist, len(vis_list))
+    return [
+        rsexecute.execute(residual_image, nout=2)(
+            vis,
+            model,
+            context=context,
+            normalise=normalise,
+            epsilon=epsilon,
+            nthreads=nthreads,
+            small_inversion=small_inversion,
+            gridder_options=gridder_options,
+        )  # fmt: skip
+        for vis, model in zip(vis_list, models)
+    ]
+
+
+def sum_invert_results_rsexecute(image_list, split: int = 2):
+    """Combine per-window ``(image, sumwt)`` results as a tree: the weighted mean image.
+
+    The images must share a shape (e.g. one MFS channel per window); the result has the
+    first window's WCS and the summed weights.
+    """
+    return sum_list_rsexecute(list(image_list), func=combine_invert_pair, split=split)
+
+
+def sum_predict_results_rsexecute(vis_list, split: int = 2):
+    """Sum visibilities predicted for the same samples (e.g. from several models) as a tree."""
+    return sum_list_rsexecute(list(vis_list), func=sum_visibility_pair, split=split)

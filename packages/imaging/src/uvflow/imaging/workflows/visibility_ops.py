@@ -1,0 +1,100 @@
+"""Graphs of weighting, tapering, zeroing and subtraction over a list of windows."""
+
+from __future__ import annotations
+
+from uvflow.datamodels import subtract_visibility
+from uvflow.execution import rsexecute, strict_keywords, sum_list_rsexecute
+
+from ..errors import ImagingError
+from ..weighting import (
+    apply_grid_weights,
+    grid_weights,
+    taper_visibility_gaussian,
+    taper_visibility_tukey,
+)
+from ._lists import as_list
+
+__all__ = [
+    "weight_list_rsexecute_workflow",
+    "taper_list_rsexecute_workflow",
+    "zero_list_rsexecute_workflow",
+    "subtract_list_rsexecute_workflow",
+]
+
+_WEIGHTINGS = ("natural", "uniform", "robust")
+
+
+def _sum_grids(a, b):
+    return a.replace(data=a.data + b.data)
+
+
+@strict_keywords
+def weight_list_rsexecute_workflow(
+    vis_list, model_imagelist, weighting: str = "natural", robustness: float = 0.0, split: int = 2
+) -> list:
+    """Imaging weights computed on ONE uv grid shared by all windows.
+
+    Each window grids its weights (a task per window), the grids are summed as a tree, and
+    every window is reweighted by the total density: uniform and robust weighting then
+    mean the same thing whatever the partition of the data into windows.
+
+    Parameters
+    ----------
+    vis_list : list of Visibility (graphs)
+    model_imagelist : Image or list of Image
+        The images to be made (grid size and cell); all windows must share ny, nx and cell.
+    weighting : {'natural', 'uniform', 'robust'}
+    robustness : float
+        Briggs' R for 'robust'.
+    """
+    if weighting not in _WEIGHTINGS:
+        raise ImagingError(f"weighting {weighting!r} unknown; use natural, uniform or robust")
+    if weighting == "natural":
+        return list(vis_list)
+    models = as_list("model_imagelist", model_imagelist, len(vis_list))
+    grids = [rsexecute.execute(grid_weights)(v, m) for v, m in zip(vis_list, models)]
+    total = sum_list_rsexecute(grids, func=_sum_grids, split=split)
+    return [
+        rsexecute.execute(apply_grid_weights)(v, total, weighting=weighting, robustness=robustness)
+        for v in vis_list
+    ]
+
+
+@strict_keywords
+def taper_list_rsexecute_workflow(
+    vis_list, size_required=None, taper: str = "gaussian", tukey_range=None
+) -> list:
+    """Apply a uv taper to every window.
+
+    Parameters
+    ----------
+    size_required : float or str
+        For ``taper='gaussian'``: FWHM of the image-plane Gaussian (radians or e.g. "20asec").
+    taper : {'gaussian', 'tukey'}
+    tukey_range : (float, float)
+        For ``taper='tukey'``: inner and outer uv distance in wavelengths.
+    """
+    if taper == "gaussian":
+        if size_required is None:
+            raise ImagingError("a gaussian taper needs size_required (the image-plane FWHM)")
+        return [rsexecute.execute(taper_visibility_gaussian)(v, size_required) for v in vis_list]
+    if taper == "tukey":
+        if tukey_range is None:
+            raise ImagingError("a tukey taper needs tukey_range=(inner, outer) in wavelengths")
+        return [rsexecute.execute(taper_visibility_tukey)(v, tuple(tukey_range)) for v in vis_list]
+    raise ImagingError(f"taper {taper!r} unknown; use gaussian or tukey")
+
+
+def _zero(vis):
+    return vis.copy(zero=True)
+
+
+def zero_list_rsexecute_workflow(vis_list) -> list:
+    """Windows with the same samples and zero visibilities (weights and flags kept)."""
+    return [rsexecute.execute(_zero)(v) for v in vis_list]
+
+
+def subtract_list_rsexecute_workflow(vis_list, model_vislist) -> list:
+    """``vis − model`` per window (weights and flags of ``vis``)."""
+    models = as_list("model_vislist", model_vislist, len(vis_list))
+    return [rsexecute.execute(subtract_visibility)(v, m) for v, m in zip(vis_list, models)]
