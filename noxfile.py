@@ -167,7 +167,9 @@ def bench_quick(session: nox.Session) -> None:
 def bench_compare(session: nox.Session) -> None:
     """Serial vs Dask side by side: benchmarks/report.md and a PNG plot."""
     install_everything(session, "matplotlib")
-    session.run("python", "benchmarks/compare.py", str(ROOT / ".benchmarks" / "runs"), *session.posargs)
+    session.run(
+        "python", "benchmarks/compare.py", str(ROOT / ".benchmarks" / "runs"), *session.posargs
+    )
 
 
 @nox.session

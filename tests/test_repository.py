@@ -60,7 +60,9 @@ def test_sibling_pins_are_exact_and_lock_step():
         for req in reqs:
             m = re.match(r"(uvflow-[a-z]+)(\[[a-z,]+\])?(.*)", req)
             if m:
-                assert m.group(3) == f"=={version}", f"{name}: sibling pin {req!r} must be =={version}"
+                assert m.group(3) == f"=={version}", (
+                    f"{name}: sibling pin {req!r} must be =={version}"
+                )
 
 
 def test_version_attribute_matches_pyproject():
