@@ -333,9 +333,9 @@ def _residual(stats: GainStatistics, gain: np.ndarray) -> np.ndarray:
     nts, nfs = stats.nsol
     nrec = gain.shape[-1]
     a1, a2 = stats.antenna1, stats.antenna2
-    G = gain.transpose(0, 2, 1, 3, 4)  # [nts, nfs, nant, nrec, nrec]
-    gi, gj = G[:, :, a1], G[:, :, a2]  # [nts, nfs, nb, nrec, nrec]
     if stats.mode == "full":
+        G = gain.transpose(0, 2, 1, 3, 4)  # [nts, nfs, nant, nrec, nrec]
+        gi, gj = G[:, :, a1], G[:, :, a2]  # [nts, nfs, nb, nrec, nrec]
         S, T, P = stats.sums["S"], stats.sums["T"], stats.sums["P"]
         cross = np.einsum("...ad,...bc,...abdc->...ab", gi, np.conj(gj), np.conj(S))
         quad = np.einsum(
@@ -347,10 +347,13 @@ def _residual(stats: GainStatistics, gain: np.ndarray) -> np.ndarray:
     else:
         p, q = correlation_receptors(stats.polarisation_frame)
         R, Q, P = stats.sums["R"], stats.sums["Q"], stats.sums["P"]
-        gp = np.diagonal(gi, axis1=-2, axis2=-1)[..., p]  # [nts, nfs, nb, npol]
-        gq = np.diagonal(gj, axis1=-2, axis2=-1)[..., q]
-        prod = gp * np.conj(gq)
-        chi2 = (P - 2 * (np.conj(R) * prod).real + np.abs(prod) ** 2 * Q).sum(axis=2)
+        d = np.diagonal(gain, axis1=-2, axis2=-1).transpose(0, 2, 1, 3)  # [nts, nfs, nant, nrec]
+        chi2 = np.empty(stats.wsum.shape)
+        for k in range(nts):  # one interval at a time: cache-sized temporaries
+            prod = d[k][:, a1][..., p] * np.conj(d[k][:, a2][..., q])  # [nfs, nb, npol]
+            chi2[k] = (
+                P[k] - 2 * (np.conj(R[k]) * prod).real + (prod * np.conj(prod)).real * Q[k]
+            ).sum(axis=1)
         used = np.ones(p.size, bool) if stats.mode == "scalar" else p == q
     ws = stats.wsum
     rms = np.sqrt(np.clip(chi2, 0, None) / np.where(ws > 0, ws, 1.0))

