@@ -24,8 +24,7 @@ import logging
 import numpy as np
 
 from uvflow.datamodels import GainTable
-from uvflow.execution import rsexecute
-from uvflow.execution.keywords import strict_keywords
+from uvflow.execution import rsexecute, strict_keywords
 
 from .apply import apply_gaintable
 from .chain import apply_calibration_chain, calibration_terms, solve_calibrate_chain, term_controls
