@@ -30,6 +30,7 @@ predict adjoint.
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass
 
@@ -63,11 +64,16 @@ def _es(z: np.ndarray, beta: float) -> np.ndarray:
     return out
 
 
+@functools.cache
+def _quadrature(n: int = 256) -> tuple[np.ndarray, np.ndarray]:
+    return leggauss(n)
+
+
 def _flat_window(nc: int, half: float, width: int, beta: float) -> np.ndarray:
     """φ at coarse samples ``j - nc//2``: 1 for |x| ≤ half, ES-integral roll-off over ``width``."""
     x = np.arange(nc, dtype=float) - nc // 2
     a = width / 2.0
-    zq, wq = leggauss(256)
+    zq, wq = _quadrature()
     norm = a * np.sum(wq * _es(zq, beta))
 
     def cdf(t):  # ∫_{-a}^{t} ES / norm
