@@ -156,6 +156,20 @@ def test_distributed_scatter_gather_persist_run(local_client):
     assert isinstance(rsexecute.client, Client)
 
 
+@pytest.mark.cluster
+def test_scattering_the_same_data_repeatedly(local_client):
+    """Benchmarks scatter the same inputs every round; each scatter must stay usable after
+    the previous round's futures are dropped."""
+    import numpy as np
+
+    rsexecute.set_client(client=local_client)
+    data = np.arange(100_000.0)
+    for _ in range(5):
+        [future] = rsexecute.scatter([data])
+        assert rsexecute.compute(rsexecute.execute(np.sum)(future), sync=True) == data.sum()
+        del future
+
+
 @settings(max_examples=25, deadline=None)
 @given(
     values=st.lists(st.integers(-1000, 1000), min_size=1, max_size=25),

@@ -339,10 +339,16 @@ class Executor:
             A list is scattered item by item (a list of futures comes back).
         broadcast : bool
             Copy to every worker rather than one.
+
+        Notes
+        -----
+        Every call makes new keys (``hash=False``): with content-hashed keys, scattering the
+        same data again while the previous futures are being released lets the scheduler
+        forget the data the new futures point at.
         """
         if self._mode != "distributed":
             return data
-        return self._client.scatter(data, broadcast=broadcast)
+        return self._client.scatter(data, broadcast=broadcast, hash=False)
 
     def gather(self, futures: Any) -> Any:
         """Fetch the values of futures (any nesting); elsewhere unchanged."""
