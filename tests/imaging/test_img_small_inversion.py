@@ -38,8 +38,8 @@ def test_to_coarse_is_the_exact_transpose_of_to_fine():
     plan = si.plan_small_inversion(uvw, np.array([299792458.0]), geom, 1e-8, True, 2e-13, 10.0)
     assert plan is not None and plan.x.nc != 96
     for _ in range(3):
-        a = rng.normal(size=(plan.x.nc, plan.y.nc))
-        b = rng.normal(size=(96, 80))
+        a = rng.normal(size=(plan.y.nc, plan.x.nc))
+        b = rng.normal(size=(80, 96))
         lhs = np.sum(plan.to_fine(a) * b)
         rhs = np.sum(a * plan.to_coarse(b))
         # the same FFTs run backwards: equal to rounding of ~1e4 terms of size ~1
@@ -58,9 +58,9 @@ def test_interpolation_reproduces_band_limited_images(epsilon):
     freqs = rng.uniform(-band, band, size=(2, 40))
     amps = rng.normal(size=40)
 
-    def image(nx, ny, dx, dy):  # ducc0 layout [x, y]
-        x = (np.arange(nx) - nx // 2)[:, None, None] * dx
-        y = (np.arange(ny) - ny // 2)[None, :, None] * dy
+    def image(nx, ny, dx, dy):  # [y, x]
+        y = (np.arange(ny) - ny // 2)[:, None, None] * dy
+        x = (np.arange(nx) - nx // 2)[None, :, None] * dx
         return np.sum(amps * np.cos(2 * np.pi * (freqs[0] * x + freqs[1] * y) + 0.3), axis=-1)
 
     coarse = image(plan.x.nc, plan.y.nc, plan.x.coarse_cell, plan.y.coarse_cell)

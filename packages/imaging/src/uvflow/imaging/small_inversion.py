@@ -170,14 +170,14 @@ class SmallInversionPlan:
     epsilon_gridder: float
 
     def to_fine(self, coarse: np.ndarray, nthreads: int = 1) -> np.ndarray:
-        """Interpolate a coarse image [nc_x, nc_y] (ducc0 layout) to the fine [n_x, n_y]."""
-        out = _axis(coarse, 0, self.x, nthreads)
-        return _axis(out, 1, self.y, nthreads)
+        """Interpolate a coarse image [nc_y, nc_x] to the fine pixels [ny, nx]."""
+        out = _axis(coarse, 0, self.y, nthreads)
+        return _axis(out, 1, self.x, nthreads)
 
     def to_coarse(self, fine: np.ndarray, nthreads: int = 1) -> np.ndarray:
-        """The exact transpose of :meth:`to_fine`: fine [n_x, n_y] → coarse [nc_x, nc_y]."""
-        out = _axis_t(fine, 0, self.x, nthreads)
-        return _axis_t(out, 1, self.y, nthreads)
+        """The exact transpose of :meth:`to_fine`: fine [ny, nx] → coarse [nc_y, nc_x]."""
+        out = _axis_t(fine, 0, self.y, nthreads)
+        return _axis_t(out, 1, self.x, nthreads)
 
 
 def _shape(ndim: int, axis: int, n: int) -> list:
