@@ -1,5 +1,18 @@
 """Imaging for uvflow: invert/predict on ducc0, weighting, deconvolution, restoring, imaging workflows."""
 
+from .deconvolution import (
+    DeconvolutionError,
+    Deconvolver,
+    UnknownDeconvolverError,
+    clean_threshold,
+    deconvolve_cube,
+    deconvolve_facet,
+    facet_round_threshold,
+    get_deconvolver,
+    image_residual,
+    installed_deconvolvers,
+    psf_sidelobe_level,
+)
 from .dft import invert_dft, predict_dft
 from .errors import (
     FrequencyMismatchError,
@@ -8,9 +21,11 @@ from .errors import (
     PrecisionError,
     UnknownGridderError,
 )
+from .facets import facet_layout, facet_weight, image_gather_facets, image_scatter_facets
 from .gridders import Gridder, get_gridder, installed_gridders
 from .gridding import invert, predict
 from .image_geometry import advise_wide_field, create_image_from_visibility
+from .restore import fit_psf, restore_cube
 from .weighting import (
     apply_grid_weights,
     grid_weights,
@@ -45,4 +60,22 @@ __all__ = [
     "PhaseCentreMismatchError",
     "PrecisionError",
     "UnknownGridderError",
+    # deconvolution, restoring, facets
+    "deconvolve_cube",
+    "Deconvolver",
+    "get_deconvolver",
+    "installed_deconvolvers",
+    "DeconvolutionError",
+    "UnknownDeconvolverError",
+    "clean_threshold",
+    "deconvolve_facet",
+    "facet_round_threshold",
+    "psf_sidelobe_level",
+    "image_residual",
+    "restore_cube",
+    "fit_psf",
+    "image_scatter_facets",
+    "image_gather_facets",
+    "facet_layout",
+    "facet_weight",
 ]
