@@ -4,6 +4,11 @@ These are the only modules of uvflow-imaging that build graphs; the kernels they
 (:mod:`uvflow.imaging`) never import dask.
 """
 
+from .deconvolve_restore import (
+    deconvolve_list_rsexecute_workflow,
+    image_of,
+    restore_list_rsexecute_workflow,
+)
 from .invert_predict import (
     invert_list_rsexecute_workflow,
     predict_list_rsexecute_workflow,
@@ -20,6 +25,9 @@ from .visibility_ops import (
 )
 
 __all__ = [
+    "deconvolve_list_rsexecute_workflow",
+    "image_of",
+    "restore_list_rsexecute_workflow",
     "invert_list_rsexecute_workflow",
     "predict_list_rsexecute_workflow",
     "residual_image",

@@ -1,0 +1,241 @@
+"""Graphs of the minor cycle (whole image or facet-parallel) and of restoring.
+
+The windows' dirty images are stacked into one cube (a channel per window) so that
+multi-frequency algorithms (mmclean) see every window; the new components are split back
+into per-window model images added to the models given.
+
+Facet-parallel minor cycle (``deconvolve_facets > 1``): the kernel recipe of
+:mod:`uvflow.imaging.deconvolution.facet_deconvolve` as a graph. A round is: one task
+computing the round's threshold from the whole residual, one task cutting the residual
+into ``facets²`` overlapping facets, one clean task per facet (in parallel), and one task
+gathering their models and forming the exact image-plane residual. Every facet stops at
+the same absolute threshold, the facets' central tiles cover the whole image, and the
+gather weights sum to 1 everywhere, so no border is left uncleaned. A graph cannot loop on
+a value it computes, so the number of rounds is fixed (``deconvolve_rounds``); a round
+whose residual is already below the threshold costs a peak search per facet and adds
+nothing.
+"""
+
+from __future__ import annotations
+
+from uvflow.datamodels import Image, concatenate_images
+from uvflow.execution import rsexecute, strict_keywords
+
+from ..deconvolution import (
+    clean_threshold,
+    deconvolve_cube,
+    deconvolve_facet,
+    facet_round_threshold,
+    image_residual,
+    psf_sidelobe_level,
+)
+from ..errors import ImagingError
+from ..facets import image_gather_facets, image_scatter_facets
+from ..restore import restore_cube
+from ._lists import as_list
+
+__all__ = ["deconvolve_list_rsexecute_workflow", "restore_list_rsexecute_workflow", "image_of"]
+
+
+def image_of(item) -> Image:
+    """The image of an invert result ``(Image, sumwt)`` or an Image itself."""
+    if isinstance(item, tuple):
+        item = item[0]
+    if not isinstance(item, Image):
+        raise ImagingError(
+            f"expected an Image or an (Image, sumwt) pair, got {type(item).__name__}"
+        )
+    return item
+
+
+def stack_windows(*items) -> Image:
+    """One cube [nwin·nchan, npol, ny, nx] from the windows' images (list order)."""
+    return concatenate_images([image_of(i) for i in items])
+
+
+def split_windows(cube: Image, *models: Image) -> list[Image]:
+    """Cut ``cube`` back into per-window images and add each to its model."""
+    out, start = [], 0
+    for model in models:
+        n = model.nchan
+        part = cube.data[start : start + n]
+        if part.shape != model.data.shape:
+            raise ImagingError(
+                f"model cube part {list(part.shape)} does not fit model {list(model.data.shape)}"
+            )
+        out.append(
+            model.replace(
+                data=(model.data + part).astype(model.data.dtype, copy=False),
+                meta=dict(model.meta, BUNIT="JY/PIXEL"),
+            )
+        )
+        start += n
+    return out
+
+
+def _minor_cycle(dirty: Image, psf: Image, mask, options: dict) -> Image:
+    model, _ = deconvolve_cube(dirty, psf, mask=mask, **options)
+    return model
+
+
+def _round_threshold(residual: Image, psf: Image, stop: float) -> float:
+    return facet_round_threshold(residual, psf_sidelobe_level(psf), stop)
+
+
+def _global_threshold(dirty: Image, threshold: float, fractional_threshold: float) -> float:
+    return clean_threshold(dirty.data, None, threshold, fractional_threshold)
+
+
+def _scatter(image: Image, facets: int, overlap: int, taper):
+    return image_scatter_facets(image, facets, overlap, taper)
+
+
+def _facet_clean(
+    facets: list, index: int, psf: Image, level: float, mask_facets, options: dict
+) -> Image:
+    mask = None if mask_facets is None else mask_facets[index].data
+    model, _ = deconvolve_facet(facets[index], psf, threshold=level, mask=mask, **options)
+    return model
+
+
+def _gather_residual(dirty: Image, psf: Image, model: Image, overlap: int, taper, *parts: Image):
+    delta = image_gather_facets(list(parts), dirty, overlap, taper)
+    total = model.replace(data=model.data + delta.data)
+    return total, image_residual(dirty, total, psf)
+
+
+@strict_keywords
+def deconvolve_list_rsexecute_workflow(
+    dirty_list,
+    psf_list,
+    model_imagelist,
+    mask=None,
+    algorithm: str = "hogbom",
+    niter: int = 100,
+    gain: float = 0.1,
+    threshold: float = 0.0,
+    fractional_threshold: float = 0.1,
+    scales=(0, 3, 10, 30),
+    nmoment: int = 3,
+    findpeak: str = "RASCIL",
+    window_shape: str | None = None,
+    window_edge: int = 16,
+    psf_support: int | None = None,
+    scale_bias: float = 0.6,
+    reference_frequency: float | None = None,
+    deconvolve_facets: int = 1,
+    deconvolve_overlap: int = 0,
+    deconvolve_taper: str | None = None,
+    deconvolve_rounds: int = 3,
+) -> list:
+    """The minor cycle over all windows: new model images, one per window.
+
+    Parameters
+    ----------
+    dirty_list : list of (Image, sumwt) or Image (graphs)
+        Residual (or dirty) images of the windows, data [nchan, npol, ny, nx] Jy/beam.
+    psf_list : list of (Image, sumwt) or Image (graphs)
+        Their PSFs.
+    model_imagelist : list of Image (graphs)
+        Current models (Jy/pixel); the components found are added to them.
+    mask : Image, optional
+        Where components may go (1) or not (0), data [1|nchan, 1|npol, ny, nx].
+    algorithm, niter, gain, threshold, fractional_threshold, scales, nmoment, findpeak,
+    window_shape, window_edge, psf_support, scale_bias, reference_frequency
+        As :func:`uvflow.imaging.deconvolve_cube`. ``fractional_threshold`` is relative to
+        the peak of the whole cube (shared by every window and facet).
+    deconvolve_facets : int
+        Facets per axis (1: the whole image in one task).
+    deconvolve_overlap : int
+        Pixels by which facets overlap their neighbours' central tiles.
+    deconvolve_taper : {None, 'linear', 'tukey'}
+        How overlapping facets are blended (None with overlap 0).
+    deconvolve_rounds : int
+        Facet rounds (see the module notes); ignored with one facet.
+
+    Returns
+    -------
+    list of Image
+        One model per window (graphs in Dask mode).
+    """
+    nwin = len(dirty_list)
+    if nwin == 0:
+        raise ImagingError("dirty_list is empty")
+    psfs = as_list("psf_list", psf_list, nwin)
+    models = as_list("model_imagelist", model_imagelist, nwin)
+    if not (isinstance(deconvolve_facets, int) and deconvolve_facets >= 1):
+        raise ImagingError(f"deconvolve_facets must be an integer >= 1, got {deconvolve_facets!r}")
+    if not (isinstance(deconvolve_rounds, int) and deconvolve_rounds >= 1):
+        raise ImagingError(f"deconvolve_rounds must be an integer >= 1, got {deconvolve_rounds!r}")
+    options = dict(
+        algorithm=algorithm, niter=niter, gain=gain, scales=scales, nmoment=nmoment, findpeak=findpeak,
+        psf_support=psf_support, scale_bias=scale_bias,
+    )  # fmt: skip
+    dirty_cube = rsexecute.execute(stack_windows)(*dirty_list)
+    psf_cube = rsexecute.execute(stack_windows)(*psfs)
+    if deconvolve_facets == 1:
+        whole = dict(options, threshold=threshold, fractional_threshold=fractional_threshold,
+                     window_shape=window_shape, window_edge=window_edge,
+                     reference_frequency=reference_frequency)  # fmt: skip
+        delta = rsexecute.execute(_minor_cycle)(dirty_cube, psf_cube, mask, whole)
+    else:
+        if window_shape is not None:
+            raise ImagingError(
+                "window_shape applies to one facet; give a mask with deconvolve_facets > 1"
+            )
+        nf = deconvolve_facets * deconvolve_facets
+        stop = rsexecute.execute(_global_threshold)(dirty_cube, threshold, fractional_threshold)
+        mask_facets = None
+        if mask is not None:
+            mask_facets = rsexecute.execute(_scatter)(
+                mask, deconvolve_facets, deconvolve_overlap, deconvolve_taper
+            )
+        delta = rsexecute.execute(_zero_like)(dirty_cube)
+        residual = dirty_cube
+        for _ in range(deconvolve_rounds):
+            level = rsexecute.execute(_round_threshold)(residual, psf_cube, stop)
+            facets = rsexecute.execute(_scatter)(
+                residual, deconvolve_facets, deconvolve_overlap, deconvolve_taper
+            )
+            parts = [
+                rsexecute.execute(_facet_clean)(facets, i, psf_cube, level, mask_facets, options)
+                for i in range(nf)
+            ]
+            delta, residual = rsexecute.execute(_gather_residual, nout=2)(
+                dirty_cube, psf_cube, delta, deconvolve_overlap, deconvolve_taper, *parts
+            )
+    return list(rsexecute.execute(split_windows, nout=nwin)(delta, *models))
+
+
+def _zero_like(image: Image) -> Image:
+    return image.copy(zero=True)
+
+
+def _restore(model: Image, psf, residual, clean_beam):
+    return restore_cube(
+        model, image_of(psf), None if residual is None else image_of(residual), clean_beam
+    )
+
+
+@strict_keywords
+def restore_list_rsexecute_workflow(
+    model_imagelist, psf_imagelist, residual_imagelist=None, clean_beam: dict | None = None
+) -> list:
+    """Restored images per window: model ⊛ clean beam + residual.
+
+    Parameters
+    ----------
+    model_imagelist : list of Image (graphs)
+    psf_imagelist : list of (Image, sumwt) or Image
+        The beam is fitted to each window's PSF unless ``clean_beam`` is given.
+    residual_imagelist : list of (Image, sumwt) or Image, optional
+    clean_beam : dict, optional
+        ``{'bmaj': deg, 'bmin': deg, 'bpa': deg}`` shared by all windows.
+    """
+    n = len(model_imagelist)
+    psfs = as_list("psf_imagelist", psf_imagelist, n)
+    residuals = as_list("residual_imagelist", residual_imagelist, n)
+    return [
+        rsexecute.execute(_restore)(m, p, r, clean_beam)
+        for m, p, r in zip(model_imagelist, psfs, residuals)
+    ]
