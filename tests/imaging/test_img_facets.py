@@ -152,11 +152,13 @@ def test_facet_deconvolution_matches_single(field, frac, taper, overlap):
     model, residual, rounds = facet_clean(dirty, psf2, stop, 2, overlap, taper)
     rms = float(np.sqrt(np.mean(residual.data**2)))
     assert np.abs(residual.data).max() < stop and rounds < 20  # cleaned everywhere
-    # both cleans stop within one threshold of the same residual, with components in a
-    # different order: measured rms within 0.6-1.5 % of the single-facet one. The slack of
-    # 1 % of the peak covers what facets cannot do alike — remove the sidelobes of sources
-    # outside them within a round (rounds bound it by sidelobe x peak, and the last round's
-    # spurious components are below the threshold)
+    # both cleans stop within one threshold of the same residual, with components found in
+    # a different order: measured rms 0.92-1.01 x the single-facet one. The slack of 1 % of
+    # the peak covers what facets cannot do alike — remove the sidelobes of sources outside
+    # them within a round (rounds bound these by sidelobe x peak; the last round's spurious
+    # components are below the threshold). Deeper (fractional 1e-3) the facets' rms is
+    # 1.4-1.6 x the single one, still 5e-5 of the peak: CLEAN's non-unique component
+    # placement near bright pairs, settled differently by rounds.
     assert rms <= 1.01 * rms1 + 0.01 * np.abs(dirty.data).max()
     # the model is the sky's: every source's flux in its 3x3 box within 2 threshold units
     for (y, x), f in zip(PIXELS, FLUXES):
@@ -185,3 +187,26 @@ def test_one_round_with_a_high_threshold(field):
     box = (0, 0, slice(56, 73), slice(56, 73))
     assert model.data[box].sum() == pytest.approx(single.data[box].sum(), abs=stop)
     assert model.data[box].sum() > 7.0
+
+
+@pytest.mark.parametrize("algorithm", ["hogbom", "msclean", "mmclean"])
+def test_facet_kernel_runs_every_algorithm(algorithm):
+    """deconvolve_facet on a spectral cube: facet-shaped results that gather to the image."""
+    psf = synthetic_psf(2 * 48, [0.9e8, 1.0e8, 1.1e8])
+    _, dirty = point_source_dirty(48, psf, [(12, 14), (30, 33), (24, 23)], [1.0, 2.0, 0.5])
+    level = 0.25  # above sidelobe x peak (0.19 Jy): one round is the classic parallel cycle
+    assert psf_sidelobe_level(psf) * np.abs(dirty.data).max() < level
+    kw = dict(algorithm=algorithm, niter=500, scales=(0, 3), nmoment=2)
+    models = []
+    for f in image_scatter_facets(dirty, 2, 6, "tukey"):
+        m, r = deconvolve_facet(f, psf, threshold=level, **kw)
+        assert m.shape == f.shape and r.shape == f.shape and m.meta["FACET"] == f.meta["FACET"]
+        models.append(m)
+    model = image_gather_facets(models, dirty, 6, "tukey")
+    single, _ = deconvolve_cube(dirty, psf, threshold=level, fractional_threshold=0.0, **kw)
+    # the same flux per channel as one minor cycle over the whole image (measured within
+    # 0.06 Jy): both leave up to one threshold (0.25 Jy) per source uncleaned, the facets in
+    # slightly different amounts; 0.15 Jy bounds it
+    total, total1 = model.data[:, 0].sum(axis=(-2, -1)), single.data[:, 0].sum(axis=(-2, -1))
+    assert total == pytest.approx(total1, abs=0.15)
+    assert np.all(total > 2.5)

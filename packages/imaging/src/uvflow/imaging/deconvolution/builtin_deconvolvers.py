@@ -176,6 +176,9 @@ class HogbomComplexDeconvolver:
 class MSMFSDeconvolver:
     """Multi-scale multi-frequency CLEAN across the channels of each polarisation.
 
+    Channels whose PSF is all zero (flagged) are left out of the moments. A window with
+    several channels is taken from its first channel (one model serves all channels).
+
     Parameters
     ----------
     scales : sequence of float

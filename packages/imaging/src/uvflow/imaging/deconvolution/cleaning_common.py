@@ -35,6 +35,8 @@ __all__ = [
     "overlap_slices",
     "convolve_same",
     "PeakTracker",
+    "Scratch",
+    "subtract_scaled",
 ]
 
 log = logging.getLogger(__name__)
@@ -279,6 +281,7 @@ class PeakTracker:
         self.nby, self.nbx = py // block, px // block
         self.factors = None if factors is None else np.asarray(factors, float)[:, None, None]
         self.bmax = np.zeros((ns, self.nby, self.nbx))
+        self._work = Scratch()
         self.update(0, py, 0, px)
 
     def update(self, y0: int, y1: int, x0: int, x1: int) -> None:
@@ -287,7 +290,9 @@ class PeakTracker:
         by0, by1 = y0 // b, -(-y1 // b)
         bx0, bx1 = x0 // b, -(-x1 // b)
         sl = (slice(None), slice(by0 * b, by1 * b), slice(bx0 * b, bx1 * b))
-        a = np.abs(self.values[sl])
+        region = self.values[sl]
+        a = self._work.get(region.shape, np.float64)
+        np.abs(region, out=a)
         if self.weights is not None:
             a *= self.weights[sl]
         ns, nby, nbx = a.shape[0], by1 - by0, bx1 - bx0
@@ -309,6 +314,35 @@ class PeakTracker:
         j = int(np.argmax(a))
         dy, dx = divmod(j, b)
         return int(s), int(by * b + dy), int(bx * b + dx), float(crit.flat[k])
+
+
+class Scratch:
+    """A reusable work buffer: views of the requested shape into one growing allocation.
+
+    Minor-cycle iterations need temporaries of up to a few MB each; allocating them afresh
+    every iteration costs page faults (the allocator maps and zeroes new pages), which can
+    take as long as the arithmetic.
+    """
+
+    def __init__(self):
+        self._buf = {}
+
+    def get(self, shape, dtype, slot: int = 0) -> np.ndarray:
+        """An uninitialised contiguous array of ``shape`` (valid until the next ``get`` of
+        the same ``slot`` and dtype; use different slots for temporaries alive together)."""
+        key = (np.dtype(dtype), slot)
+        size = int(np.prod(shape))
+        buf = self._buf.get(key)
+        if buf is None or buf.size < size:
+            buf = self._buf[key] = np.empty(size, key[0])
+        return buf[:size].reshape(shape)
+
+
+def subtract_scaled(target: np.ndarray, scale, patch: np.ndarray, work: Scratch) -> None:
+    """``target -= scale * patch`` in place, without allocating a temporary."""
+    tmp = work.get(patch.shape, np.result_type(patch, scale))
+    np.multiply(patch, scale, out=tmp)
+    np.subtract(target, tmp, out=target)
 
 
 def pad_planes(planes: np.ndarray, py: int, px: int, dtype=None) -> np.ndarray:

@@ -19,11 +19,13 @@ import numpy as np
 
 from .cleaning_common import (
     PeakTracker,
+    Scratch,
     check_psf_centre,
     clean_threshold,
     overlap_slices,
     pad_planes,
     padded_shape,
+    subtract_scaled,
 )
 
 __all__ = ["hogbom"]
@@ -84,6 +86,7 @@ def hogbom(
     log.debug("hogbom: %d x %d, PSF %s, niter %d, stop below %.4g", ny, nx, psf.shape, niter, stop)
 
     plane = res[0]
+    work = Scratch()
     done = 0
     for _ in range(niter):
         _, y, x, crit = tracker.peak()
@@ -92,7 +95,7 @@ def hogbom(
         mval = gain * plane[y, x] / pmax
         model[y, x] += mval
         (iy, ix), (ky, kx) = overlap_slices(y, x, (ny, nx), psf.shape, pcentre)
-        plane[iy, ix] -= mval * psf[ky, kx]
+        subtract_scaled(plane[iy, ix], mval, psf[ky, kx], work)
         tracker.update(iy.start, iy.stop, ix.start, ix.stop)
         done += 1
     log.debug(

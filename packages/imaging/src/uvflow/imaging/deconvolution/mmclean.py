@@ -30,6 +30,7 @@ import numpy as np
 
 from .cleaning_common import (
     PeakTracker,
+    Scratch,
     check_psf_centre,
     clean_threshold,
     convolve_same,
@@ -82,13 +83,33 @@ def evaluate_moments(moments: np.ndarray, t: np.ndarray) -> np.ndarray:
     return np.tensordot(powers, moments, axes=(1, 0))
 
 
-def _criterion(findpeak: str, sol: np.ndarray, res: np.ndarray) -> np.ndarray:
-    """[ns, ...] criterion from principal solutions and residuals [ns, nmoment, ...]."""
-    if findpeak == "Algorithm1":
-        return sol[:, 0]
-    if findpeak == "CASA":
-        return np.einsum("sk...,sk...->s...", sol, res)
-    return sol[:, 0] * res[:, 0]
+def _solution_row(k: int, h: np.ndarray, res: np.ndarray, out: np.ndarray, tmp) -> None:
+    """``out = Σ_q H⁻¹[k, q] R_q`` per scale: moment k of the principal solution."""
+    np.multiply(res[:, 0], h[:, k, 0], out=out)
+    for q in range(1, res.shape[1]):
+        np.multiply(res[:, q], h[:, k, q], out=tmp)
+        out += tmp
+
+
+def _criterion(findpeak: str, ihess: np.ndarray, res: np.ndarray, out: np.ndarray, work) -> None:
+    """The search criterion [ns, ...] into ``out`` from residuals ``res`` [ns, nmoment, ...].
+
+    With ``sol = H_s⁻¹ R_s`` (the principal solution): 'Algorithm1' ``sol_0``, 'RASCIL'
+    ``sol_0 R_0``, 'CASA' ``Σ_k sol_k R_k``; computed without storing ``sol``.
+    """
+    h = ihess.reshape(ihess.shape + (1,) * (res.ndim - 2))  # [ns, n, n, 1, ...]
+    tmp = work.get(out.shape, np.float64, slot=1)
+    if findpeak != "CASA":
+        _solution_row(0, h, res, out, tmp)
+        if findpeak == "RASCIL":
+            out *= res[:, 0]
+        return
+    acc = work.get(out.shape, np.float64, slot=2)
+    out[...] = 0.0
+    for k in range(res.shape[1]):
+        _solution_row(k, h, res, acc, tmp)
+        acc *= res[:, k]
+        out += acc
 
 
 def mmclean(
@@ -165,8 +186,9 @@ def mmclean(
             f"frequency spread cannot constrain {nmoment} Taylor terms: use a smaller nmoment"
         )
     ihess = np.linalg.inv(hessian)
-    sol = np.einsum("skq,sq...->sk...", ihess, res)
-    crit = _criterion(findpeak, sol, res)
+    work = Scratch()
+    crit = np.zeros((ns, py, px))
+    _criterion(findpeak, ihess, res, crit, work)
     wstack = scale_windows(window, kernels, (ny, nx))
     weights = None if wstack is None else pad_planes(wstack, py, px)
     tracker = PeakTracker(crit, weights, bias, block=block)
@@ -187,22 +209,22 @@ def mmclean(
         s, y, x, c = tracker.peak()
         if c == 0.0 or peak0.peak()[3] < stop:
             break
-        amp = gain * sol[s, :, y, x]  # [n]
+        amp = gain * (ihess[s] @ res[s, :, y, x])  # the principal solution there, [n]
         k = kernels[s]
         (my, mx), (ky, kx) = overlap_slices(y, x, (ny, nx), k.shape, (k.shape[0] // 2,) * 2)
         model[:, my, mx] += amp[:, None, None] * k[ky, kx]
         (iy, ix), (by, bx) = overlap_slices(y, x, (ny, nx), bpsf.shape[-2:], bc)
         patch = bpsf[:, s, :, by, bx]  # [ns, 2n-1, h, w]
         for m in range(nmoment):  # R_p[m] -= Σ_q amp_q B_{m+q} ⊛ k_p ⊛ k_s
-            for q in range(nmoment):
-                res[:, m, iy, ix] -= amp[q] * patch[:, m + q]
-        region = res[:, :, iy, ix]
-        psol = sol[:, :, iy, ix]  # a view: filled in place
-        for k in range(nmoment):
-            psol[:, k] = ihess[:, k, 0, None, None] * region[:, 0]
+            change = work.get(patch.shape[:1] + patch.shape[2:], np.float64, slot=3)
+            np.multiply(patch[:, m], amp[0], out=change)
             for q in range(1, nmoment):
-                psol[:, k] += ihess[:, k, q, None, None] * region[:, q]
-        crit[:, iy, ix] = _criterion(findpeak, psol, region)
+                tmp = work.get(change.shape, np.float64, slot=4)
+                np.multiply(patch[:, m + q], amp[q], out=tmp)
+                change += tmp
+            region = res[:, m, iy, ix]
+            np.subtract(region, change, out=region)
+        _criterion(findpeak, ihess, res[:, :, iy, ix], crit[:, iy, ix], work)
         tracker.update(iy.start, iy.stop, ix.start, ix.stop)
         peak0.update(iy.start, iy.stop, ix.start, ix.stop)
         done += 1

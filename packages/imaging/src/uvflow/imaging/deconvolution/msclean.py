@@ -23,12 +23,14 @@ import numpy as np
 
 from .cleaning_common import (
     PeakTracker,
+    Scratch,
     check_psf_centre,
     clean_threshold,
     convolve_same,
     overlap_slices,
     pad_planes,
     padded_shape,
+    subtract_scaled,
 )
 from .scales import (
     check_scales,
@@ -119,6 +121,7 @@ def msclean(
 
     model = np.zeros((ny, nx))
     counts = np.zeros(ns, dtype=int)
+    work = Scratch()
     done = 0
     for _ in range(niter):
         s, y, x, crit = tracker.peak()
@@ -131,7 +134,7 @@ def msclean(
         )
         model[my, mx] += amp * kernels[s][ky, kx]
         (iy, ix), (by, bx) = overlap_slices(y, x, (ny, nx), bpsf.shape[-2:], bcentre)
-        res[:, iy, ix] -= amp * bpsf[:, s, by, bx]
+        subtract_scaled(res[:, iy, ix], amp, bpsf[:, s, by, bx], work)
         tracker.update(iy.start, iy.stop, ix.start, ix.stop)
         peak0.update(iy.start, iy.stop, ix.start, ix.stop)
         counts[s] += 1
