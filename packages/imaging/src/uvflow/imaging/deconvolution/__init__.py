@@ -1,5 +1,10 @@
 """Deconvolution: Högbom (real and complex), multi-scale and multi-scale multi-frequency
-CLEAN, the ``uvflow.deconvolvers`` plugin group, and the kernel of facet-parallel minor cycles."""
+CLEAN, the ``uvflow.deconvolvers`` plugin group, and the kernel of facet-parallel minor cycles.
+
+The one-plane algorithms live in modules of their names (``hogbom.hogbom``,
+``msclean.msclean``, ``mmclean.mmclean``); they are not re-exported here, so that the
+module names stay importable as modules.
+"""
 
 from .cleaning_common import clean_threshold, create_window, crop_psf
 from .deconvolve import deconvolve_cube
@@ -12,9 +17,7 @@ from .facet_deconvolve import (
     image_residual,
     psf_sidelobe_level,
 )
-from .hogbom import hogbom
-from .mmclean import evaluate_moments, frequency_moments, mmclean, taylor_offsets
-from .msclean import msclean
+from .mmclean import evaluate_moments, frequency_moments, taylor_offsets
 from .scales import scale_kernel
 
 __all__ = [
@@ -32,9 +35,6 @@ __all__ = [
     "image_residual",
     "psf_sidelobe_level",
     "facet_round_threshold",
-    "hogbom",
-    "msclean",
-    "mmclean",
     "taylor_offsets",
     "frequency_moments",
     "evaluate_moments",
