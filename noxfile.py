@@ -8,6 +8,7 @@ tests_all        install everything and run the whole test suite
 lint             ruff check and ruff format --check
 bench(mode, workers), bench_quick, bench_compare   the benchmark harness (benchmarks/)
 demo             the end-to-end demonstration
+docs             the documentation site (Sphinx, warnings as errors) into docs/_build/html
 build            a wheel and an sdist per package into dist/
 """
 
@@ -177,6 +178,19 @@ def demo(session: nox.Session) -> None:
     """The end-to-end demonstration (see README)."""
     install_everything(session, "matplotlib")
     session.run("python", "examples/demo.py", *session.posargs)
+
+
+DOCS_DEPS = ["sphinx>=7", "numpydoc>=1.6", "myst-parser>=2", "matplotlib"]
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """The documentation site (docs/): every package installed, Sphinx with warnings as errors."""
+    install_everything(session, *DOCS_DEPS)
+    session.run(
+        "sphinx-build", "-W", "--keep-going", "-b", "html", "docs", "docs/_build/html",
+        *session.posargs,
+    )  # fmt: skip
 
 
 @nox.session
