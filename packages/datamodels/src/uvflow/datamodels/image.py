@@ -107,7 +107,7 @@ class Image:
 
     @property
     def cellsize(self) -> float:
-        """Pixel size in radians (|CDELT2|)."""
+        """Pixel size in radians (``|CDELT2|``)."""
         return float(np.deg2rad(abs(self.wcs.wcs.cdelt[1])))
 
     @property

@@ -30,7 +30,7 @@ def qa_visibility(vis: Visibility, context: str = "") -> dict:
     Returns
     -------
     dict
-        ``maxabs``, ``minabs``, ``rms`` (sqrt of mean |V|²), ``medianabs``, ``sum_real``,
+        ``maxabs``, ``minabs``, ``rms`` (sqrt of mean ``|V|²``), ``medianabs``, ``sum_real``,
         ``sum_imag`` over unflagged samples (NaN when everything is flagged); ``sumwt``
         (unflagged weights), ``nvis`` (all samples), ``nflagged``, ``flagged_fraction``,
         ``ntime``, ``nbaseline``, ``nchan``, ``npol``, ``polarisation_frame``,

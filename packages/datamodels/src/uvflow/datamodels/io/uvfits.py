@@ -264,7 +264,7 @@ def read_uvfits(
     -------
     list of Visibility
         complex64 ``vis`` converted to MS conventions (module docstring: uvw = −uvw_file,
-        vis = conj(vis_file)), ``weight`` = |w| of the COMPLEX axis's third element, flagged
+        vis = conj(vis_file)), ``weight`` = ``|w|`` of the COMPLEX axis's third element, flagged
         where w ≤ 0; time MJD seconds UTC; ``meta['uvfits_groups']`` int64
         [ntime, nbaseline] the group index of each cell (−1 where filled).
 
