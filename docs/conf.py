@@ -16,7 +16,7 @@ sys.path.insert(0, str(HERE))
 import apigen  # noqa: E402
 import cligen  # noqa: E402
 
-apigen.write_api(HERE / "api")
+API_MODULES = apigen.write_api(HERE / "api")
 cligen.write_cli(HERE / "cli.rst")
 
 project = "uvflow"
@@ -38,7 +38,8 @@ exclude_patterns = ["_build", "dev", "design.md", "**/*.tmp", "Thumbs.db", ".DS_
 templates_path = ["_templates"]
 
 # autodoc / autosummary: one page per public name, signatures as written
-autosummary_generate = True
+# the generated pages, named: also right when a page is new since the last build
+autosummary_generate = [f"api/{module}.rst" for module in API_MODULES]
 autosummary_imported_members = True
 autodoc_default_options = {"members": True, "show-inheritance": True}
 autodoc_member_order = "bysource"
