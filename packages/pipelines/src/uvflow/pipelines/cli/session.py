@@ -1,0 +1,112 @@
+"""Logging and execution set-up for the ``uvflow`` command (the only place that configures them).
+
+``--nworkers 0`` runs serially without Dask; ``--scheduler ADDR`` connects to a running
+scheduler; ``--slurm`` starts workers as SLURM jobs (dask-jobqueue); otherwise a local Dask
+cluster of ``--nworkers`` single-threaded worker processes (default: one per core).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from contextlib import contextmanager
+
+from uvflow.execution import rsexecute
+
+from .errors import CLIError
+
+__all__ = ["configure_logging", "execution", "add_execution_arguments", "describe_execution"]
+
+log = logging.getLogger(__name__)
+
+_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def configure_logging(verbosity: int = 0) -> None:
+    """One stderr handler on the root logger: WARNING (-q), INFO (default) or DEBUG (-v)."""
+    level = logging.DEBUG if verbosity > 0 else logging.WARNING if verbosity < 0 else logging.INFO
+    root = logging.getLogger()
+    for h in list(root.handlers):
+        if getattr(h, "_uvflow_cli", False):
+            root.removeHandler(h)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter(_FORMAT, "%H:%M:%S"))
+    handler._uvflow_cli = True  # type: ignore[attr-defined]
+    root.addHandler(handler)
+    root.setLevel(level)
+    for noisy in ("distributed", "bokeh", "tornado", "asyncio", "numba", "matplotlib"):
+        logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
+
+
+def add_execution_arguments(p, default_workers: int | None = None) -> None:
+    """``--nworkers``, ``--threads``, ``--scheduler`` and the ``--slurm-*`` options."""
+    g = p.add_argument_group("execution")
+    g.add_argument("--nworkers", "-nworkers", type=int, default=default_workers, metavar="N",
+                   help="Dask workers of a local cluster (0: serial, no Dask; default: one per core)")  # fmt: skip
+    g.add_argument("--threads", "-j", type=int, default=1, metavar="T",
+                   help="gridder/FFT threads per task (default 1)")  # fmt: skip
+    g.add_argument("--scheduler", default=None, metavar="ADDR",
+                   help="connect to this Dask scheduler, e.g. tcp://10.0.0.1:8786")  # fmt: skip
+    g.add_argument("--slurm", action="store_true", help="start the workers as SLURM jobs")
+    g.add_argument("--slurm-jobs", type=int, default=1, metavar="N")
+    g.add_argument("--slurm-cores", type=int, default=8, metavar="N", help="cores per job")
+    g.add_argument("--slurm-memory", default="16GB", metavar="MEM", help="memory per job")
+    g.add_argument("--slurm-walltime", default="01:00:00", metavar="HH:MM:SS")
+    g.add_argument("--slurm-queue", default=None, metavar="PARTITION")
+    g.add_argument("--slurm-account", default=None, metavar="ACCOUNT")
+
+
+def check_execution_arguments(args) -> None:
+    if args.nworkers is not None and args.nworkers < 0:
+        raise CLIError(f"--nworkers must be >= 0 (0: serial), got {args.nworkers}")
+    if args.threads < 1:
+        raise CLIError(f"--threads must be >= 1, got {args.threads}")
+    if args.slurm and args.scheduler:
+        raise CLIError("give either --scheduler or --slurm, not both")
+    if args.slurm and args.nworkers == 0:
+        raise CLIError("--slurm needs Dask: drop --nworkers 0")
+    if args.scheduler and args.nworkers == 0:
+        raise CLIError("--scheduler needs Dask: drop --nworkers 0")
+
+
+@contextmanager
+def execution(args):
+    """Set ``rsexecute`` up as the arguments say; close what was started on exit."""
+    check_execution_arguments(args)
+    cluster = None
+    try:
+        if args.nworkers == 0:
+            rsexecute.set_client(use_dask=False)
+        elif args.slurm:
+            from distributed import Client
+
+            from uvflow.execution import slurm_cluster
+
+            cluster = slurm_cluster(
+                cores=args.slurm_cores, memory=args.slurm_memory, jobs=args.slurm_jobs,
+                walltime=args.slurm_walltime, queue=args.slurm_queue, account=args.slurm_account,
+            )  # fmt: skip
+            rsexecute.set_client(client=Client(cluster))
+        elif args.scheduler:
+            rsexecute.set_client(use_dask=True, scheduler=args.scheduler)
+        else:
+            n = args.nworkers or os.cpu_count() or 1
+            rsexecute.set_client(
+                use_dask=True, n_workers=n, threads_per_worker=1, dashboard_address=":0"
+            )
+        if rsexecute.client is not None:
+            log.info("Dask dashboard: %s", rsexecute.client.dashboard_link)
+        yield rsexecute
+    finally:
+        client = rsexecute.client
+        rsexecute.close()
+        if cluster is not None:
+            if client is not None:
+                client.close()
+            cluster.close()
+
+
+def describe_execution() -> dict:
+    """Mode and worker count of ``rsexecute``, for the report."""
+    return {"mode": rsexecute.mode, "n_workers": rsexecute.n_workers if rsexecute.using_dask else 0}
