@@ -1,12 +1,19 @@
 """Pipelines for uvflow: ICAL, continuum, spectral line, MPCCAL, and the uvflow command."""
 
+from .chunking import choose_chunking, estimate_task_memory
+from .continuum_subtraction import uv_continuum_subtraction
 from .mpccal_steps import MPCCALError
+from .pipeline_common import CheckpointError, PipelineError
 
 __version__ = "0.1.0"
 
 # Workflows import uvflow.execution (and so dask): imported on first use.
 _LAZY = {
     "mpccal_skymodel_list_rsexecute_workflow": "mpccal",
+    "continuum_imaging_list_rsexecute_workflow": "continuum",
+    "ical_list_rsexecute_workflow": "ical",
+    "default_ical_controls": "ical",
+    "spectral_line_imaging_list_rsexecute_workflow": "spectral_line",
 }
 
 
@@ -22,4 +29,13 @@ __all__ = [
     "__version__",
     "MPCCALError",
     "mpccal_skymodel_list_rsexecute_workflow",
+    "CheckpointError",
+    "PipelineError",
+    "choose_chunking",
+    "continuum_imaging_list_rsexecute_workflow",
+    "default_ical_controls",
+    "estimate_task_memory",
+    "ical_list_rsexecute_workflow",
+    "spectral_line_imaging_list_rsexecute_workflow",
+    "uv_continuum_subtraction",
 ]

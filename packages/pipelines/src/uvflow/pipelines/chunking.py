@@ -1,0 +1,182 @@
+"""Memory-aware chunking: how many frequency windows and time chunks a dataset needs.
+
+A pipeline's largest per-window task is the residual image: it holds the window's
+visibilities (data, the predicted model, the difference), weights, flags and uvw, two
+images (model, residual) and the gridder's oversampled complex grid; the PSF task grids
+``psf_factor²`` times more pixels once per window. :func:`estimate_task_memory` adds these
+up; :func:`choose_chunking` splits frequency first (windows share one uv grid for the
+weights and are imaged independently), then time, until a task fits in a share of the
+worker's memory limit, and logs the estimate.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+
+import numpy as np
+
+from .pipeline_common import PipelineError
+
+__all__ = ["estimate_task_memory", "choose_chunking", "parse_memory"]
+
+logger = logging.getLogger(__name__)
+
+_UNITS = {"": 1, "b": 1, "k": 1e3, "kb": 1e3, "m": 1e6, "mb": 1e6, "g": 1e9, "gb": 1e9,
+          "t": 1e12, "tb": 1e12, "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}  # fmt: skip
+
+
+def parse_memory(value) -> int:
+    """Bytes from an int/float or a string such as ``"4GiB"``, ``"512 MB"``."""
+    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
+        if not value > 0:
+            raise PipelineError(f"memory must be > 0 bytes, got {value}")
+        return int(value)
+    if isinstance(value, str):
+        text = value.strip().lower().replace(" ", "")
+        number = text.rstrip("abcdefghijklmnopqrstuvwxyz")
+        unit = text[len(number) :]
+        if number and unit in _UNITS:
+            try:
+                return parse_memory(float(number) * _UNITS[unit])
+            except ValueError:
+                pass
+    raise PipelineError(
+        f"memory {value!r} not understood; give bytes or a string like '4GiB', '512MB'"
+    )
+
+
+def estimate_task_memory(
+    vis_shape,
+    image_shape,
+    vis_dtype=np.complex128,
+    weight_dtype=np.float64,
+    image_dtype=np.float64,
+    oversampling: float = 2.0,
+    psf_factor: int = 2,
+) -> dict:
+    """Bytes held by the largest per-window task (residual imaging or the PSF).
+
+    Parameters
+    ----------
+    vis_shape : (int, int, int, int)
+        ``(ntime, nbaseline, nchan, npol)`` of one window.
+    image_shape : (int, int, int, int)
+        ``(nchan, npol, ny, nx)`` of the window's image.
+    vis_dtype, weight_dtype, image_dtype : numpy dtype
+        complex64/complex128 data, float32/float64 weights, float images.
+    oversampling : float
+        The gridder's grid size over the image size (ducc0's wgridder: at most 2).
+    psf_factor : int
+        PSF size over image size.
+
+    Returns
+    -------
+    dict
+        ``visibility``, ``images``, ``grid``, ``residual_task``, ``psf_task`` and ``total``
+        (the larger of the two tasks), in bytes.
+    """
+    ntime, nbl, nchan, npol = (int(x) for x in vis_shape)
+    ichan, ipol, ny, nx = (int(x) for x in image_shape)
+    nvis = ntime * nbl * nchan * npol
+    vsize = np.dtype(vis_dtype).itemsize
+    wsize = np.dtype(weight_dtype).itemsize
+    # Measured (tracemalloc of residual_image): the input data, weights, flags and uvw, the
+    # predicted Visibility (a full copy), the difference, and the gridder's transient copies
+    # of the data and uvw: five data arrays, two of weights and flags, three of uvw.
+    visibility = nvis * (5 * vsize + 2 * wsize + 2) + 3 * ntime * nbl * 3 * 8
+    plane = ichan * ipol * ny * nx * np.dtype(image_dtype).itemsize
+    images = 2 * plane  # the model and the residual image
+    grid = int(math.ceil(oversampling * ny) * math.ceil(oversampling * nx)) * 16
+    residual_task = visibility + images + grid
+    psf_task = (
+        nvis * (3 * vsize + 2 * wsize + 2) + 3 * ntime * nbl * 3 * 8
+        + psf_factor**2 * (plane + grid)
+    )  # fmt: skip
+    return {"visibility": visibility, "images": images, "grid": grid, "residual_task": residual_task,
+            "psf_task": psf_task, "total": max(residual_task, psf_task)}  # fmt: skip
+
+
+def choose_chunking(
+    vis_shape,
+    image_shape,
+    memory_limit,
+    vis_dtype=np.complex128,
+    weight_dtype=np.float64,
+    threads_per_worker: int = 1,
+    min_chunks: int = 1,
+    memory_fraction: float = 0.5,
+    psf_factor: int = 2,
+    image_per_channel: bool = False,
+) -> dict:
+    """How to split a dataset so that each task fits in a worker's memory.
+
+    Parameters
+    ----------
+    vis_shape : (int, int, int, int)
+        ``(ntime, nbaseline, nchan, npol)`` of the whole dataset.
+    image_shape : (int, int, int, int)
+        ``(nchan, npol, ny, nx)`` of one window's image (MFS: nchan 1), or of the whole
+        cube when ``image_per_channel``.
+    memory_limit : int or str
+        Per worker, e.g. ``"4GiB"``.
+    vis_dtype, weight_dtype : numpy dtype
+    threads_per_worker : int
+        Tasks running at once in one worker (each needs its memory).
+    min_chunks : int
+        At least this many tasks (e.g. the number of workers, to use them all).
+    memory_fraction : float
+        Share of ``memory_limit`` the tasks of a worker may use (Dask spills at 0.6 by default).
+    psf_factor : int
+    image_per_channel : bool
+        Spectral cube: a window's image has the window's channels (the image's channels
+        are split with the data), not one MFS channel.
+
+    Returns
+    -------
+    dict
+        ``nfreq_windows``, ``ntime_chunks``, ``window_shape`` (the largest chunk's
+        visibility shape), ``task_bytes`` (its estimate), ``budget_bytes``.
+
+    Raises
+    ------
+    PipelineError
+        Not even one channel of one integration fits.
+    """
+    ntime, nbl, nchan, npol = (int(x) for x in vis_shape)
+    limit = parse_memory(memory_limit)
+    if not 0 < memory_fraction <= 1:
+        raise PipelineError(f"memory_fraction must be in (0, 1], got {memory_fraction}")
+    if threads_per_worker < 1 or min_chunks < 1:
+        raise PipelineError("threads_per_worker and min_chunks must be >= 1")
+    budget = limit * memory_fraction / threads_per_worker
+    icube = tuple(int(x) for x in image_shape)
+    candidates = sorted(
+        ((f, t) for f in range(1, nchan + 1) for t in range(1, ntime + 1)),
+        key=lambda ft: (ft[0] * ft[1], ft[1]),
+    )
+    for f, t in candidates:
+        if f * t < min(min_chunks, nchan * ntime):
+            continue
+        shape = (math.ceil(ntime / t), nbl, math.ceil(nchan / f), npol)
+        ishape = (math.ceil(icube[0] / f),) + icube[1:] if image_per_channel else icube
+        est = estimate_task_memory(shape, ishape, vis_dtype, weight_dtype, psf_factor=psf_factor)
+        if est["total"] <= budget:
+            logger.info(
+                "chunking: %d frequency windows x %d time chunks; largest task ~%.1f MiB "
+                "(visibilities %.1f, images %.1f, grid %.1f MiB) within %.1f MiB per task "
+                "(%.0f%% of %.1f MiB per worker, %d threads)",
+                f, t, est["total"] / 2**20, est["visibility"] / 2**20, est["images"] / 2**20,
+                est["grid"] / 2**20, budget / 2**20, 100 * memory_fraction, limit / 2**20,
+                threads_per_worker,
+            )  # fmt: skip
+            return {"nfreq_windows": f, "ntime_chunks": t, "window_shape": shape,
+                    "task_bytes": est["total"], "budget_bytes": int(budget)}  # fmt: skip
+    smallest = estimate_task_memory((1, nbl, 1, npol), icube if not image_per_channel else
+                                    (1,) + icube[1:], vis_dtype, weight_dtype, psf_factor=psf_factor)  # fmt: skip
+    raise PipelineError(
+        f"even one channel of one integration needs ~{smallest['total'] / 2**20:.1f} MiB per "
+        f"task, over the {budget / 2**20:.1f} MiB allowed ({memory_fraction:.0%} of "
+        f"{limit / 2**20:.1f} MiB / {threads_per_worker} threads): raise memory_limit or make "
+        "smaller images"
+    )

@@ -1,0 +1,163 @@
+"""Spectral-line imaging: continuum subtraction, then a cube of one image channel per data channel.
+
+Continuum is removed in the uv-plane, in one or both of two ways (in this order):
+
+1. ``continuum_model_imagelist``: the visibilities of a continuum model (e.g. the model
+   of a continuum or ICAL run, one image per window) are predicted and SUBTRACTED. A
+   one-channel model predicts the same flux in every channel of its window; give a cube
+   for spectral structure.
+2. ``continuum_subtraction_degree``: a polynomial of that degree in frequency is fitted to
+   the line-free channels of every sample and subtracted
+   (:func:`uvflow.pipelines.uv_continuum_subtraction`), per window. It removes sources
+   near the phase centre exactly and others to the extent their visibilities are smooth
+   across the window.
+
+The line data are then imaged by the continuum pipeline's major cycles with cube models:
+each window's model has the window's channels, so each visibility channel is gridded to its
+own image channel and the minor cycle cleans every channel plane.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from uvflow.datamodels import Image, Visibility
+from uvflow.execution import rsexecute, strict_keywords
+from uvflow.imaging.workflows import (
+    predict_list_rsexecute_workflow,
+    subtract_list_rsexecute_workflow,
+)
+
+from .continuum import imaging_options
+from .continuum_subtraction import uv_continuum_subtraction
+from .major_cycle import run_major_cycles
+from .pipeline_common import PipelineError, window_list
+
+__all__ = ["spectral_line_imaging_list_rsexecute_workflow"]
+
+
+def _per_window_selection(line_free_channels, nwin: int) -> list:
+    """One selection for every window, or a list of ``nwin`` selections."""
+    if (
+        isinstance(line_free_channels, (list, tuple))
+        and len(line_free_channels) == nwin
+        and all(s is None or isinstance(s, (list, tuple, np.ndarray)) for s in line_free_channels)
+    ):
+        return list(line_free_channels)
+    return [line_free_channels] * nwin
+
+
+def _check_cube(vis_list, models) -> None:
+    for w, (v, m) in enumerate(zip(vis_list, models)):
+        if isinstance(v, Visibility) and isinstance(m, Image) and m.nchan != v.nchan:
+            raise PipelineError(
+                f"window {w}: the model has {m.nchan} channels, the data {v.nchan}; a spectral "
+                "cube needs one image channel per visibility channel"
+            )
+
+
+@strict_keywords
+def spectral_line_imaging_list_rsexecute_workflow(
+    vis_list,
+    model_imagelist,
+    continuum_model_imagelist=None,
+    continuum_subtraction_degree: int | None = None,
+    line_free_channels=None,
+    context: str = "ng",
+    nmajor: int = 5,
+    algorithm: str = "hogbom",
+    niter: int = 1000,
+    gain: float = 0.1,
+    threshold: float = 0.0,
+    fractional_threshold: float = 0.01,
+    scales=(0, 3, 10, 30),
+    window_shape: str | None = None,
+    window_edge: int = 16,
+    mask=None,
+    psf_support: int | None = None,
+    deconvolve_facets: int = 1,
+    deconvolve_overlap: int = 0,
+    deconvolve_taper: str | None = None,
+    deconvolve_rounds: int = 3,
+    clean_beam: dict | None = None,
+    psf_factor: int = 2,
+    weighting: str = "natural",
+    robustness: float = 0.0,
+    epsilon: float = 1e-5,
+    nthreads: int = 1,
+    small_inversion: bool | None = None,
+    checkpoint_dir=None,
+    stop_early: bool = False,
+):
+    """Continuum-subtracted spectral cubes: ``(deconvolved_list, residual_list, restored_list)``.
+
+    Parameters
+    ----------
+    vis_list : list of Visibility (graphs)
+        Windows ``vis[ntime, nbaseline, nchan, npol]``.
+    model_imagelist : Image or list of Image (graphs)
+        Starting line models, one per window, data [nchan, npol, ny, nx] with the window's
+        ``nchan`` channels at its frequencies.
+    continuum_model_imagelist : Image or list of Image (graphs), optional
+        Continuum model (Jy/pixel) predicted and subtracted from each window.
+    continuum_subtraction_degree : int, optional
+        Degree of the uv-plane polynomial continuum fit (None: no fit).
+    line_free_channels : sequence of int or bool [nchan], or a list of one per window
+        Channels (within each window) used by the fit; default all.
+    context, nmajor, algorithm, niter, gain, threshold, fractional_threshold, scales,
+    window_shape, window_edge, mask, psf_support, deconvolve_facets, deconvolve_overlap,
+    deconvolve_taper, deconvolve_rounds, clean_beam, psf_factor, weighting, robustness,
+    epsilon, nthreads, small_inversion, checkpoint_dir, stop_early
+        As :func:`uvflow.pipelines.continuum_imaging_list_rsexecute_workflow`; the minor
+        cycle cleans each channel plane (``fractional_threshold`` relative to the cube's
+        peak).
+
+    Returns
+    -------
+    (list, list, list)
+        Per window: the line model cube, the residual ``(Image, sumwt)`` and the restored
+        cube; graphs in the Dask modes.
+
+    Raises
+    ------
+    TypeError
+        An unknown keyword (the message lists the valid ones).
+    PipelineError
+        Bad settings, or model cubes whose channels do not match the data.
+    """
+    vis_list = list(vis_list)
+    nwin = len(vis_list)
+    if nwin == 0:
+        raise PipelineError("vis_list is empty: give at least one visibility window")
+    models = window_list("model_imagelist", model_imagelist, nwin)
+    _check_cube(vis_list, models)
+    imaging = imaging_options(context, epsilon, nthreads, small_inversion)
+    vis = vis_list
+    if continuum_model_imagelist is not None:
+        continuum = window_list("continuum_model_imagelist", continuum_model_imagelist, nwin)
+        predicted = predict_list_rsexecute_workflow(vis, continuum, **imaging)
+        vis = subtract_list_rsexecute_workflow(vis, predicted)
+    if continuum_subtraction_degree is not None:
+        selections = _per_window_selection(line_free_channels, nwin)
+        vis = [
+            rsexecute.execute(uv_continuum_subtraction)(v, continuum_subtraction_degree, s)
+            for v, s in zip(vis, selections)
+        ]
+    elif line_free_channels is not None:
+        raise PipelineError(
+            "line_free_channels is used by the uv fit: give continuum_subtraction_degree"
+        )
+    deconvolution = dict(
+        algorithm=algorithm, niter=niter, gain=gain, threshold=threshold,
+        fractional_threshold=fractional_threshold, scales=scales, window_shape=window_shape,
+        window_edge=window_edge, mask=mask, psf_support=psf_support,
+        deconvolve_facets=deconvolve_facets, deconvolve_overlap=deconvolve_overlap,
+        deconvolve_taper=deconvolve_taper, deconvolve_rounds=deconvolve_rounds,
+    )  # fmt: skip
+    models, residual, restored, _ = run_major_cycles(
+        "spectral_line", vis, models, imaging=imaging, deconvolution=deconvolution,
+        nmajor=nmajor, weighting=weighting, robustness=robustness,
+        checkpoint_dir=checkpoint_dir, stop_early=stop_early, clean_beam=clean_beam,
+        psf_factor=psf_factor,
+    )  # fmt: skip
+    return models, residual, restored
