@@ -30,6 +30,7 @@ predict adjoint.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 from dataclasses import dataclass
@@ -103,7 +104,8 @@ class AxisPlan:
     """Coarse grid along one axis.
 
     ``n`` fine pixels of ``cell`` radians; ``nc`` coarse pixels of ``coarse_cell`` covering
-    ``nfe`` fine pixels (one period); ``window`` is φ at the coarse pixels, float64 [nc].
+    ``nfe`` fine pixels (one period); ``window`` is φ at the coarse pixels, float64 [nc]
+    (None until the plan is accepted).
     """
 
     n: int
@@ -112,7 +114,7 @@ class AxisPlan:
     width: int
     cell: float
     coarse_cell: float
-    window: np.ndarray
+    window: np.ndarray | None
 
 
 def _plan_axis(n: int, cell: float, band: float, beta: float) -> AxisPlan:
@@ -134,8 +136,12 @@ def _plan_axis(n: int, cell: float, band: float, beta: float) -> AxisPlan:
         elif nc > 1.2 * best[0]:
             break
     nc, nfe, width = best
-    half = n * nc / (2 * nfe)  # requested half-field in coarse pixels
-    return AxisPlan(n, nc, nfe, width, cell, nfe * cell / nc, _flat_window(nc, half, width, beta))
+    return AxisPlan(n, nc, nfe, width, cell, nfe * cell / nc, None)
+
+
+def _with_window(p: AxisPlan, beta: float) -> AxisPlan:
+    half = p.n * p.nc / (2 * p.nfe)  # requested half-field in coarse pixels
+    return dataclasses.replace(p, window=_flat_window(p.nc, half, p.width, beta))
 
 
 def band_limits(
@@ -265,6 +271,7 @@ def plan_small_inversion(
         pad = need
     else:
         return None
+    px, py = _with_window(px, beta), _with_window(py, beta)
     eps_g = max(0.8 * epsilon, epsilon_floor)
     log.debug(
         "small inversion: coarse %dx%d for %dx%d (band %.4g, %.4g wavelengths, beta %.3g)",
