@@ -44,10 +44,10 @@ def assert_png(path: pathlib.Path) -> None:
 
 
 def test_every_example_is_tested():
-    tested = {"wterm_imaging.py", "simple_dask.py", "bandpass_calibration.py", "demo.py"}
-    optional = {"imaging_pipelines.py"}
+    tested = {"wterm_imaging.py", "simple_dask.py", "bandpass_calibration.py", "demo.py",
+              "imaging_pipelines.py"}  # fmt: skip
     found = {p.name for p in EXAMPLES.glob("*.py")}
-    assert found - optional <= tested, f"examples without a test: {found - optional - tested}"
+    assert found <= tested, f"examples without a test: {found - tested}"
 
 
 def test_default_output_directory_from_environment(tmp_path):
@@ -108,3 +108,18 @@ def test_bandpass_calibration(tmp_path):
     assert r["amp_rms_error"] < 0.008
     assert r["phase_rms_error"] < 0.008
     assert r["amp_rms_error"] < r["amp_rms_true"] / 10
+
+
+@pytest.mark.cluster
+def test_imaging_pipelines(tmp_path):
+    r = run_example("imaging_pipelines.py", tmp_path, "--nworkers", "2", "--ntimes", "8",
+                    "--nmajor", "3")  # fmt: skip
+    assert_png(tmp_path / "imaging_pipelines.png")
+    # noise-free data with 0.5 rad antenna phase errors: without calibration the errors
+    # stay in the image; ICAL removes them. Measured at these settings: residual rms
+    # continuum / ICAL ~ 9, brightest peak ICAL 0.95 of the truth (off-pixel source),
+    # continuum 0.78. Demand a clear (4x) residual improvement, ICAL's peak within 10 %
+    # of the truth, and a continuum peak lower than ICAL's.
+    assert r["rms_ical"] < r["rms_continuum"] / 4
+    assert r["peak_ical"] == pytest.approx(r["true_peak"], rel=0.10)
+    assert r["peak_continuum"] < r["peak_ical"]
