@@ -10,10 +10,12 @@ import logging
 import os
 from pathlib import Path
 
+import numpy as np
+
 from uvflow.datamodels import PolarisationFrame, read_ms, read_uvfits, to_radians, write_column
 from uvflow.execution import rsexecute
 from uvflow.imaging import create_image_from_visibility, installed_gridders
-from uvflow.imaging.workflows import image_of, predict_list_rsexecute_workflow
+from uvflow.imaging.workflows import image_of
 
 from . import image_graphs as graphs
 from .errors import CLIError
@@ -180,9 +182,13 @@ def add_arguments(p) -> None:
 
 
 def _pipeline_function(mode: str):
+    """The pipelines' workflow of ``mode``, or None if this installation lacks it."""
     import uvflow.pipelines as pipelines
 
-    return getattr(pipelines, _PIPELINE_FUNCTIONS[mode], None)
+    try:
+        return getattr(pipelines, _PIPELINE_FUNCTIONS[mode], None)
+    except ImportError:
+        return None
 
 
 def _frame(pol: str) -> PolarisationFrame:
@@ -300,7 +306,9 @@ def check_arguments(args) -> dict:
         (args.gridder in installed_gridders(),
          f"--gridder {args.gridder!r} unknown; installed: {', '.join(installed_gridders())}"),
         (not args.write_corrected or args.mode == "ical", "--write-corrected needs --mode ical"),
-        (not (args.write_model and "uvfits" in opts["kinds"]), "--write-model needs MeasurementSet inputs"),
+        (not ((args.write_model or args.write_corrected) and "uvfits" in opts["kinds"]),
+         "--write-model and --write-corrected need MeasurementSet inputs"),
+        (not (args.write_model and args.mode == "invert"), "--write-model needs a model: not with --mode invert"),
     ]  # fmt: skip
     for ok, message in checks:
         if not ok:
@@ -311,7 +319,12 @@ def check_arguments(args) -> dict:
         raise CLIError(f"--scales {args.scales!r}: give numbers separated by commas") from None
     opts["field"] = _selection(args.field, "field")
     opts["spw"] = _selection(args.spw, "spw")
-    if args.mode in ("ical", "spectral") and _pipeline_function(args.mode) is None:
+    if args.mode == "spectral":
+        raise CLIError(
+            "--mode spectral is not available in the uvflow command yet; use the "
+            "spectral_line_imaging_list_rsexecute_workflow from Python"
+        )
+    if args.mode in ("cip", "ical") and _pipeline_function(args.mode) is None:
         raise CLIError(
             f"--mode {args.mode} needs uvflow.pipelines.{_PIPELINE_FUNCTIONS[args.mode]}, "
             "which this installation does not have; use --mode invert or cip"
@@ -356,7 +369,9 @@ def run(args) -> int:
                                           template.cellsize, opts["frame"])  # fmt: skip
             nvis = int(sum(v.nvis for v in vis_list))
             if rsexecute.using_dask:
-                windows.pieces = [rsexecute.scatter(p) for p in windows.pieces]
+                windows.vis = [rsexecute.scatter(v) for v in windows.vis]
+            if not (args.write_model or args.write_corrected):
+                windows.pieces = []  # kept only to write columns into the inputs
             del vis_list, first
         gridding = dict(context=args.gridder, epsilon=args.accuracy, nthreads=args.threads)
         with stages("invert"):
@@ -372,25 +387,19 @@ def run(args) -> int:
                     args.auto_threshold,
                     sigma,
                 )
-        models = residual = restored = None
+        models = residual = restored = gt_list = None
         if args.mode == "invert":
             with stages("compute"):
                 mfs = graphs.mfs_graphs(dirty, psf, None, None)
                 dirty, psf, mfs = rsexecute.compute([dirty, psf, mfs], sync=True, progress=True)
         else:
-            clean = dict(
-                algorithm=opts["algorithm"], niter=args.niter, gain=args.gain, threshold=threshold,
-                fractional_threshold=1.0 - args.mgain, scales=opts["scales"], nmoment=args.nmoment,
-                deconvolve_facets=args.deconvolve_facets,
-            )  # fmt: skip
             with stages("deconvolve"):
-                nmajor = args.nmajor if args.niter > 0 else 0
-                models, residual, restored = graphs.cip_graphs(
-                    windows, vis, dirty, psf, gridding, clean, nmajor
+                models, residual, restored, gt_list = _deconvolve(
+                    args, opts, vis, windows, threshold
                 )
                 mfs = graphs.mfs_graphs(dirty, psf, residual, models)
-                dirty, psf, residual, models, restored, mfs = rsexecute.compute(
-                    [dirty, psf, residual, models, restored, mfs], sync=True, progress=True
+                dirty, psf, residual, models, restored, gt_list, mfs = rsexecute.compute(
+                    [dirty, psf, residual, models, restored, gt_list, mfs], sync=True, progress=True
                 )  # fmt: skip
         with stages("write"):
             products = _write_products(
@@ -408,9 +417,11 @@ def run(args) -> int:
                 write_png(
                     shown, writer.temporary(kind, "MFS" if args.channels_out > 1 else None, "png")
                 )
-        if args.write_model and models is not None:
-            with stages("write-model"):
-                _write_model_column(args, windows, models, gridding)
+            if gt_list is not None:
+                _write_gaintables(writer, gt_list, args.calibration_context)
+        if (args.write_model or args.write_corrected) and models is not None:
+            with stages("write-columns"):
+                _write_columns(args, windows, models, gt_list, gridding)
         report = {
             "command": "image", "parameters": _parameters(args, opts, threshold),
             "versions": versions(), "execution": describe_execution(), "nvis": nvis,
@@ -461,14 +472,76 @@ def _write_products(writer, args, windows, dirty, psf, residual, models, restore
     return mfs_images
 
 
-def _write_model_column(args, windows, models, gridding) -> None:
-    """MODEL_DATA = the final model predicted at each piece's samples, per input MS."""
-    per_piece = [models[b] for b in windows.band]
-    predicted = rsexecute.compute(
-        predict_list_rsexecute_workflow(windows.pieces, per_piece, **gridding), sync=True
-    )
-    by_ms: dict[str, list] = {}
-    for v in predicted:
-        by_ms.setdefault(os.fspath(v.meta["ms_path"]), []).append(v)
-    for path, vs in by_ms.items():
-        write_column(path, vs, "MODEL_DATA")
+def _deconvolve(args, opts, vis, windows, threshold):
+    """The pipelines' continuum or ICAL workflow on the weighted windows (graphs)."""
+    options = dict(
+        context=args.gridder, epsilon=args.accuracy, nthreads=args.threads,
+        nmajor=args.nmajor if args.niter > 0 else 0, algorithm=opts["algorithm"],
+        niter=args.niter, gain=args.gain, threshold=threshold,
+        fractional_threshold=1.0 - args.mgain, scales=opts["scales"], nmoment=args.nmoment,
+        deconvolve_facets=args.deconvolve_facets, checkpoint_dir=args.checkpoint_dir,
+        weighting="natural",  # the imaging weights (and taper) are already applied
+    )  # fmt: skip
+    if args.mode == "ical":
+        workflow = _pipeline_function("ical")
+        return workflow(vis, windows.templates, calibration_context=args.calibration_context,
+                        do_selfcal=True, global_solution=True, **options)  # fmt: skip
+    workflow = _pipeline_function("cip")
+    return (*workflow(vis, windows.templates, **options), None)
+
+
+def _chain_product(tables: dict, context: str):
+    """One table for the whole chain: ``J = J_1 @ J_2 …`` in context order (None if empty)."""
+    from uvflow.calibration import multiply_gaintables
+
+    terms = [t for t in context if t in tables]
+    if not terms:
+        return None
+    total = tables[terms[0]]
+    for t in terms[1:]:
+        total = multiply_gaintables(total, tables[t])
+    return total
+
+
+def _write_gaintables(writer, gt_list, context: str) -> None:
+    """``<name>-gaintable.zarr`` (one table shared by every window), else one per window."""
+    from uvflow.datamodels import write_gaintable_zarr
+
+    tables = [None if g is None else _chain_product(g, context) for g in gt_list]
+    if all(t is None for t in tables):
+        return
+    t0 = tables[0]
+    shared = all(
+        t is not None and t0 is not None and t.gain.shape == t0.gain.shape
+        and np.array_equal(t.gain, t0.gain)
+        for t in tables
+    )  # fmt: skip
+    if shared:
+        write_gaintable_zarr(tables[0], writer.temporary("gaintable", None, "zarr"))
+        return
+    for b, t in enumerate(tables):
+        if t is not None:
+            write_gaintable_zarr(t, writer.temporary("gaintable", b, "zarr"))
+
+
+def _write_columns(args, windows, models, gt_list, gridding) -> None:
+    """MODEL_DATA (the final model at each piece's samples) and CORRECTED_DATA (the data
+    corrected by the ICAL gains), written into each input MS with ``write_column``."""
+    from uvflow.calibration import apply_calibration_chain
+    from uvflow.imaging import predict
+    from uvflow.pipelines.ical import default_ical_controls
+
+    by_ms: dict[str, dict[str, list]] = {}
+    for piece, b in zip(windows.pieces, windows.band):
+        out = by_ms.setdefault(
+            os.fspath(piece.meta["ms_path"]), {"MODEL_DATA": [], "CORRECTED_DATA": []}
+        )
+        if args.write_model:
+            out["MODEL_DATA"].append(predict(piece, models[b], **gridding))
+        if args.write_corrected and gt_list is not None and gt_list[b] is not None:
+            out["CORRECTED_DATA"].append(apply_calibration_chain(
+                piece, gt_list[b], args.calibration_context, default_ical_controls(), args.nmajor))  # fmt: skip
+    for path, columns in by_ms.items():
+        for column, vs in columns.items():
+            if vs:
+                write_column(path, vs, column)

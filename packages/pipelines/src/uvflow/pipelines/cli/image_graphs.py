@@ -1,14 +1,12 @@
-"""Graphs of ``uvflow image``: output-channel windows, invert-only and continuum imaging.
+"""Graphs of ``uvflow image``: output-channel windows, dirty images and PSFs, MFS products.
 
-The data are cut into ``channels_out`` equal frequency bands (across every input); each
-(input, band) piece is a window. Pieces of one band are imaged onto the band's image and
-combined (weighted by their sums of weights); the frequency-combined (MFS) products are the
-weighted combination of the bands.
-
-Continuum imaging (``--mode cip``) uses the pipelines' continuum workflow when it is
-installed and each band is a single window; otherwise it is composed here from
-:mod:`uvflow.imaging.workflows` the same way: weight → (taper) → psf → nmajor × (residual
-→ deconvolve) → residual → restore.
+The data are cut into ``channels_out`` equal frequency bands (across every input); the
+pieces of one band (one per input and spectral window) are joined along time into the
+band's window. Imaging weights (one uv grid shared by every window) and an optional uv
+taper are applied here, once; the dirty images and PSFs written as products are made here,
+and the deconvolution is the pipelines' continuum or ICAL workflow run on the weighted
+windows (``weighting='natural'`` there: the weights are already in place). The
+frequency-combined (MFS) products are the sumwt-weighted combinations of the windows'.
 """
 
 from __future__ import annotations
@@ -18,15 +16,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from uvflow.datamodels import Image, Visibility, create_image
+from uvflow.datamodels import Image, Visibility, concatenate_visibility, create_image
 from uvflow.execution import rsexecute
 from uvflow.imaging import restore_cube
 from uvflow.imaging.workflows import (
-    deconvolve_list_rsexecute_workflow,
     image_of,
     invert_list_rsexecute_workflow,
-    residual_list_rsexecute_workflow,
-    restore_list_rsexecute_workflow,
     sum_invert_results_rsexecute,
     taper_list_rsexecute_workflow,
     weight_list_rsexecute_workflow,
@@ -34,23 +29,20 @@ from uvflow.imaging.workflows import (
 
 from .errors import CLIError
 
-__all__ = ["Windows", "make_windows", "invert_graphs", "cip_graphs", "mad_sigma", "finish_mfs"]
+__all__ = ["Windows", "make_windows", "invert_graphs", "mfs_graphs", "mad_sigma", "finish_mfs"]
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
 class Windows:
-    """Pieces of the data, the band each belongs to, and the band/MFS image templates."""
+    """One window per output band (joined pieces), the pieces as read, and the templates."""
 
-    pieces: list  # Visibility (values, or scattered futures)
-    band: list[int]
+    vis: list  # Visibility per band (values, or scattered futures)
+    pieces: list  # Visibility per (input, band), as read (MS provenance kept)
+    band: list[int]  # band of each piece
     templates: list[Image]  # per band, nchan 1
     mfs_template: Image
-
-    @property
-    def piece_templates(self) -> list[Image]:
-        return [self.templates[b] for b in self.band]
 
 
 def _band_edges(vis_list: list[Visibility], nbands: int) -> np.ndarray:
@@ -103,21 +95,21 @@ def make_windows(
     ]  # fmt: skip
     mfs = create_image(npixel, cellsize, pc, 0.5 * (edges[0] + edges[-1]),
                        channel_bandwidth=edges[-1] - edges[0], polarisation_frame=polarisation_frame)  # fmt: skip
-    return Windows(pieces, band, templates, mfs)
-
-
-def _by_band(results: list, windows: Windows) -> list:
-    """Combine per-piece ``(image, sumwt)`` results into one per band."""
-    out = []
-    for b in range(len(windows.templates)):
-        parts = [r for r, pb in zip(results, windows.band) if pb == b]
-        out.append(parts[0] if len(parts) == 1 else sum_invert_results_rsexecute(parts))
-    return out
+    vis = []
+    for b in range(nbands):
+        parts = [p for p, pb in zip(pieces, band) if pb == b]
+        try:
+            vis.append(parts[0] if len(parts) == 1 else concatenate_visibility(parts, axis="time"))
+        except ValueError as exc:
+            raise CLIError(
+                f"output channel {b}: the inputs cannot be imaged together: {exc}"
+            ) from None
+    return Windows(vis, pieces, band, templates, mfs)
 
 
 def _prepare(windows: Windows, weighting: str, robustness: float, taper) -> list:
     vis = weight_list_rsexecute_workflow(
-        windows.pieces, windows.piece_templates, weighting=weighting, robustness=robustness
+        windows.vis, windows.templates, weighting=weighting, robustness=robustness
     )
     if taper is not None:
         vis = taper_list_rsexecute_workflow(vis, size_required=taper, taper="gaussian")
@@ -125,11 +117,10 @@ def _prepare(windows: Windows, weighting: str, robustness: float, taper) -> list
 
 
 def invert_graphs(windows: Windows, gridding: dict, weighting: str, robustness: float, taper):
-    """Dirty images and PSFs per band and their MFS combinations (graphs)."""
+    """Weighted windows, and their dirty images and PSFs ``(Image, sumwt)`` (graphs)."""
     vis = _prepare(windows, weighting, robustness, taper)
-    tpl = windows.piece_templates
-    psf = _by_band(invert_list_rsexecute_workflow(vis, tpl, dopsf=True, **gridding), windows)
-    dirty = _by_band(invert_list_rsexecute_workflow(vis, tpl, **gridding), windows)
+    psf = invert_list_rsexecute_workflow(vis, windows.templates, dopsf=True, **gridding)
+    dirty = invert_list_rsexecute_workflow(vis, windows.templates, **gridding)
     psf, dirty = rsexecute.persist([psf, dirty])
     return vis, dirty, psf
 
@@ -152,32 +143,6 @@ def dirty_sigma(dirty_bands: list) -> float:
 
 def _with_psf_weights(model: Image, psf_result) -> tuple:
     return model, psf_result[1]
-
-
-def cip_graphs(
-    windows: Windows, vis, dirty, psf, gridding: dict, clean: dict, nmajor: int
-) -> tuple[list, list, list]:
-    """Continuum imaging composed from the imaging workflows: (models, residuals, restored).
-
-    ``nmajor`` minor cycles: the first on the dirty image, each later one on the residual of
-    the current model; then the final residual and the restored images (per band).
-    """
-    models = list(windows.templates)
-    residual = dirty
-    for cycle in range(nmajor):
-        if cycle > 0:
-            per_piece = [models[b] for b in windows.band]
-            residual = _by_band(
-                residual_list_rsexecute_workflow(vis, per_piece, **gridding), windows
-            )
-        models = rsexecute.persist(
-            deconvolve_list_rsexecute_workflow(residual, psf, models, **clean)
-        )
-    if nmajor > 0:
-        per_piece = [models[b] for b in windows.band]
-        residual = _by_band(residual_list_rsexecute_workflow(vis, per_piece, **gridding), windows)
-    restored = restore_list_rsexecute_workflow(models, psf, residual)
-    return models, residual, restored
 
 
 def mfs_graphs(dirty: list, psf: list, residual: list | None, models: list | None) -> dict:
