@@ -3,10 +3,11 @@
 A 3-hour MeerKAT track in four frequency windows (1.30–1.45 GHz) of a field of random
 point sources is simulated, corrupted by per-antenna gains (0.5 rad phase, 10 %
 amplitude errors), calibrated against the sky model (one global G solution over all
-windows), and imaged: robust weighting on one grid shared by the windows, ``--nmajor``
-major cycles of residual imaging and Högbom cleaning, then restoring. Every stage is a
-graph built with ``rsexecute`` and run on a local Dask cluster (``--nworkers 0``:
-serially, without Dask; the answer is the same), the imaging with a progress bar.
+windows), and imaged with the continuum pipeline: robust weighting on one grid shared by
+the windows, ``--nmajor`` major cycles of residual imaging and Högbom cleaning, restoring.
+Every stage is a graph built with ``rsexecute`` and run on a local Dask cluster
+(``--nworkers 0``: serially, without Dask; the answer is the same), the imaging with a
+progress bar.
 
 Products (in ``--out``, default ``demo-output/``): ``demo-MFS-{dirty,psf,model,residual,
 image}.fits`` (DESIGN §3 names and headers), ``demo-sources.json``, ``demo-report.json``
@@ -31,13 +32,11 @@ from uvflow.datamodels import SkyModel, concatenate_visibility, create_image
 from uvflow.execution import rsexecute
 from uvflow.imaging import advise_wide_field
 from uvflow.imaging.workflows import (
-    deconvolve_list_rsexecute_workflow,
     invert_list_rsexecute_workflow,
-    residual_list_rsexecute_workflow,
-    restore_list_rsexecute_workflow,
     sum_invert_results_rsexecute,
     weight_list_rsexecute_workflow,
 )
+from uvflow.pipelines import continuum_imaging_list_rsexecute_workflow
 from uvflow.simulation import (
     corrupt_list_rsexecute_workflow,
     create_random_skycomponents,
@@ -150,16 +149,11 @@ def image(calibrated, args):
     vis = rsexecute.persist(vis)
     psf = rsexecute.persist(invert_list_rsexecute_workflow(vis, models, dopsf=True))
     dirty = rsexecute.persist(invert_list_rsexecute_workflow(vis, models))
-    model = models
-    for _ in range(args.nmajor):
-        residual = residual_list_rsexecute_workflow(vis, model)
-        model = deconvolve_list_rsexecute_workflow(
-            residual, psf, model, algorithm="hogbom", niter=2000, gain=0.1,
-            fractional_threshold=0.01, threshold=0.005,
-        )  # fmt: skip
-        model = rsexecute.persist(model)
-    residual = residual_list_rsexecute_workflow(vis, model)
-    restored = restore_list_rsexecute_workflow(model, psf, residual)
+    # the continuum pipeline on the weighted windows (natural: the weights are in place)
+    model, residual, restored = continuum_imaging_list_rsexecute_workflow(
+        vis, models, context="ng", nmajor=args.nmajor, algorithm="hogbom", niter=2000, gain=0.1,
+        fractional_threshold=0.01, threshold=0.005, weighting="natural", psf_factor=1,
+    )  # fmt: skip
     mfs = [sum_invert_results_rsexecute(x) for x in (dirty, psf, residual)]
     out = rsexecute.compute([mfs, model, restored], sync=True, progress=True)
     (mfs_dirty, mfs_psf, mfs_residual), model, restored = out
