@@ -321,7 +321,7 @@ def check_arguments(args) -> dict:
     opts["spw"] = _selection(args.spw, "spw")
     if args.mode == "spectral":
         raise CLIError(
-            "--mode spectral is not available in the uvflow command yet; use the "
+            "--mode spectral is not available in the uvflow command yet; use "
             "spectral_line_imaging_list_rsexecute_workflow from Python"
         )
     if args.mode in ("cip", "ical") and _pipeline_function(args.mode) is None:
