@@ -217,3 +217,59 @@ def test_statistics_block_writes_the_three_files(tmp_path):
     assert float(speedup) > 0
     stats = json.loads((tmp_path / "reports" / "run1_statistics.json").read_text())
     assert stats["functions"]["work"]["calls"] == 8
+
+
+def _keywords(call: str, func_name: str) -> dict[str, str]:
+    """keyword → source text of its value, in the call ``func_name(...)`` of a block."""
+    import ast
+
+    tree = ast.parse(call)
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Call)
+            and getattr(node.func, "attr", getattr(node.func, "id", None)) == func_name
+        ):
+            return {kw.arg: ast.unparse(kw.value) for kw in node.keywords}
+    raise AssertionError(f"no call of {func_name} in the block")
+
+
+def test_set_client_block_is_the_real_signature():
+    import inspect
+
+    from uvflow.execution import rsexecute
+
+    documented = _keywords(guide_block("dask-set-client"), "set_client")
+    params = inspect.signature(rsexecute.set_client).parameters
+    # every keyword, each with its real default (nworkers is mentioned as an alias)
+    assert set(documented) == set(params) - {"nworkers"}
+    for name, value in documented.items():
+        assert eval(value) == params[name].default, name
+
+
+def test_ssh_block_keywords_exist():
+    import inspect
+
+    from uvflow.execution import ssh_cluster
+
+    documented = _keywords(guide_block("dask-ssh"), "ssh_cluster")
+    assert set(documented) <= set(inspect.signature(ssh_cluster).parameters)
+
+
+def _cli_options(command: str) -> set[str]:
+    proc = subprocess.run(
+        [sys.executable, "-m", "dask", command, "--help"], capture_output=True, text=True,
+        timeout=60,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    return set(re.findall(r"(--[a-z][a-z-]+)", proc.stdout))
+
+
+def test_batch_script_dask_options_exist():
+    script = guide_block("dask-batch").replace("\\\n", " ")
+    scheduler_line = next(line for line in script.splitlines() if line.startswith("dask scheduler"))
+    worker_line = next(line for line in script.splitlines() if "dask worker" in line)
+    used_scheduler = set(re.findall(r"(--[a-z][a-z-]+)", scheduler_line))
+    used_worker = set(re.findall(r"(--[a-z][a-z-]+)", worker_line.split("dask worker", 1)[1]))
+    assert used_scheduler and used_worker
+    assert used_scheduler <= _cli_options("scheduler")
+    assert used_worker <= _cli_options("worker")
