@@ -152,7 +152,7 @@ def run_major_cycles(
     vis = weight_list_rsexecute_workflow(
         vis_list, models, weighting=weighting, robustness=robustness
     )
-    if stop_early or checkpoint_dir is not None:
+    if stop_early:
         vis = rsexecute.persist(vis)
     psf_factor = check_psf_factor(psf_factor)
     psf_models = [rsexecute.execute(psf_template)(m, psf_factor) for m in models]
