@@ -7,17 +7,15 @@ WSClean-style options (single-dash aliases accepted: ``-size``, ``-scale``, ``-n
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 
-import numpy as np
-
-from uvflow.datamodels import PolarisationFrame, read_ms, read_uvfits, to_radians, write_column
+from uvflow.datamodels import PolarisationFrame, read_ms, read_uvfits, to_radians
 from uvflow.execution import rsexecute
 from uvflow.imaging import create_image_from_visibility, installed_gridders
 from uvflow.imaging.workflows import image_of
 
 from . import image_graphs as graphs
+from .calibration_outputs import write_columns, write_gaintables
 from .errors import CLIError
 from .products import KINDS, ProductWriter, find_sources, write_png
 from .report import Stages, image_statistics, versions
@@ -158,6 +156,19 @@ def add_arguments(p) -> None:
         default=1,
         metavar="F",
         help="facets per axis of the parallel minor cycle",
+    )
+    g.add_argument(
+        "--continuum-subtraction-degree",
+        type=int,
+        default=None,
+        metavar="D",
+        help="spectral: subtract a degree-D polynomial continuum fitted in uv",
+    )
+    g.add_argument(
+        "--line-free-channels",
+        default=None,
+        metavar="RANGES",
+        help="spectral: channels for the continuum fit, e.g. 0-3,12-15 (default all)",
     )
     g = p.add_argument_group("data selection")
     g.add_argument(
@@ -319,12 +330,19 @@ def check_arguments(args) -> dict:
         raise CLIError(f"--scales {args.scales!r}: give numbers separated by commas") from None
     opts["field"] = _selection(args.field, "field")
     opts["spw"] = _selection(args.spw, "spw")
-    if args.mode == "spectral":
+    if args.mode == "spectral" and args.join_channels:
         raise CLIError(
-            "--mode spectral is not available in the uvflow command yet; use "
-            "spectral_line_imaging_list_rsexecute_workflow from Python"
+            "--join-channels does not apply to --mode spectral (each channel is cleaned)"
         )
-    if args.mode in ("cip", "ical") and _pipeline_function(args.mode) is None:
+    if args.mode != "spectral" and (
+        args.line_free_channels or args.continuum_subtraction_degree is not None
+    ):
+        raise CLIError(
+            "--line-free-channels and --continuum-subtraction-degree need --mode spectral"
+        )
+    if args.continuum_subtraction_degree is not None and args.continuum_subtraction_degree < 0:
+        raise CLIError("--continuum-subtraction-degree must be >= 0")
+    if args.mode in ("cip", "ical", "spectral") and _pipeline_function(args.mode) is None:
         raise CLIError(
             f"--mode {args.mode} needs uvflow.pipelines.{_PIPELINE_FUNCTIONS[args.mode]}, "
             "which this installation does not have; use --mode invert or cip"
@@ -366,7 +384,8 @@ def run(args) -> int:
                 first, npixel=opts["npixel"], cellsize=opts["cellsize"], polarisation_frame=opts["frame"]
             )  # fmt: skip
             windows = graphs.make_windows(vis_list, args.channels_out, (template.ny, template.nx),
-                                          template.cellsize, opts["frame"])  # fmt: skip
+                                          template.cellsize, opts["frame"], cube=args.mode == "spectral")  # fmt: skip
+            opts["line_free"] = _line_free(args.line_free_channels, [v.nchan for v in windows.vis])
             nvis = int(sum(v.nvis for v in vis_list))
             if rsexecute.using_dask:
                 windows.vis = [rsexecute.scatter(v) for v in windows.vis]
@@ -402,7 +421,7 @@ def run(args) -> int:
                     [dirty, psf, residual, models, restored, gt_list, mfs], sync=True, progress=True
                 )  # fmt: skip
         with stages("write"):
-            products = _write_products(
+            products, single = _write_products(
                 writer, args, windows, dirty, psf, residual, models, restored, mfs
             )
             sources = []
@@ -414,14 +433,12 @@ def run(args) -> int:
             if args.plot:
                 shown = {k: products[k] for k in ("image", "residual", "dirty") if k in products}
                 kind = "image" if "image" in products else "dirty"
-                write_png(
-                    shown, writer.temporary(kind, "MFS" if args.channels_out > 1 else None, "png")
-                )
+                write_png(shown, writer.temporary(kind, None if single else "MFS", "png"))
             if gt_list is not None:
-                _write_gaintables(writer, gt_list, args.calibration_context)
+                write_gaintables(writer, gt_list, args.calibration_context)
         if (args.write_model or args.write_corrected) and models is not None:
             with stages("write-columns"):
-                _write_columns(args, windows, models, gt_list, gridding)
+                write_columns(args, windows, models, gt_list, gridding)
         report = {
             "command": "image", "parameters": _parameters(args, opts, threshold),
             "versions": versions(), "execution": describe_execution(), "nvis": nvis,
@@ -446,9 +463,14 @@ def _parameters(args, opts, threshold) -> dict:
     return out
 
 
-def _write_products(writer, args, windows, dirty, psf, residual, models, restored, mfs) -> dict:
-    """Write per-channel (several output channels) and MFS/single products; return the MFS set."""
-    nbands = len(windows.templates)
+def _write_products(writer, args, windows, dirty, psf, residual, models, restored, mfs):
+    """Write the per-channel products (several output channels) and the MFS (or single) set.
+
+    Returns
+    -------
+    (dict, bool)
+        The MFS images by kind, and whether there was a single output channel.
+    """
     mfs_images = graphs.finish_mfs(mfs, windows.mfs_template)
     beam = mfs_images["image"].clean_beam if "image" in mfs_images else None
     if beam is None:
@@ -457,19 +479,46 @@ def _write_products(writer, args, windows, dirty, psf, residual, models, restore
         beam = fit_psf(mfs_images["psf"])
     for im in mfs_images.values():
         im.clean_beam = dict(beam)
-    single = nbands == 1
+    single = sum(image_of(d).nchan for d in dirty) == 1
     for kind in KINDS:
         if kind in mfs_images:
             writer.image(mfs_images[kind], kind, None if single else "MFS")
-    if not single:
-        for b in range(nbands):
-            band = {"dirty": image_of(dirty[b]), "psf": image_of(psf[b])}
-            if models is not None:
-                band.update(model=models[b], residual=image_of(residual[b]), image=restored[b])
-            bbeam = band["image"].clean_beam if "image" in band else beam
-            for kind, im in band.items():
-                writer.image(im.replace(clean_beam=dict(bbeam)), kind, b)
-    return mfs_images
+    if single:
+        return mfs_images, single
+    k = 0
+    for b in range(len(windows.templates)):
+        cubes = {"dirty": image_of(dirty[b]), "psf": image_of(psf[b])}
+        if models is not None:
+            cubes.update(model=models[b], residual=image_of(residual[b]), image=restored[b])
+        wbeam = cubes["image"].clean_beam if "image" in cubes else beam
+        for c in range(cubes["dirty"].nchan):
+            for kind, cube in cubes.items():
+                writer.image(graphs.channel_of(cube, c).replace(clean_beam=dict(wbeam)), kind, k)
+            k += 1
+    return mfs_images, single
+
+
+def _line_free(spec: str | None, nchans: list[int]):
+    """``--line-free-channels 0-3,12-15`` (indices over all windows' channels) → per window."""
+    if spec is None:
+        return None
+    chosen = set()
+    try:
+        for part in spec.split(","):
+            lo, _, hi = part.strip().partition("-")
+            chosen.update(range(int(lo), int(hi or lo) + 1))
+    except ValueError:
+        raise CLIError(
+            f"--line-free-channels {spec!r}: give channel ranges like 0-3,12-15"
+        ) from None
+    total = sum(nchans)
+    if not chosen or min(chosen) < 0 or max(chosen) >= total:
+        raise CLIError(f"--line-free-channels {spec!r}: channels must be in 0..{total - 1}")
+    out, start = [], 0
+    for n in nchans:
+        out.append([c - start for c in sorted(chosen) if start <= c < start + n])
+        start += n
+    return out
 
 
 def _deconvolve(args, opts, vis, windows, threshold):
@@ -486,62 +535,11 @@ def _deconvolve(args, opts, vis, windows, threshold):
         workflow = _pipeline_function("ical")
         return workflow(vis, windows.templates, calibration_context=args.calibration_context,
                         do_selfcal=True, global_solution=True, **options)  # fmt: skip
+    if args.mode == "spectral":
+        del options["nmoment"]
+        workflow = _pipeline_function("spectral")
+        return (*workflow(vis, windows.templates, line_free_channels=opts["line_free"],
+                          continuum_subtraction_degree=args.continuum_subtraction_degree,
+                          **options), None)  # fmt: skip
     workflow = _pipeline_function("cip")
     return (*workflow(vis, windows.templates, **options), None)
-
-
-def _chain_product(tables: dict, context: str):
-    """One table for the whole chain: ``J = J_1 @ J_2 …`` in context order (None if empty)."""
-    from uvflow.calibration import multiply_gaintables
-
-    terms = [t for t in context if t in tables]
-    if not terms:
-        return None
-    total = tables[terms[0]]
-    for t in terms[1:]:
-        total = multiply_gaintables(total, tables[t])
-    return total
-
-
-def _write_gaintables(writer, gt_list, context: str) -> None:
-    """``<name>-gaintable.zarr`` (one table shared by every window), else one per window."""
-    from uvflow.datamodels import write_gaintable_zarr
-
-    tables = [None if g is None else _chain_product(g, context) for g in gt_list]
-    if all(t is None for t in tables):
-        return
-    t0 = tables[0]
-    shared = all(
-        t is not None and t0 is not None and t.gain.shape == t0.gain.shape
-        and np.array_equal(t.gain, t0.gain)
-        for t in tables
-    )  # fmt: skip
-    if shared:
-        write_gaintable_zarr(tables[0], writer.temporary("gaintable", None, "zarr"))
-        return
-    for b, t in enumerate(tables):
-        if t is not None:
-            write_gaintable_zarr(t, writer.temporary("gaintable", b, "zarr"))
-
-
-def _write_columns(args, windows, models, gt_list, gridding) -> None:
-    """MODEL_DATA (the final model at each piece's samples) and CORRECTED_DATA (the data
-    corrected by the ICAL gains), written into each input MS with ``write_column``."""
-    from uvflow.calibration import apply_calibration_chain
-    from uvflow.imaging import predict
-    from uvflow.pipelines.ical import default_ical_controls
-
-    by_ms: dict[str, dict[str, list]] = {}
-    for piece, b in zip(windows.pieces, windows.band):
-        out = by_ms.setdefault(
-            os.fspath(piece.meta["ms_path"]), {"MODEL_DATA": [], "CORRECTED_DATA": []}
-        )
-        if args.write_model:
-            out["MODEL_DATA"].append(predict(piece, models[b], **gridding))
-        if args.write_corrected and gt_list is not None and gt_list[b] is not None:
-            out["CORRECTED_DATA"].append(apply_calibration_chain(
-                piece, gt_list[b], args.calibration_context, default_ical_controls(), args.nmajor))  # fmt: skip
-    for path, columns in by_ms.items():
-        for column, vs in columns.items():
-            if vs:
-                write_column(path, vs, column)

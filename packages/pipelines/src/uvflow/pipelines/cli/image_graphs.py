@@ -29,7 +29,10 @@ from uvflow.imaging.workflows import (
 
 from .errors import CLIError
 
-__all__ = ["Windows", "make_windows", "invert_graphs", "mfs_graphs", "mad_sigma", "finish_mfs"]
+__all__ = [
+    "Windows", "make_windows", "invert_graphs", "mfs_graphs", "collapse_channels", "channel_of",
+    "mad_sigma", "finish_mfs",
+]  # fmt: skip
 
 log = logging.getLogger(__name__)
 
@@ -52,9 +55,17 @@ def _band_edges(vis_list: list[Visibility], nbands: int) -> np.ndarray:
 
 
 def make_windows(
-    vis_list: list[Visibility], nbands: int, npixel, cellsize: float, polarisation_frame
+    vis_list: list[Visibility],
+    nbands: int,
+    npixel,
+    cellsize: float,
+    polarisation_frame,
+    cube: bool = False,
 ) -> Windows:
     """Cut the data into (input, band) pieces and make the band and MFS templates.
+
+    ``cube``: each band's template has one channel per data channel of the band (spectral
+    line imaging) instead of one channel covering the band.
 
     Raises
     ------
@@ -88,11 +99,6 @@ def make_windows(
             f"--channels-out {nbands}: output channel(s) {empty} hold no data channel; "
             "use fewer output channels"
         )
-    templates = [
-        create_image(npixel, cellsize, pc, 0.5 * (edges[b] + edges[b + 1]),
-                     channel_bandwidth=edges[b + 1] - edges[b], polarisation_frame=polarisation_frame)
-        for b in range(nbands)
-    ]  # fmt: skip
     mfs = create_image(npixel, cellsize, pc, 0.5 * (edges[0] + edges[-1]),
                        channel_bandwidth=edges[-1] - edges[0], polarisation_frame=polarisation_frame)  # fmt: skip
     vis = []
@@ -104,12 +110,29 @@ def make_windows(
             raise CLIError(
                 f"output channel {b}: the inputs cannot be imaged together: {exc}"
             ) from None
+    if cube:
+        try:
+            templates = [
+                create_image(npixel, cellsize, pc, v.frequency, channel_bandwidth=v.channel_bandwidth,
+                             polarisation_frame=polarisation_frame)
+                for v in vis
+            ]  # fmt: skip
+        except ValueError as exc:
+            raise CLIError(f"--mode spectral: {exc}") from None
+    else:
+        templates = [
+            create_image(npixel, cellsize, pc, 0.5 * (edges[b] + edges[b + 1]),
+                         channel_bandwidth=edges[b + 1] - edges[b], polarisation_frame=polarisation_frame)
+            for b in range(nbands)
+        ]  # fmt: skip
     return Windows(vis, pieces, band, templates, mfs)
 
 
 def _prepare(windows: Windows, weighting: str, robustness: float, taper) -> list:
+    # one uv grid (one channel covering the whole band) for every window and channel
+    grid = [windows.mfs_template] * len(windows.vis)
     vis = weight_list_rsexecute_workflow(
-        windows.vis, windows.templates, weighting=weighting, robustness=robustness
+        windows.vis, grid, weighting=weighting, robustness=robustness
     )
     if taper is not None:
         vis = taper_list_rsexecute_workflow(vis, size_required=taper, taper="gaussian")
@@ -145,14 +168,49 @@ def _with_psf_weights(model: Image, psf_result) -> tuple:
     return model, psf_result[1]
 
 
+def collapse_channels(result) -> tuple[Image, np.ndarray]:
+    """The sumwt-weighted mean over the channels of an ``(Image, sumwt)`` cube.
+
+    Returns
+    -------
+    (Image, numpy.ndarray)
+        One channel ``[1, npol, ny, nx]`` (the first channel's WCS) and ``sumwt[1, npol]``.
+    """
+    im, w = result
+    if im.nchan == 1:
+        return im, w
+    total = w.sum(axis=0, keepdims=True)
+    safe = np.where(total > 0, total, 1.0)
+    data = np.einsum("cpyx,cp->pyx", im.data, w)[None] / safe[:, :, None, None]
+    data = np.where(total[:, :, None, None] > 0, data, 0.0).astype(im.data.dtype, copy=False)
+    return channel_of(im, 0).replace(data=data), total
+
+
+def channel_of(im: Image, c: int) -> Image:
+    """Channel ``c`` of an image cube as a one-channel Image (its WCS at that frequency)."""
+    if im.nchan == 1 and c == 0:
+        return im
+    wcs = im.wcs.deepcopy()
+    wcs.wcs.crval[3] = float(im.frequency[c])
+    wcs.wcs.crpix[3] = 1.0
+    return im.replace(data=im.data[c : c + 1], wcs=wcs)
+
+
 def mfs_graphs(dirty: list, psf: list, residual: list | None, models: list | None) -> dict:
-    """Frequency-combined (sumwt-weighted) dirty, psf, residual and model (graphs)."""
-    out = {"dirty": sum_invert_results_rsexecute(dirty), "psf": sum_invert_results_rsexecute(psf)}
+    """Frequency-combined (sumwt-weighted over windows and channels) products (graphs)."""
+
+    def combine(results):
+        return sum_invert_results_rsexecute(
+            [rsexecute.execute(collapse_channels, nout=2)(r) for r in results]
+        )
+
+    out = {"dirty": combine(dirty), "psf": combine(psf)}
     if residual is not None:
-        out["residual"] = sum_invert_results_rsexecute(residual)
+        out["residual"] = combine(residual)
     if models is not None:
-        pairs = [rsexecute.execute(_with_psf_weights, nout=2)(m, p) for m, p in zip(models, psf)]
-        out["model"] = sum_invert_results_rsexecute(pairs)
+        out["model"] = combine(
+            [rsexecute.execute(_with_psf_weights, nout=2)(m, p) for m, p in zip(models, psf)]
+        )
     return out
 
 
