@@ -180,7 +180,7 @@ def demo(session: nox.Session) -> None:
     session.run("python", "examples/demo.py", *session.posargs)
 
 
-DOCS_DEPS = ["sphinx>=7", "numpydoc>=1.6", "myst-parser>=2", "matplotlib"]
+DOCS_DEPS = ["sphinx>=7", "numpydoc>=1.6", "myst-parser>=2"]  # MyST: the Markdown pages
 
 
 @nox.session
