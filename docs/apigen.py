@@ -71,6 +71,15 @@ def module_page(module: str, names: list[str], elsewhere: dict[str, str] | None 
         lines += [".. autosummary::", "   :toctree: generated", "   :nosignatures:", ""]
         lines += [f"   {name}" for name in own]
         lines.append("")
+    exported_classes = {getattr(mod, n): n for n in names if inspect.isclass(getattr(mod, n))}
+    for name in own:
+        cls = type(getattr(mod, name))
+        if cls in exported_classes and not inspect.isclass(getattr(mod, name)):
+            lines += [
+                f"``{name}`` is an instance of :class:`{exported_classes[cls]}`: its methods"
+                f" are documented there.",
+                "",
+            ]
     if elsewhere:
         lines += ["Also exported here, documented on another page:", ""]
         lines += [f"- ``{module}.{n}``: :py:obj:`{elsewhere[n]}`" for n in names if n in elsewhere]

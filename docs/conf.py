@@ -59,5 +59,6 @@ myst_enable_extensions = ["colon_fence"]
 intersphinx_mapping = {}  # no network at build time: links to other projects are plain text
 
 html_theme = "alabaster"
+html_theme_options = {"page_width": "1240px", "sidebar_width": "280px"}
 html_title = f"uvflow {release}"
 html_static_path: list[str] = []
