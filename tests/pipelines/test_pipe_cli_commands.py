@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import pathlib
 import shutil
 import subprocess
 
 import pytest
+from astropy.coordinates import SkyCoord
 from astropy.io import fits
 
 from uvflow.calibration import available_solvers
@@ -14,6 +16,7 @@ from uvflow.datamodels import read_ms
 from uvflow.imaging import installed_deconvolvers, installed_gridders
 from uvflow.pipelines.cli import main
 
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 # A small MeerKAT simulation (the dishes within 500 m, 4 times, 2 channels): ~1 s.
 SIMULATE = ["simulate", "--array", "meerkat", "--rmax", "500", "--ntimes", "4", "--nchan", "2",
             "--freq", "1.3e9", "1.4e9", "--nsrc", "2", "--fov", "0.2deg"]  # fmt: skip
@@ -174,3 +177,31 @@ def test_demo_small(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "uvflow demo: 49280 visibilities in 4 windows, serial" in printed
     assert "stage times: simulate" in printed and "write" in printed and "residual rms" in printed
+
+
+UVFITS_3C273 = ROOT / "../shared/data/real/3C273XC1.fits"
+
+
+@pytest.mark.skipif(not UVFITS_3C273.exists(), reason="the shared VLA 3C273 file is not present")
+def test_uvfits_3c273(tmp_path, capsys):
+    """A real VLA observation (X band, circular feeds): info, then the image of Stokes I shows
+    the core at the phase centre and the jet ~20" to the south-west (position angle ~222°)."""
+    assert main(["info", str(UVFITS_3C273)]) == 0
+    out = capsys.readouterr().out
+    assert "23 times x 351 baselines x 1 channels" in out and "4 pols (circular)" in out
+    assert main(["image", str(UVFITS_3C273), "-name", str(tmp_path / "c"), "-size", "128",
+                 "-niter", "200", "--nworkers", "0"]) == 0  # fmt: skip
+    sources = json.loads((tmp_path / "c-sources.json").read_text())
+    core, jet = sources[0], sources[1]
+    report = json.loads((tmp_path / "c-report.json").read_text())
+    assert report["image"]["nx"] == 128 and report["parameters"]["polarisation_frame"] == "stokesI"
+    centre = SkyCoord(187.277899, 2.052350, unit="deg")  # the file's phase centre
+    core_pos = SkyCoord(core["ra_deg"], core["dec_deg"], unit="deg")
+    jet_pos = SkyCoord(jet["ra_deg"], jet["dec_deg"], unit="deg")
+    # the core is the phase centre to within a pixel (the cell is ~1/3 of the ~1" beam)
+    cell = report["image"]["cellsize_arcsec"]
+    assert core_pos.separation(centre).arcsec < cell
+    assert core["flux_jy"] > 10 * jet["flux_jy"]
+    # 3C273's jet: 10–25" from the core at position angle 222° ± 10° (east of north)
+    assert 10 < jet_pos.separation(core_pos).arcsec < 25
+    assert abs(core_pos.position_angle(jet_pos).deg - 222) < 10

@@ -9,6 +9,8 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+import numpy as np
+
 from uvflow.datamodels import PolarisationFrame, read_ms, read_uvfits, to_radians
 from uvflow.execution import rsexecute
 from uvflow.imaging import create_image_from_visibility, installed_gridders
@@ -442,7 +444,9 @@ def run(args) -> int:
         report = {
             "command": "image", "parameters": _parameters(args, opts, threshold),
             "versions": versions(), "execution": describe_execution(), "nvis": nvis,
-            "windows": len(windows.pieces), "stages": stages.records,
+            "windows": len(windows.templates), "stages": stages.records,
+            "image": {"ny": windows.mfs_template.ny, "nx": windows.mfs_template.nx,
+                      "cellsize_arcsec": float(np.rad2deg(windows.mfs_template.cellsize) * 3600)},
             "images": image_statistics(products), "nsources": len(sources),
         }  # fmt: skip
         writer.json("report", report)
