@@ -205,3 +205,22 @@ def test_uvfits_3c273(tmp_path, capsys):
     # 3C273's jet: 10–25" from the core at position angle 222° ± 10° (east of north)
     assert 10 < jet_pos.separation(core_pos).arcsec < 25
     assert abs(core_pos.position_angle(jet_pos).deg - 222) < 10
+
+
+def test_image_on_a_running_scheduler(small_ms, tmp_path):
+    """``--scheduler ADDR`` runs on an existing cluster and gives the serial answer."""
+    from distributed import LocalCluster
+
+    argv = ["image", str(small_ms), "-size", "64", "-scale", "10asec", "-niter", "100"]
+    assert main([*argv, "-name", str(tmp_path / "serial"), "--nworkers", "0"]) == 0
+    with LocalCluster(n_workers=1, threads_per_worker=1, dashboard_address=":0") as cluster:
+        addr = cluster.scheduler_address
+        assert main([*argv, "-name", str(tmp_path / "remote"), "--scheduler", addr]) == 0
+        assert len(cluster.workers) == 1  # the CLI closed its client, not the cluster
+    report = json.loads((tmp_path / "remote-report.json").read_text())
+    assert report["execution"] == {"mode": "distributed", "n_workers": 1}
+    for kind in ("dirty", "model", "image"):
+        a = fits.getdata(tmp_path / f"serial-{kind}.fits")
+        b = fits.getdata(tmp_path / f"remote-{kind}.fits")
+        # same kernels and inputs; only the order of sums may differ
+        assert abs(a - b).max() <= 1e-10 * abs(a).max(), kind
