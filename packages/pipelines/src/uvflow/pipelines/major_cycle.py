@@ -15,7 +15,8 @@ Early stop. A Dask graph cannot branch on a value it computes, so there are two 
   stops at once), but its residual is still computed.
 - ``stop_early=True``: the residual peak of each cycle (one float) is computed before the
   next minor cycle is built; when it is at or below ``threshold`` (Jy/beam, > 0) no further
-  cycles are built and that residual is the final one. The models (and calibrated data)
+  cycles are built and that residual is the final one (for ICAL: of the data calibrated in
+  that cycle against the final model, and those are the tables returned). The models (and calibrated data)
   of each cycle are persisted so nothing is recomputed.
 
 Checkpoints: with ``checkpoint_dir`` a task after each cycle writes the models (and gain
