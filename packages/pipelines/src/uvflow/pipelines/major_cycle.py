@@ -146,6 +146,7 @@ def run_major_cycles(
     threshold = float(deconvolution.get("threshold", 0.0))
     if stop_early and not threshold > 0:
         raise PipelineError("stop_early needs an absolute threshold > 0 (Jy/beam)")
+    psf_factor = check_psf_factor(psf_factor)
     parameters = jsonable(
         dict(imaging, **deconvolution, weighting=weighting, robustness=robustness,
              psf_factor=psf_factor)
@@ -155,7 +156,6 @@ def run_major_cycles(
     )
     if stop_early:
         vis = rsexecute.persist(vis)
-    psf_factor = check_psf_factor(psf_factor)
     psf_models = [rsexecute.execute(psf_template)(m, psf_factor) for m in models]
     psf = invert_list_rsexecute_workflow(vis, psf_models, dopsf=True, **imaging)
 
@@ -187,6 +187,7 @@ def run_major_cycles(
             cal_vis, gts = selfcal.calibrate(cycle, vis, models, gts)
             if stop_early:
                 cal_vis = rsexecute.persist(cal_vis)
+                gts = gts if gts is None else rsexecute.persist(gts)
         residual = residual_list_rsexecute_workflow(cal_vis, models, **imaging)
         if stop_early:
             residual = rsexecute.persist(residual)
