@@ -10,6 +10,8 @@ import subprocess
 import pytest
 from astropy.coordinates import SkyCoord
 from astropy.io import fits
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from uvflow.calibration import available_solvers
 from uvflow.datamodels import read_ms
@@ -224,3 +226,28 @@ def test_image_on_a_running_scheduler(small_ms, tmp_path):
         b = fits.getdata(tmp_path / f"remote-{kind}.fits")
         # same kernels and inputs; only the order of sums may differ
         assert abs(a - b).max() <= 1e-10 * abs(a).max(), kind
+
+
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    option=st.sampled_from(["-size", "-niter", "--gain", "--mgain", "--nmajor", "--threshold",
+                            "--channels-out", "--accuracy", "--deconvolve-facets"]),
+    value=st.one_of(st.integers(-10**6, 0), st.floats(-1e6, -1e-9), st.just(float("nan"))),
+)  # fmt: skip
+def test_image_rejects_any_out_of_range_value(small_ms, tmp_path, capsys, option, value):
+    """Whatever non-positive (or NaN) value an option that needs a positive one gets, the
+    command stops before reading any data, with one line and no output."""
+    if option in ("-size", "-niter", "--nmajor", "--channels-out", "--deconvolve-facets"):
+        value = int(value) if value == value else -1
+        if option in ("-niter", "--nmajor") and value == 0:
+            value = -1  # 0 is allowed for these
+    if option == "--threshold" and value == 0:
+        value = -1.0
+    out = tmp_path / f"h{abs(hash((option, str(value))))}"
+    out.mkdir()
+    argv = ["image", str(small_ms), "-name", str(out / "x"), "--nworkers", "0", option, str(value)]
+    assert main(argv) == 2
+    _error_line(capsys)
+    assert list(out.iterdir()) == []
