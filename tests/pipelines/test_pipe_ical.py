@@ -151,10 +151,16 @@ def test_default_controls_start_at_cycle_one():
 def test_serial_equals_dask(corrupted):
     _, observed, models, _, _ = corrupted
     opts = dict(OPTIONS, nmajor=4, clean_beam={"bmaj": 0.08, "bmin": 0.065, "bpa": -77.0})
+    early = dict(opts, nmajor=30, threshold=0.05, stop_early=True)
     serial, dask = H.run_serial_and_dask(
-        lambda: ical_list_rsexecute_workflow(observed, models, controls=ical_controls(), **opts)
+        lambda: [
+            ical_list_rsexecute_workflow(observed, models, controls=ical_controls(), **opts),
+            # stop_early: peaks computed on the cluster, data and tables persisted there
+            ical_list_rsexecute_workflow(observed, models, controls=ical_controls(), **early),
+        ]
     )
-    H.assert_pipeline_same(dask, serial)
+    H.assert_pipeline_same(dask[0], serial[0])
+    H.assert_pipeline_same(dask[1], serial[1])
 
 
 def test_graph_size_linear_in_windows_and_cycles():
