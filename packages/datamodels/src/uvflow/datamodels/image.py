@@ -159,6 +159,20 @@ class Image:
 
         return image_from_xarray(ds)
 
+    # ---- pickling -----------------------------------------------------------------------
+    # astropy pickles a WCS through its FITS header text, which rounds CDELT/CRVAL in the
+    # last bit: an Image sent to a Dask worker would then image a (very slightly) different
+    # grid than the same Image in serial mode. The numeric keywords travel as arrays.
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state["wcs"] = _wcs_state(self.wcs)
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        state = dict(state)
+        state["wcs"] = _wcs_from_state(state["wcs"])
+        self.__dict__.update(state)
+
     def __repr__(self) -> str:
         d = self.data
         rng = f"{d.real.min():.4g}..{d.real.max():.4g}" if d.size else "empty"
@@ -168,6 +182,33 @@ class Image:
             f"freq={self.frequency[0] / 1e6 if self.nchan else float('nan'):.4g} MHz, dtype={d.dtype}, "
             f"range {rng}, beam={self.clean_beam})"
         )
+
+
+_EXACT_WCS_FIELDS = ("crval", "cdelt", "crpix")
+
+
+def _wcs_state(wcs: WCS) -> dict:
+    """A picklable, bit-exact description of a WCS: its header plus its numeric arrays."""
+    state = {"header": wcs.to_header_string(relax=True)}
+    for name in _EXACT_WCS_FIELDS:
+        state[name] = np.array(getattr(wcs.wcs, name), dtype=float)
+    if wcs.wcs.has_pc():
+        state["pc"] = np.array(wcs.wcs.pc, dtype=float)
+    return state
+
+
+def _wcs_from_state(state) -> WCS:
+    if isinstance(state, WCS):  # pickles made before exact WCS state
+        return state
+    from astropy.io import fits
+
+    wcs = WCS(fits.Header.fromstring(state["header"]))
+    for name in _EXACT_WCS_FIELDS:
+        setattr(wcs.wcs, name, state[name])
+    if "pc" in state:
+        wcs.wcs.pc = state["pc"]
+    wcs.wcs.set()
+    return wcs
 
 
 def create_image(
