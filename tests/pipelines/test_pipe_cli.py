@@ -53,7 +53,9 @@ def imaged(simulated, tmp_path_factory):
     script = shutil.which("uvflow")
     assert script is not None, "the uvflow console script is not installed"
     run = subprocess.run(
-        [script, "image", str(ms), "-name", str(d / "one"), *IMAGE, "--nworkers", "0"],
+        # WSClean's order: options first, "-size WIDTH HEIGHT", the MeasurementSet last
+        [script, "image", "-name", str(d / "one"), "--nworkers", "0", *IMAGE[2:], "-size", "128",
+         "128", str(ms)],
         capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert run.returncode == 0, run.stderr

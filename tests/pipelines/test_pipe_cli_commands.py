@@ -6,6 +6,7 @@ import json
 import pathlib
 import shutil
 import subprocess
+import tempfile
 
 import pytest
 from astropy.coordinates import SkyCoord
@@ -245,8 +246,7 @@ def test_image_rejects_any_out_of_range_value(small_ms, tmp_path, capsys, option
             value = -1  # 0 is allowed for these
     if option == "--threshold" and value == 0:
         value = -1.0
-    out = tmp_path / f"h{abs(hash((option, str(value))))}"
-    out.mkdir()
+    out = pathlib.Path(tempfile.mkdtemp(dir=tmp_path))  # a fresh directory per example
     argv = ["image", str(small_ms), "-name", str(out / "x"), "--nworkers", "0", option, str(value)]
     assert main(argv) == 2
     _error_line(capsys)
