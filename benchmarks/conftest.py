@@ -20,12 +20,13 @@ import contextlib
 import os
 import platform
 import sys
-import threading
 import time
 from dataclasses import dataclass
 
 import numpy as np
 import pytest
+
+from uvflow.execution.memory import start_memory_sampler, stop_memory_sampler
 
 
 @dataclass(frozen=True)
@@ -55,40 +56,17 @@ def bench_env() -> BenchEnv:
     return _bench_env()
 
 
-# --------------------------------------------------------------------------------------
-# Peak memory: a sampling thread in every process that does the work
-# --------------------------------------------------------------------------------------
-_SAMPLER: dict = {}
-
-
-def _rss_bytes() -> int:
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-
-
-def _start_sampler(interval: float = 0.01) -> int:
-    _stop_sampler()
-    state = {"peak": _rss_bytes(), "base": _rss_bytes(), "stop": threading.Event()}
-
-    def loop():
-        while not state["stop"].is_set():
-            state["peak"] = max(state["peak"], _rss_bytes())
-            state["stop"].wait(interval)
-
-    state["thread"] = threading.Thread(target=loop, daemon=True, name="uvflow-mem-sampler")
-    state["thread"].start()
-    _SAMPLER["state"] = state
-    return state["base"]
-
-
-def _stop_sampler() -> dict | None:
-    state = _SAMPLER.pop("state", None)
-    if state is None:
-        return None
-    state["stop"].set()
-    state["thread"].join()
-    state["peak"] = max(state["peak"], _rss_bytes())
-    return {"peak": state["peak"], "base": state["base"]}
+def pytest_collection_modifyitems(config, items):
+    """In Dask runs keep only the benchmarks that go through rsexecute (they ask for the
+    ``executor`` fixture): a kernel benchmark measures the same thing in every mode."""
+    if _bench_env().mode != "dask":
+        return
+    skip = pytest.mark.skip(
+        reason="kernel benchmark (no rsexecute): measured in the serial run only"
+    )
+    for item in items:
+        if "executor" not in getattr(item, "fixturenames", ()):
+            item.add_marker(skip)
 
 
 class BenchExecutor:
@@ -148,22 +126,22 @@ class BenchExecutor:
         """
         info = benchmark.extra_info
         if self.client is None:
-            _start_sampler()
+            start_memory_sampler()
             t0 = time.perf_counter()
             yield
             wall = time.perf_counter() - t0
-            mem = _stop_sampler()
+            mem = stop_memory_sampler()
             info["peak_memory_mb"] = [round(mem["peak"] / 2**20, 1)]
             info["wall_seconds"] = wall
             return
         from distributed import get_task_stream
 
-        self.client.run(_start_sampler)
+        self.client.run(start_memory_sampler)
         t0 = time.perf_counter()
         with get_task_stream(self.client) as ts:
             yield
         wall = time.perf_counter() - t0
-        mems = self.client.run(_stop_sampler)
+        mems = self.client.run(stop_memory_sampler)
         info["peak_memory_mb"] = [round(m["peak"] / 2**20, 1) for m in mems.values() if m]
         durations = [
             sum(s["stop"] - s["start"] for s in rec["startstops"] if s["action"] == "compute")

@@ -195,3 +195,27 @@ def test_optimize_can_be_switched_off():
     graph = [rsexecute.execute(double)(i) for i in range(3)]
     assert rsexecute.optimize(graph) is graph
     assert rsexecute.compute(graph) == [0, 2, 4]
+
+
+@pytest.mark.cluster
+def test_memory_sampler_reports_peak_per_worker(local_client):
+    """A 200 MB allocation on every worker shows in the sampled peaks (and serially here)."""
+    import numpy as np
+
+    from uvflow.execution import start_memory_sampler, stop_memory_sampler
+
+    def allocate():
+        a = np.ones(25_000_000)  # 200 MB, touched
+        return float(a.sum())
+
+    rsexecute.set_client(use_dask=False)
+    rsexecute.run(start_memory_sampler)
+    allocate()
+    [local] = rsexecute.run(stop_memory_sampler).values()
+    assert local["peak"] - local["base"] >= 150e6
+    rsexecute.set_client(client=local_client)
+    rsexecute.run(start_memory_sampler)
+    local_client.run(allocate)
+    peaks = rsexecute.run(stop_memory_sampler)
+    assert len(peaks) == len(local_client.nthreads())
+    assert all(p["peak"] - p["base"] >= 150e6 for p in peaks.values())

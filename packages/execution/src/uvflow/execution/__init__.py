@@ -20,6 +20,7 @@ from uvflow.execution.errors import ClusterConnectionError, ExecutionError, Miss
 from uvflow.execution.executor import Executor, rsexecute
 from uvflow.execution.keywords import strict_keywords
 from uvflow.execution.logging_setup import close_logging, init_logging
+from uvflow.execution.memory import current_rss_bytes, start_memory_sampler, stop_memory_sampler
 from uvflow.execution.reduction import sum_list_rsexecute
 
 __version__ = "0.1.0"
@@ -31,6 +32,7 @@ __all__ = [
     "MissingExtraError",
     "__version__",
     "close_logging",
+    "current_rss_bytes",
     "dashboard_link",
     "get_dask_client",
     "init_logging",
@@ -38,6 +40,8 @@ __all__ = [
     "rsexecute",
     "slurm_cluster",
     "ssh_cluster",
+    "start_memory_sampler",
+    "stop_memory_sampler",
     "strict_keywords",
     "sum_list_rsexecute",
 ]
