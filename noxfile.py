@@ -134,13 +134,13 @@ def bench(session: nox.Session, mode: str, workers: int) -> None:
     install_everything(session, *TEST_DEPS, "matplotlib")
     out = ROOT / ".benchmarks" / "runs"
     out.mkdir(parents=True, exist_ok=True)
+    # posargs choose what to run (default: every benchmark), e.g. -- benchmarks/pipelines
     session.run(
         "pytest",
-        "benchmarks",
+        *(session.posargs or ["benchmarks"]),
         "-p",
         "no:xdist",
         f"--benchmark-json={out / f'{mode}-w{workers}.json'}",
-        *session.posargs,
         env=_bench_env(mode, workers),
     )
 
