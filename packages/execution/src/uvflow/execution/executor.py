@@ -29,6 +29,7 @@ import dask
 from distributed import Client
 
 from uvflow.execution.client import dashboard_link, get_dask_client
+from uvflow.execution.deferred import deferred_call, has_nested_collections, task_key
 from uvflow.execution.keywords import strict_keywords
 from uvflow.execution.nested import fill_collections, split_collections
 from uvflow.execution.progress import DEFAULT_PROGRESS_INTERVAL, local_progress, show_progress
@@ -235,21 +236,39 @@ class Executor:
         pure : bool
             Whether ``func`` is pure (same inputs give the same key, so Dask may share it).
         name : str, optional
-            Task key to use (Dask modes).
+            Task name: the prefix of the task keys (Dask modes), shown by the
+            dashboard and the statistics; default the function's name.
         traverse : bool
             Look for deferred values inside lists, tuples and dicts of arguments.
 
         Returns
         -------
         callable
-            ``dask.delayed(func, ...)`` in the Dask modes; ``func`` itself in serial
-            mode (or a timing wrapper of it while statistics are being recorded).
+            In the Dask modes a function building a ``dask.delayed`` task per call;
+            ``func`` itself in serial mode (or a timing wrapper of it while
+            statistics are being recorded).
+
+        Notes
+        -----
+        Deferred values nested in list, tuple or dict arguments (or given as keywords)
+        become top-level inputs of the task (:mod:`uvflow.execution.deferred`), so a
+        graph keeps the persisted results it depends on alive.
         """
         if not callable(func):
             raise TypeError(f"execute needs a callable, got {type(func).__name__}")
         if self._mode == "serial":
             return self._statistics.wrap(func) if self._statistics.active else func
-        return dask.delayed(func, nout=nout, pure=pure, name=name, traverse=traverse)
+
+        def call(*args, **kwargs):
+            if traverse and (kwargs or has_nested_collections(args, kwargs)):
+                return deferred_call(func, args, kwargs, nout=nout, pure=pure, name=name)
+            key = task_key(func, name, pure, args, kwargs)
+            return dask.delayed(func, nout=nout, pure=pure, traverse=traverse)(
+                *args, **kwargs, dask_key_name=key
+            )
+
+        call.__wrapped__ = func
+        return call
 
     def optimize(self, graph: Any) -> Any:
         """``dask.optimize`` the graph (any nesting of lists/tuples/dicts) when enabled."""
