@@ -263,6 +263,44 @@ def test_stokes_images_from_linear_feeds(rel):
     np.testing.assert_allclose(dirty_i.data[0, 0], dirty.data[0, 0], rtol=0, atol=1e-10)
 
 
+def test_stokes_images_from_circular_feeds_and_back(rel):
+    config = random_configuration(nant=10, radius=800.0, seed=8)
+    vis = simple_visibility(config, ntime=3, frequency=[1.0e8], polarisation_frame="circular")
+    comp = SkyComponent(
+        direction=SkyCoord(ra=14.8, dec=-44.9, unit="deg"), frequency=[1.0e8],
+        flux=[[1.5, -0.2, 0.25, 0.05]], polarisation_frame="stokesIQUV",
+    )  # fmt: skip
+    data = predict_dft(vis, comp)
+    image = create_image(
+        64, np.deg2rad(0.04), vis.phasecentre, frequency=1.0e8, polarisation_frame="stokesIQUV"
+    )
+    dirty, _ = invert(data, image, epsilon=1e-8)
+    ref, _ = invert_dft(data, image)
+    assert rel(dirty.data, ref.data) <= DFT_FACTOR * 1e-8
+    # an IQUV model predicts RR = I + V, RL = Q + iU, LR = Q - iU, LL = I - V like the DFT
+    model = image.copy()
+    model.data[0, :, 20, 45] = [1.0, 0.3, -0.1, 0.2]
+    pred = predict(vis, model, epsilon=1e-8)
+    assert rel(pred.vis, predict_dft(vis, model).vis) <= DFT_FACTOR * 1e-8
+
+
+def test_predict_of_a_dense_noise_model(wide_vis, rel):
+    """Every pixel non-zero with random sign: the visibilities are sums with cancellation.
+
+    ducc0's errors scale with the model's norm, as the visibilities do for noise-like
+    models: still within 2 epsilon (small inversion: test_img_small_inversion).
+    """
+    image = create_image(
+        64, np.deg2rad(3.0 / 64), wide_vis.phasecentre, frequency=1.025e8, channel_bandwidth=1e7
+    )
+    model = image.copy()
+    model.data[...] = np.random.default_rng(5).normal(size=model.data.shape)
+    exact = predict_dft(wide_vis, model).vis
+    for epsilon in (1e-5, 1e-8):
+        pred = predict(wide_vis, model, epsilon=epsilon)
+        assert rel(pred.vis, exact) <= DFT_FACTOR * epsilon
+
+
 def test_stokes_i_model_predicts_xx_yy_equal_and_no_cross_hands(zerow_vis):
     lin = simple_visibility(
         zerow_vis.configuration, ntime=2, frequency=[1e8], polarisation_frame="linear", zerow=True

@@ -139,6 +139,24 @@ def test_forced_small_inversion_matches_dft_across_cases(forced, sweep, rel, eps
         assert rel(pred.vis, ref_vis) <= DFT_FACTOR * epsilon, (context, name)
 
 
+def test_forced_small_inversion_predicts_a_dense_noise_model(forced, wide_vis, rel):
+    """Every pixel non-zero with random sign, so the visibilities cancel heavily.
+
+    The interpolation error of each pixel's exponential is ≤ epsilon/10; summed with random
+    signs it grows like the visibilities themselves (√npixels), so the relative error stays
+    ~epsilon/10 on top of ducc0's.
+    """
+    image = create_image(
+        128, np.deg2rad(1.0 / 128), wide_vis.phasecentre, frequency=1.05e8, channel_bandwidth=2e7
+    )
+    model = image.copy()
+    model.data[...] = np.random.default_rng(6).normal(size=model.data.shape)
+    exact = predict_dft(wide_vis, model).vis
+    for epsilon in (1e-5, 1e-8):
+        assert _plan(wide_vis, image, epsilon) is not None
+        assert rel(predict(wide_vis, model, epsilon=epsilon).vis, exact) <= DFT_FACTOR * epsilon
+
+
 def test_the_w_term_guard_is_needed(forced, monkeypatch, rel):
     """A 40-degree field: the w-term widens the image's band by ~40%.
 
