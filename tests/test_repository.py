@@ -76,3 +76,19 @@ def test_version_attribute_matches_pyproject():
         except ImportError:
             continue  # not installed in this nox session: tests(<pkg>) installs only its closure
         assert mod.__version__ == version
+
+
+def test_ci_runs_the_readme_test_command_verbatim():
+    """README's Quickstart has exactly two commands (demo, tests); .ci/run runs the second."""
+    readme = (ROOT / "README.md").read_text()
+    quickstart = readme.split("## Quickstart", 1)[1].split("```bash", 1)[1].split("```", 1)[0]
+    commands = [line.split("#", 1)[0].strip() for line in quickstart.strip().splitlines()]
+    commands = [c for c in commands if c]
+    assert len(commands) == 2, commands
+    assert "nox -s demo" in commands[0]
+    ci = [
+        line.strip()
+        for line in (ROOT / ".ci" / "run").read_text().splitlines()
+        if line.strip() and not line.startswith(("#", "set ", "cd "))
+    ]
+    assert ci == [commands[1]], ci

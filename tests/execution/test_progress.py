@@ -53,3 +53,29 @@ def test_serial_progress_is_a_no_op(quick_progress, caplog):
     rsexecute.set_client(use_dask=False)
     assert rsexecute.compute(3, progress=True) == 3
     assert counts(caplog.text) == []
+
+
+@pytest.mark.cluster
+def test_cluster_progress_on_a_terminal_draws_a_bar(local_client, monkeypatch, capsys):
+    """On a terminal the distributed text bar is drawn on stdout (not log lines)."""
+    import uvflow.execution.progress as progress_module
+
+    monkeypatch.setattr(progress_module, "is_terminal", lambda stream=None: True)
+    rsexecute.set_client(client=local_client)
+    graph = sum_list_rsexecute([rsexecute.execute(nap)(i) for i in range(3)])
+    assert rsexecute.compute(graph, sync=True, progress=True) == 3
+    out = capsys.readouterr().out
+    assert "100% Completed" in out and "[" in out  # distributed's TextProgressBar
+    assert counts(out) == []
+
+
+def test_local_progress_on_a_terminal_draws_a_bar(monkeypatch, capsys):
+    """The local schedulers use dask.diagnostics.ProgressBar on a terminal."""
+    import uvflow.execution.progress as progress_module
+
+    monkeypatch.setattr(progress_module, "is_terminal", lambda stream=None: True)
+    rsexecute.set_client(scheduler="threads", n_workers=2)
+    graph = sum_list_rsexecute([rsexecute.execute(nap)(i) for i in range(3)])
+    assert rsexecute.compute(graph, progress=True) == 3
+    out = capsys.readouterr().out
+    assert "100% Completed" in out

@@ -104,3 +104,41 @@ def test_nested_structures_keep_their_shape(workflow, local_client):
     assert rsexecute.compute(value, sync=True) == expected
     rsexecute.set_client(scheduler="threads")  # the same graphs on a local scheduler
     assert rsexecute.compute(value) == expected
+
+
+@pytest.mark.cluster
+def test_local_cluster_options_reach_the_workers(workflow, monkeypatch):
+    """threads_per_worker and memory_limit are those of the LocalCluster's workers, and
+    the dashboard address is logged when the cluster starts.
+
+    (A handler of our own: under pytest, a starting LocalCluster raises the level of
+    pytest's capture handlers to WARNING while it lives, so caplog would miss the line.)
+    """
+    import logging
+
+    class Records(logging.Handler):
+        def __init__(self):
+            super().__init__(logging.INFO)
+            self.messages = []
+
+        def emit(self, record):
+            self.messages.append(record.getMessage())
+
+    for var in ("UVFLOW_DASK_SCHEDULER", "RASCIL_DASK_SCHEDULER", "UVFLOW_DASK_SCHEDULER_FILE"):
+        monkeypatch.delenv(var, raising=False)
+    records = Records()
+    log = logging.getLogger("uvflow.execution")
+    monkeypatch.setattr(log, "level", logging.INFO)
+    log.addHandler(records)
+    try:
+        rsexecute.set_client(
+            n_workers=2, threads_per_worker=2, memory_limit="1GiB", dashboard_address=":0"
+        )
+    finally:
+        log.removeHandler(records)
+    client = rsexecute.client
+    assert sorted(client.nthreads().values()) == [2, 2]
+    limits = {w["memory_limit"] for w in client.scheduler_info()["workers"].values()}
+    assert limits == {2**30}
+    assert any("dashboard: http" in m for m in records.messages), records.messages
+    assert rsexecute.compute(workflow.build(), sync=True) == workflow.expected
