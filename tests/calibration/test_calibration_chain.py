@@ -7,6 +7,7 @@ import pytest
 
 from uvflow.calibration import (
     CalibrationError,
+    ControlsError,
     SolverNotFoundError,
     apply_calibration_chain,
     apply_gaintable,
@@ -14,6 +15,7 @@ from uvflow.calibration import (
     create_gaintable_from_visibility,
     multiply_gaintables,
     solve_calibrate_chain,
+    validate_controls,
 )
 
 
@@ -123,3 +125,13 @@ def test_chain_errors(h):
         solve_calibrate_chain(vis, None, None, "G", {"G": {"timeslise": 10}})
     with pytest.raises(CalibrationError, match="shape 'vector' unknown; use scalar"):
         solve_calibrate_chain(vis, None, None, "T", {"T": {"shape": "vector"}})
+    # controls for a term no solver provides are an error, not ignored (solve and apply)
+    with pytest.raises(ControlsError, match=r"term 'g'.*installed terms B, G, T"):
+        solve_calibrate_chain(vis, None, None, "G", {"g": {"timeslice": 10.0}})
+    with pytest.raises(ControlsError, match=r"term 'Q'"):
+        apply_calibration_chain(vis, {}, "G", {"Q": {}})
+    # a misspelt key of a term outside the context is caught too (before: ignored)
+    with pytest.raises(ControlsError, match=r"'timeslise'.*did you mean 'timeslice'"):
+        apply_calibration_chain(vis, {}, "G", {"B": {"timeslise": 1.0}})
+    validate_controls(create_calibration_controls())  # the defaults are valid
+    validate_controls(None)

@@ -6,6 +6,8 @@ import numpy as np
 import pytest
 
 from uvflow.calibration import (
+    CalibrationError,
+    ControlsError,
     apply_gaintable,
     create_calibration_controls,
     create_gaintable_from_visibility,
@@ -140,3 +142,134 @@ def test_workflow_errors(windows):
     c["G"]["frequencyslice"] = 1e6
     with pytest.raises(ValueError, match="one frequency solution per window"):
         calibrate_list_rsexecute_workflow(vis_list, model_list, calibration_context="G", controls=c)
+
+
+# ---- controls are checked when the graph is built ------------------------------------------
+
+BAD_CONTROLS = [
+    # a misspelt key of a term in the context: the message names it and the valid keys
+    ({"G": {"timeslise": 10.0}}, r"unknown keyword\(s\) 'timeslise'; valid keywords: shape, "
+     r"timeslice.*did you mean 'timeslice'"),
+    # an entry for a term no solver provides (case matters: 'g' is not 'G')
+    ({"g": {"timeslice": 10.0}}, r"term 'g'.*installed terms B, G, T.*did you mean 'G'"),
+    ({"Q": {}}, r"term 'Q', but no solver 'Q' is installed; .*installed terms B, G, T"),
+    # a misspelt key in an installed term that is not in the context is still a mistake
+    ({"B": {"nitre": 5}}, r"controls\['B'\].*'nitre'.*did you mean 'niter'"),
+    # values that can be checked without data
+    ({"G": {"shape": "matrix", "phase_only": True}}, "use phase_only=False with shape='matrix'"),
+    ({"T": {"timeslice": -1.0}}, "timeslice must be positive"),
+    ({"G": {"first_selfcal": "one"}}, "first_selfcal'] must be a number"),
+    ({"G": 10.0}, r"controls\['G'\] must be a dict"),
+]  # fmt: skip
+
+
+def _graph_keys(value) -> dict:
+    """All tasks of the graphs in a nested list/tuple/dict of Dask collections."""
+    graph: dict = {}
+    stack = [value]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, (list, tuple)):
+            stack.extend(x)
+        elif isinstance(x, dict):
+            stack.extend(x.values())
+        elif hasattr(x, "__dask_graph__"):
+            graph.update(dict(x.__dask_graph__()))
+    return graph
+
+
+@pytest.mark.parametrize("mode", ["serial", "dask"])
+@pytest.mark.parametrize("global_solution", [True, False])
+@pytest.mark.parametrize("controls, message", BAD_CONTROLS, ids=range(len(BAD_CONTROLS)))
+def test_bad_controls_raise_while_the_graph_is_built(
+    windows, mode, global_solution, controls, message
+):
+    """A bad control raises ControlsError (a CalibrationError and a TypeError) from the
+    workflow call itself. In Dask mode nothing has been computed then: before the check
+    a misspelt key only failed inside a task at compute time, and an entry for an unknown
+    term was ignored in every mode."""
+    vis_list, model_list, _, _ = windows
+    if mode == "serial":
+        rsexecute.set_client(use_dask=False)
+    else:
+        rsexecute.set_client(use_dask=True, scheduler="synchronous")
+    try:
+        with pytest.raises(ControlsError, match=message) as err:
+            calibrate_list_rsexecute_workflow(
+                vis_list, model_list, calibration_context="TG", controls=controls,
+                global_solution=global_solution,
+            )  # fmt: skip
+        assert isinstance(err.value, TypeError) and isinstance(err.value, CalibrationError)
+    finally:
+        rsexecute.close()
+        rsexecute.set_client(use_dask=False)
+
+
+def test_good_controls_for_terms_outside_the_context_are_accepted(windows):
+    """create_calibration_controls() names T, G and B; a 'TG' context must accept it, and a
+    Dask graph is built without computing anything."""
+    vis_list, model_list, _, _ = windows
+    rsexecute.set_client(use_dask=True, scheduler="synchronous")
+    try:
+        out = calibrate_list_rsexecute_workflow(
+            vis_list, model_list, calibration_context="TG", controls=create_calibration_controls()
+        )
+        assert len(_graph_keys(out)) > 0
+    finally:
+        rsexecute.close()
+        rsexecute.set_client(use_dask=False)
+
+
+# ---- task counts: linear in the number of windows ------------------------------------------
+
+
+def make_small_window():
+    from uvflow.datamodels.testing import random_configuration, simple_visibility
+
+    cfg = random_configuration(5, radius=500.0, seed=5)
+    return simple_visibility(cfg, ntime=2, frequency=[1e8], channel_bandwidth=1e6,
+                             polarisation_frame="linear")  # fmt: skip
+
+
+def _task_counts(nwin, context, global_solution, controls=None) -> dict:
+    """Tasks of the workflow's graph by function name (Dask local scheduler, not run)."""
+    vis = make_small_window()
+    rsexecute.set_client(use_dask=True, scheduler="synchronous")
+    try:
+        out = calibrate_list_rsexecute_workflow(
+            [vis] * nwin, [None] * nwin, calibration_context=context, controls=controls,
+            global_solution=global_solution,
+        )  # fmt: skip
+        keys = _graph_keys(out)
+    finally:
+        rsexecute.close()
+        rsexecute.set_client(use_dask=False)
+    counts: dict = {}
+    for k in keys:
+        name = (k[0] if isinstance(k, tuple) else k).split("-")[0]
+        counts[name] = counts.get(name, 0) + 1
+    return counts
+
+
+@pytest.mark.parametrize("nwin", [1, 3, 7])
+def test_task_counts(nwin):
+    """The counts the module docstring states: a global term 2·n + 1 (accumulate per
+    window, one solve, apply per window); a per-window term (B) 3·n (a task per window and
+    the two getitems unpacking its (vis, table)); global_solution=False 3·n for the whole
+    chain; a term skipped by first_selfcal n (a unit table per window)."""
+    n = nwin
+    assert _task_counts(n, "TG", True) == {
+        "_accumulate": 2 * n, "_solve_global": 2, "apply_gaintable": 2 * n,
+    }  # fmt: skip
+    assert sum(_task_counts(n, "TG", True).values()) == 2 * (2 * n + 1)
+    assert _task_counts(n, "TGB", True) == {
+        "_accumulate": 2 * n, "_solve_global": 2, "apply_gaintable": 2 * n,
+        "_solve_and_correct": n, "getitem": 2 * n,
+    }  # fmt: skip
+    for context in ("TG", "TGB"):
+        assert _task_counts(n, context, False) == {"_calibrate_window": n, "getitem": 2 * n}
+    c = create_calibration_controls()
+    c["G"]["first_selfcal"] = 1
+    assert _task_counts(n, "TG", True, c) == {
+        "_accumulate": n, "_solve_global": 1, "apply_gaintable": n, "_create": n,
+    }  # fmt: skip

@@ -8,8 +8,13 @@ inverse=True)`` corrects. Kernels are numpy only; ``calibrate_list_rsexecute_wor
 """
 
 from .apply import apply_gaintable
-from .chain import apply_calibration_chain, create_calibration_controls, solve_calibrate_chain
-from .errors import CalibrationError, SolverNotFoundError
+from .chain import (
+    apply_calibration_chain,
+    create_calibration_controls,
+    solve_calibrate_chain,
+    validate_controls,
+)
+from .errors import CalibrationError, ControlsError, SolverNotFoundError
 from .gaintable_create import (
     create_gaintable_from_visibility,
     solution_channel_index,
@@ -36,6 +41,7 @@ def __getattr__(name):
 __all__ = [
     "ENTRY_POINT_GROUP",
     "CalibrationError",
+    "ControlsError",
     "GainStatistics",
     "JonesSolver",
     "SolverNotFoundError",
@@ -60,4 +66,5 @@ __all__ = [
     "solve_calibrate_chain",
     "solve_gaintable",
     "solve_gaintable_from_statistics",
+    "validate_controls",
 ]

@@ -14,7 +14,22 @@ visibilities stay where they are; only the small statistics and tables move.
 Frequency-dependent terms (B) are solved per window. With ``global_solution=False``
 every window runs the whole chain on its own data in one task.
 
-Task count per term: global term 2·nwindow + 1; per-window term nwindow.
+Controls are checked when the graph is built (``uvflow.calibration.validate_controls``):
+an unknown term or a misspelt key raises ``ControlsError`` here, in every mode, not when
+a Dask task runs.
+
+Task count (tested, ``tests/calibration/test_calibration_workflows.py``), linear in the
+number of windows ``nwindow``:
+
+- a global term (``global_solution=True``, T or G): ``2·nwindow + 1`` (an accumulate task
+  per window, one solve, an apply task per window);
+- a per-window term (B with ``global_solution=True``): ``3·nwindow`` (a solve-and-correct
+  task per window and the two ``getitem`` tasks that unpack its (visibility, table)
+  result);
+- a term skipped at this iteration (``first_selfcal > iteration``) without a given table:
+  ``nwindow`` (a unit table per window), otherwise none;
+- ``global_solution=False``: ``3·nwindow`` for the whole chain (one task per window and
+  its two ``getitem`` tasks).
 """
 
 from __future__ import annotations
@@ -27,7 +42,13 @@ from uvflow.datamodels import GainTable
 from uvflow.execution import rsexecute, strict_keywords
 
 from .apply import apply_gaintable
-from .chain import apply_calibration_chain, calibration_terms, solve_calibrate_chain, term_controls
+from .chain import (
+    apply_calibration_chain,
+    calibration_terms,
+    solve_calibrate_chain,
+    term_controls,
+    validate_controls,
+)
 from .errors import CalibrationError
 from .solvers import get_solver
 
@@ -126,7 +147,11 @@ def calibrate_list_rsexecute_workflow(
     TypeError
         An unknown keyword (the message lists the valid ones).
     CalibrationError
-        Lists of different lengths, an unknown term, bad controls.
+        Lists of different lengths, an unknown term in the context.
+    ControlsError
+        Bad controls (a ``CalibrationError`` and a ``TypeError``): an entry for a term no
+        installed solver provides, or a key the term's solver does not know; raised while
+        the graph is built, in every execution mode.
     """
     vis_list, model_vislist = list(vis_list), list(model_vislist)
     nwin = len(vis_list)
@@ -140,7 +165,8 @@ def calibrate_list_rsexecute_workflow(
         if isinstance(v, (GainTable, dict, list, np.ndarray)) or v is None:
             raise CalibrationError(f"vis_list must hold Visibility objects, got {type(v).__name__}")
     terms = calibration_terms(calibration_context)
-    per_term = {t: term_controls(t, controls) for t in terms}  # validates early
+    validate_controls(controls)  # before any task: a bad key must not wait for compute
+    per_term = {t: term_controls(t, controls) for t in terms}
     gts = [dict(gt_list[w]) if gt_list is not None else {} for w in range(nwin)]
 
     if not global_solution:

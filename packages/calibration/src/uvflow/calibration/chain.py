@@ -12,17 +12,26 @@ solved on the data corrected by the terms before it, against the uncorrupted mod
 - ``shape``: 'scalar' (T), 'vector' (per receptor) or 'matrix' (full 2×2) for G and B.
 - ``timeslice``, ``frequencyslice``, ``phase_only`` and solver options (``niter``,
   ``tol``, ``refant``, ``normalise_gains``).
+
+Controls are checked before anything is solved or a graph is built
+(:func:`validate_controls`): an entry for a term that no installed solver provides
+(``{'g': ...}``, ``{'Q': ...}``) and a key the term's solver does not know (every key of
+its ``default_controls()`` is known) raise :class:`~uvflow.calibration.ControlsError`
+naming the bad one and listing the valid ones. Entries for installed terms that are not
+in the calibration context are allowed (``create_calibration_controls()`` gives T, G and
+B for any context) and checked all the same.
 """
 
 from __future__ import annotations
 
+import difflib
 import logging
 
 from uvflow.datamodels import GainTable, Visibility
 
 from .apply import apply_gaintable
-from .errors import CalibrationError
-from .solvers import get_solver
+from .errors import CalibrationError, ControlsError, SolverNotFoundError, check_keywords
+from .solvers import available_solvers, get_solver
 
 __all__ = [
     "apply_calibration_chain",
@@ -30,6 +39,7 @@ __all__ = [
     "create_calibration_controls",
     "solve_calibrate_chain",
     "term_controls",
+    "validate_controls",
 ]
 
 logger = logging.getLogger(__name__)
@@ -69,19 +79,71 @@ def calibration_terms(calibration_context) -> list[str]:
     return terms
 
 
+def _solver_for_controls(term):
+    try:
+        return get_solver(term)
+    except SolverNotFoundError:
+        installed = available_solvers()
+        close = difflib.get_close_matches(str(term), installed, n=1) or [
+            t for t in installed if t.lower() == str(term).lower()
+        ]
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise ControlsError(
+            f"controls has an entry for term {term!r}, but no solver {term!r} is installed; "
+            f"controls may be given for the installed terms {', '.join(installed)}{hint}"
+        ) from None
+
+
+def validate_controls(controls: dict | None) -> None:
+    """Check calibration controls without data (see the module notes).
+
+    Parameters
+    ----------
+    controls : dict of dict, or None
+        Per-term controls, e.g. ``create_calibration_controls()`` with changes.
+
+    Raises
+    ------
+    ControlsError
+        ``controls`` is not a dict of dicts, names a term no installed solver provides,
+        gives a term a key its solver does not know (the message lists the valid keys),
+        or a value the solver's ``check_controls`` rejects.
+    """
+    if controls is None:
+        return
+    if not isinstance(controls, dict):
+        raise ControlsError(
+            f"controls must be a dict of dicts by term (create_calibration_controls()), "
+            f"got {type(controls).__name__}"
+        )
+    for term, given in controls.items():
+        solver = _solver_for_controls(term)
+        if not isinstance(given, dict):
+            raise ControlsError(f"controls[{term!r}] must be a dict, got {type(given).__name__}")
+        merged = solver.default_controls()
+        check_keywords(f"controls[{term!r}]", given, merged, error=ControlsError)
+        merged.update(given)
+        first = merged.pop("first_selfcal", 0)
+        if isinstance(first, bool) or not isinstance(first, (int, float)):
+            raise ControlsError(
+                f"controls[{term!r}]['first_selfcal'] must be a number, got {first!r}"
+            )
+        check = getattr(solver, "check_controls", None)
+        if callable(check):
+            check(**merged)
+
+
 def term_controls(term: str, controls: dict | None) -> tuple[int, dict]:
-    """``(first_selfcal, other controls)`` of ``term``: its defaults updated by ``controls``."""
+    """``(first_selfcal, other controls)`` of ``term``: its defaults updated by ``controls``.
+
+    ``controls`` is checked first (:func:`validate_controls`: unknown terms and keys raise
+    :class:`~uvflow.calibration.ControlsError`).
+    """
+    validate_controls(controls)
     c = get_solver(term).default_controls()
     if controls is not None:
-        if not isinstance(controls, dict):
-            raise CalibrationError(f"controls must be a dict of dicts, got {type(controls)}")
-        given = controls.get(term, {})
-        if not isinstance(given, dict):
-            raise CalibrationError(f"controls[{term!r}] must be a dict, got {type(given)}")
-        c.update(given)
+        c.update(controls.get(term, {}))
     first = c.pop("first_selfcal", 0)
-    if not isinstance(first, (int, float)):
-        raise CalibrationError(f"controls[{term!r}]['first_selfcal'] must be a number")
     return first, c
 
 
@@ -144,6 +206,35 @@ def apply_calibration_chain(
 
     Terms without a table in ``gaintables`` or with ``first_selfcal > iteration`` are
     not applied.
+
+    Parameters
+    ----------
+    vis : Visibility
+        Data to correct: ``vis[ntime, nbaseline, nchan, npol]`` complex (complex64 or
+        complex128, kept), ``weight`` float and ``flags`` bool of the same shape.
+    gaintables : dict of str to GainTable
+        Tables by term (from :func:`solve_calibrate_chain`): ``gain[ntime, nant, nchan,
+        nrec, nrec]`` complex128 with ``weight`` float64 of the same shape.
+    calibration_context : str or sequence of str
+        Terms in chain order, e.g. ``'TGB'``.
+    controls : dict, optional
+        Per-term controls (only ``first_selfcal`` matters here); checked like
+        :func:`validate_controls`.
+    iteration : int
+        Self-calibration iteration.
+
+    Returns
+    -------
+    Visibility
+        ``vis`` corrected term by term with ``apply_gaintable(..., inverse=True)``; weights
+        and flags propagated (samples whose gain has no solution are flagged).
+
+    Raises
+    ------
+    CalibrationError
+        ``gaintables`` not a dict, an unknown term, or a table that does not fit ``vis``.
+    ControlsError
+        Bad controls.
     """
     if not isinstance(gaintables, dict):
         raise CalibrationError(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-__all__ = ["CalibrationError", "SolverNotFoundError", "check_keywords"]
+import difflib
+
+__all__ = ["CalibrationError", "ControlsError", "SolverNotFoundError", "check_keywords"]
 
 
 class CalibrationError(ValueError):
@@ -13,12 +15,24 @@ class SolverNotFoundError(CalibrationError):
     """No solver of that name is installed in the ``uvflow.solvers`` entry-point group."""
 
 
-def check_keywords(where: str, given, valid) -> None:
-    """Raise ``TypeError`` naming the unknown keys of ``given`` and listing ``valid``."""
+class ControlsError(CalibrationError, TypeError):
+    """Bad calibration controls: an unknown term, an unknown (misspelt) control key, or a
+    bad value. Both a ``CalibrationError`` (``ValueError``) and a ``TypeError``: an unknown
+    key is an unknown keyword of the solver, which uvflow reports as ``TypeError``."""
+
+
+def check_keywords(where: str, given, valid, error=TypeError) -> None:
+    """Raise ``error`` (a ``TypeError``) naming the unknown keys of ``given``, listing ``valid``."""
     valid = list(valid)
     unknown = [k for k in given if k not in valid]
     if unknown:
-        raise TypeError(
+        hints = [
+            f"did you mean {close[0]!r} for {k!r}?"
+            for k in unknown
+            if (close := difflib.get_close_matches(str(k), valid, n=1))
+        ]
+        hint = f" ({'; '.join(hints)})" if hints else ""
+        raise error(
             f"{where} got unknown keyword(s) {', '.join(map(repr, unknown))}; "
-            f"valid keywords: {', '.join(valid)}"
+            f"valid keywords: {', '.join(valid)}{hint}"
         )

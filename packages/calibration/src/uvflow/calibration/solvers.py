@@ -12,9 +12,13 @@ B terms are registered the same way (in uvflow-calibration's pyproject.toml).
 
 Controls: each term's controls are ``solver.default_controls()`` updated with the user's
 ``controls[name]``; the chain uses ``first_selfcal`` and passes all other keys to
-``create``/``solve``, which raise ``TypeError`` for keys they do not know. When a solver
-is given ``gt``, the table's solution intervals are used (timeslice/frequencyslice are
-only for creating tables).
+``create``/``solve``. ``default_controls()`` must therefore name every control the
+solver accepts: chains and workflows check the user's keys against it before they build
+anything (:func:`uvflow.calibration.validate_controls`), so a misspelt key fails at once,
+not when a Dask task runs. A solver may also provide ``check_controls(**controls)``
+raising :class:`~uvflow.calibration.ControlsError` for bad values; it is called at the
+same time. When a solver is given ``gt``, the table's solution intervals are used
+(timeslice/frequencyslice are only for creating tables).
 
 Global (multi-window) solutions: a solver whose term is frequency independent
 (``frequency_dependent = False``) may also provide ``accumulate(vis, modelvis, gt,
@@ -30,9 +34,11 @@ import logging
 from importlib.metadata import entry_points
 from typing import Any, Protocol, runtime_checkable
 
+import numpy as np
+
 from uvflow.datamodels import GainTable, Visibility
 
-from .errors import CalibrationError, SolverNotFoundError, check_keywords
+from .errors import CalibrationError, ControlsError, SolverNotFoundError, check_keywords
 from .gaintable_create import create_gaintable_from_visibility
 from .solve import gaintable_statistics, solve_gaintable, solve_gaintable_from_statistics
 from .statistics import combine_statistics
@@ -118,17 +124,29 @@ class StefCalSolver:
             **self._OPTIONS,
         }  # fmt: skip
 
+    def check_controls(self, **controls) -> None:
+        """Check keys and values of this term's controls without data (see the module notes).
+
+        Raises
+        ------
+        ControlsError
+            An unknown key (the message lists the valid ones) or a bad value.
+        """
+        self._controls(controls)
+
     def _controls(self, controls: dict) -> dict:
-        check_keywords(f"{self.name} solver controls", controls, self.default_controls())
+        where = f"{self.name} solver controls"
+        check_keywords(where, controls, self.default_controls(), error=ControlsError)
         c = self.default_controls()
         c.update(controls)
         shape = c["shape"]
         allowed = ("scalar",) if self.name == "T" else ("vector", "matrix")
         if shape not in allowed:
-            raise CalibrationError(
+            raise ControlsError(
                 f"{self.name} term shape {shape!r} unknown; use {' or '.join(allowed)}"
             )
         c["crosspol"] = _SHAPES[shape]
+        _check_values(where, c)
         return c
 
     def create(self, vis: Visibility, **controls) -> GainTable:
@@ -159,6 +177,36 @@ class StefCalSolver:
         return solve_gaintable_from_statistics(
             combine_statistics(list(parts)), gt, **self._solve_options(c)
         )
+
+
+def _check_values(where: str, c: dict) -> None:
+    """Values of StefCal controls that can be checked without data."""
+    ts = c["timeslice"]
+    if isinstance(ts, str) and ts != "auto":
+        raise ControlsError(f"{where}: timeslice {ts!r} unknown; use None, 'auto' or seconds")
+    for name in ("timeslice", "frequencyslice"):
+        v = c[name]
+        if v is None or isinstance(v, str) or hasattr(v, "to_value"):
+            continue  # 'auto' above; Quantities are checked with their units on use
+        if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
+            raise ControlsError(f"{where}: {name} must be None or a number, got {v!r}")
+        if not (np.isfinite(v) and v > 0):
+            raise ControlsError(f"{where}: {name} must be positive and finite, got {v!r}")
+    for name in ("phase_only", "normalise_gains"):
+        if not isinstance(c[name], (bool, np.bool_)):
+            raise ControlsError(f"{where}: {name} must be True or False, got {c[name]!r}")
+    if c["crosspol"] and c["phase_only"]:
+        raise ControlsError(
+            f"{where}: phase_only applies to scalar and vector shapes; use phase_only=False "
+            "with shape='matrix'"
+        )
+    niter, tol, refant = c["niter"], c["tol"], c["refant"]
+    if isinstance(niter, bool) or not isinstance(niter, (int, np.integer)) or niter < 1:
+        raise ControlsError(f"{where}: niter must be an integer >= 1, got {niter!r}")
+    if isinstance(tol, bool) or not isinstance(tol, (int, float, np.number)) or not tol > 0:
+        raise ControlsError(f"{where}: tol must be a positive number, got {tol!r}")
+    if isinstance(refant, bool) or not isinstance(refant, (int, np.integer)) or refant < 0:
+        raise ControlsError(f"{where}: refant must be an antenna index >= 0, got {refant!r}")
 
 
 _CACHE: dict[str, JonesSolver] = {}
