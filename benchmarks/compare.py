@@ -5,9 +5,10 @@ Usage: ``python benchmarks/compare.py .benchmarks/runs [--out benchmarks]``
 
 Per workload (a benchmark's name and parameters) and run (mode, workers) it reports the
 median time, the speed-up over the serial run and the parallel efficiency (speed-up /
-workers), the Dask overhead (wall − Σ task time / workers, as a fraction of wall, from the
-task stream), the peak memory per worker, and — for benchmarks in a group that also has a
-``bare`` benchmark (a bare ducc0 call on the same arrays) — the ratio to it.
+workers), the Dask overhead (wall − Σ task time / workers, from the task stream: as a
+fraction of wall and per task), the peak memory per worker, and — for benchmarks in a
+group that also has a ``bare`` benchmark (a bare ducc0 call on the same arrays) — the
+ratio to it.
 """
 
 from __future__ import annotations
@@ -61,6 +62,14 @@ def bare_ratios(runs: dict) -> dict[tuple[str, tuple[str, int]], float]:
     return out
 
 
+def overhead_per_task(info: dict, workers: int) -> float | None:
+    """Dask overhead per task in ms: (wall − Σ task time / workers) / tasks."""
+    tasks, busy, wall = (info.get(k) for k in ("tasks", "task_seconds", "wall_seconds"))
+    if not tasks or busy is None or wall is None:
+        return None
+    return 1e3 * max(0.0, wall - busy / max(workers, 1)) / tasks
+
+
 def fmt(x, spec=".3g", none="–"):
     return none if x is None else format(x, spec)
 
@@ -78,10 +87,11 @@ def write_report(runs: dict, out: pathlib.Path) -> pathlib.Path:
         f"Runs: {', '.join(_run_label(k) for k in keys)}. Times are medians in seconds; speed-up is "
         "serial-w1 time / this run's time; efficiency is speed-up / workers; overhead is "
         "(wall − Σ task time / workers) / wall from the Dask task stream; memory is the peak "
-        "resident set per worker process (MB).",
+        "resident set per worker process (MB); × bare ducc0 is the ratio to a bare ducc0 call "
+        "on the same arrays.",
         "",
-        "| workload | run | median s | speed-up | efficiency | overhead | peak MB / worker | × bare ducc0 |",
-        "|---|---|---|---|---|---|---|---|",
+        "| workload | run | median s | speed-up | efficiency | overhead | overhead ms / task | peak MB / worker | × bare ducc0 |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for name in sorted(table):
         serial = table[name].get(("serial", 1))
@@ -95,12 +105,13 @@ def write_report(runs: dict, out: pathlib.Path) -> pathlib.Path:
             speedup = t_serial / t if t_serial else None
             eff = speedup / key[1] if speedup else None
             ovh = info.get("overhead_fraction")
+            per_task = overhead_per_task(info, key[1])
             mem = info.get("peak_memory_mb")
             mem_s = fmt(max(mem), ".0f") if mem else "–"
             lines.append(
                 f"| `{name.split('::')[-1]}` | {_run_label(key)} | {t:.4g} | {fmt(speedup, '.2f')} | "
                 f"{fmt(eff, '.2f')} | {fmt(None if ovh is None else 100 * ovh, '.1f')}{'%' if ovh is not None else ''} | "
-                f"{mem_s} | {fmt(ratios.get((name, key)), '.2f')} |"
+                f"{fmt(per_task, '.2f')} | {mem_s} | {fmt(ratios.get((name, key)), '.2f')} |"
             )
     path = out / "report.md"
     path.write_text("\n".join(lines) + "\n")

@@ -1,0 +1,78 @@
+"""benchmarks/compare.py turns pytest-benchmark JSON files into the serial-vs-Dask report.
+
+Synthetic JSON with known numbers, so every derived column can be checked by hand:
+a pipeline workload timed 10 s serially and 6 s on 2 Dask workers (speed-up 10/6,
+efficiency 10/12, overhead (6 − 11/2)/6, per task (6 − 5.5)/50 s), and an imaging
+group with a bare ducc0 benchmark (ratio 1.05).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import pathlib
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+
+
+def _compare():
+    spec = importlib.util.spec_from_file_location(
+        "uvflow_bench_compare", ROOT / "benchmarks" / "compare.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _bench(name, median, group=None, params=None, **extra):
+    return {
+        "name": name, "fullname": f"benchmarks/x.py::{name}", "group": group,
+        "params": params, "stats": {"median": median}, "extra_info": extra,
+    }  # fmt: skip
+
+
+def _write(directory, mode, workers, benchmarks):
+    doc = {
+        "uvflow": {"mode": mode, "workers": workers, "machine": {"cpus": 2, "memory_gb": 24}},
+        "benchmarks": benchmarks,
+    }
+    (directory / f"{mode}-w{workers}.json").write_text(json.dumps(doc))
+
+
+def test_report_columns_from_known_numbers(tmp_path):
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    _write(runs, "serial", 1, [
+        _bench("test_pipeline", 10.0, peak_memory_mb=[900.0]),
+        _bench("test_bare_invert", 2.0, group="invert", params={"n": 1}),
+        _bench("test_uvflow_invert", 2.1, group="invert", params={"n": 1}, peak_memory_mb=[500.0]),
+    ])  # fmt: skip
+    _write(runs, "dask", 2, [
+        _bench("test_pipeline", 6.0, peak_memory_mb=[400.0, 450.0], tasks=50, task_seconds=11.0,
+               wall_seconds=6.0, overhead_fraction=(6.0 - 5.5) / 6.0),
+    ])  # fmt: skip
+    compare = _compare()
+    assert compare.main([str(runs), "--out", str(tmp_path)]) == 0
+    report = (tmp_path / "report.md").read_text()
+    rows = {
+        tuple(cell.strip() for cell in line.strip("|").split("|")[:2]): line
+        for line in report.splitlines()
+        if line.startswith("| `")
+    }
+    dask_row = rows[("`test_pipeline`", "dask-w2")].split("|")
+    cells = [c.strip() for c in dask_row[1:-1]]
+    assert cells[2:] == ["6", "1.67", "0.83", "8.3%", "10.00", "450", "–"]
+    serial_row = [c.strip() for c in rows[("`test_pipeline`", "serial-w1")].split("|")[1:-1]]
+    assert serial_row[2:5] == ["10", "1.00", "1.00"] and serial_row[7] == "900"
+    invert = [c.strip() for c in rows[("`test_uvflow_invert`", "serial-w1")].split("|")[1:-1]]
+    assert invert[-1] == "1.05"
+    pytest.importorskip("matplotlib")
+    assert (tmp_path / "scaling.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_no_runs_is_an_error(tmp_path, capsys):
+    assert _compare().main([str(tmp_path), "--out", str(tmp_path)]) == 1
+    assert "no benchmark JSON files" in capsys.readouterr().err
+    assert not (tmp_path / "report.md").exists()
