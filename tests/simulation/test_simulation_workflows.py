@@ -15,6 +15,7 @@ from uvflow.simulation import (
     combine_windows,
     create_skycomponent,
     simulate_gaintable,
+    spawn_seeds,
 )
 from uvflow.simulation.simulation_workflows import (
     corrupt_list_rsexecute_workflow,
@@ -142,3 +143,91 @@ def test_predict_skymodel_list(serial, small_config):
     ref = predict_dft(vis, [point]).vis
     # gridder accuracy (ducc0 epsilon ~1e-6 or better) relative to the 1 Jy source
     assert np.max(np.abs(img_pred.vis - ref)) < 1e-4
+
+
+def test_a_seed_sequence_gives_the_same_data_on_reuse(serial, small_config):
+    """The same SeedSequence object passed twice gives identical noise and gains, and is
+    left unchanged (before: spawn_seeds spawned from it, so its second use drew other
+    children and other data); an equal, fresh SeedSequence gives the same data too."""
+    ss = np.random.SeedSequence(2024)
+    kw = dict(polarisation_frame="linear", order="frequency", sigma=1.0)
+    first = simulate_list_rsexecute_workflow(small_config, PC, FREQ, 1e6, HA, seed=ss, **kw)
+    again = simulate_list_rsexecute_workflow(small_config, PC, FREQ, 1e6, HA, seed=ss, **kw)
+    fresh = simulate_list_rsexecute_workflow(
+        small_config, PC, FREQ, 1e6, HA, seed=np.random.SeedSequence(2024), **kw
+    )
+    assert ss.n_children_spawned == 0
+    for a, b, c in zip(first, again, fresh):
+        np.testing.assert_array_equal(a.vis, b.vis)
+        np.testing.assert_array_equal(a.vis, c.vis)
+    assert not np.allclose(first[0].vis, first[1].vis)  # windows still differ
+    gains = np.random.SeedSequence(7)
+    c1 = corrupt_list_rsexecute_workflow(first, seed=gains, phase_error=0.3, jones_type="G")
+    c2 = corrupt_list_rsexecute_workflow(first, seed=gains, phase_error=0.3, jones_type="G")
+    for a, b in zip(c1, c2):
+        np.testing.assert_array_equal(a.vis, b.vis)
+    assert gains.n_children_spawned == 0
+    # spawn_seeds: children of a SeedSequence depend on (entropy, spawn_key, position) only
+    kids = [s.generate_state(4) for s in spawn_seeds(gains, 3)]
+    np.testing.assert_array_equal(kids, [s.generate_state(4) for s in spawn_seeds(gains, 3)])
+    np.testing.assert_array_equal(
+        kids, [s.generate_state(4) for s in np.random.SeedSequence(7).spawn(3)]
+    )
+
+
+def test_default_lowbd2_needs_its_layout_file(serial):
+    """The default configuration, LOWBD2, is not shipped (licence): the error says so and
+    how to pass the layout file, before anything is simulated."""
+    with pytest.raises(
+        SimulationError,
+        match=r"'LOWBD2' needs layout_path=: .* not shipped with uvflow \(its licence .*\); "
+        r"pass layout_path='\.\./shared/data/layouts/LOWBD2\.csv'",
+    ):
+        simulate_list_rsexecute_workflow(
+            phasecentre=PC, frequency=FREQ, channel_bandwidth=1e6, times=HA
+        )
+
+
+@pytest.mark.parametrize("alias", ["SKA-LOW", "ska1-low", "LOW", "low", "Ska1_Low"])
+def test_ska_low_aliases(serial, layouts, alias):
+    """SKA-LOW, SKA1-LOW and LOW (any case) are LOWBD2, as uvflow.datamodels treats them."""
+    (vis,) = simulate_list_rsexecute_workflow(
+        alias, PC, [1e8], 1e6, [0.0], order=None, rmax=750.0, layout_path=layouts
+    )
+    # ../shared/data/README.md: a 750 m cut about the mean position leaves 236 stations
+    assert vis.configuration.nants == 236 and vis.configuration.name == "LOWBD2"
+    with pytest.raises(SimulationError, match=r"LOWBD2\) needs layout_path="):
+        simulate_list_rsexecute_workflow(alias, PC, [1e8], 1e6, [0.0])
+
+
+def _ntasks(graphs) -> dict:
+    """Tasks of a list of graphs by function name (merged: shared inputs count once)."""
+    merged: dict = {}
+    for g in graphs:
+        merged.update(dict(g.__dask_graph__()))
+    counts: dict = {}
+    for key in merged:
+        name = (key[0] if isinstance(key, tuple) else key).split("-")[0]
+        counts[name] = counts.get(name, 0) + 1
+    return counts
+
+
+@pytest.mark.parametrize("nchan, ntime", [(1, 2), (3, 2), (6, 3)])
+def test_task_counts_linear_in_windows(small_config, nchan, ntime):
+    """One simulate task per window (order='frequency': nchan, 'time': ntime, 'both':
+    ntime·nchan, None: 1) and one corrupt task per window on top: linear in windows."""
+    freq = np.linspace(1.0e8, 1.2e8, nchan)
+    ha = np.linspace(-0.5, 0.5, ntime)
+    rsexecute.set_client(use_dask=True, scheduler="synchronous")
+    try:
+        for order, nwin in (("frequency", nchan), ("time", ntime), ("both", nchan * ntime),
+                            (None, 1)):  # fmt: skip
+            vis = simulate_list_rsexecute_workflow(
+                small_config, PC, freq, 1e6, ha, order=order, sigma=1.0, seed=1
+            )
+            assert len(vis) == nwin and _ntasks(vis) == {"_simulate_window": nwin}
+            corrupted = corrupt_list_rsexecute_workflow(vis, seed=2)
+            assert _ntasks(corrupted) == {"_simulate_window": nwin, "_corrupt_window": nwin}
+    finally:
+        rsexecute.close()
+        rsexecute.set_client(use_dask=False)

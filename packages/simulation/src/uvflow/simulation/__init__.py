@@ -13,6 +13,7 @@ from .errors import SimulationError
 from .gains import simulate_gaintable
 from .measurementset import combine_windows, write_simulated_ms
 from .named_observations import (
+    OBSERVATION_ALIASES,
     STANDARD_OBSERVATIONS,
     StandardObservation,
     create_named_observation,
@@ -56,6 +57,7 @@ __all__ = [
     "DEFAULT_ELEVATION_LIMIT",
     "DEFAULT_UTC_TIME",
     "INSERT_METHODS",
+    "OBSERVATION_ALIASES",
     "STANDARD_OBSERVATIONS",
     "WINDOW_ORDERS",
     "SimulationError",

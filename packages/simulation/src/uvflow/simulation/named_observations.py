@@ -12,12 +12,16 @@ LOWBD2     ``LOWBD2.csv`` (file given)  90–110 MHz    RA 15°, Dec −45°  HA
 LOWBD2CORE ``LOWBD2-CORE.csv``          90–110 MHz    RA 15°, Dec −45°  HA −3 h … +3 h
 ========== ============================ ============= ================ =================
 
+Aliases (case, ``-``, ``_`` and spaces ignored): ``SKA-LOW``, ``SKA1-LOW`` and ``LOW`` are
+``LOWBD2`` (as in ``uvflow.datamodels``), ``VLA-A`` is ``VLAA`` and so on.
+
 Three channels, 13 times (every 30 minutes of hour angle, integration time 1800 s),
 Stokes I. Every setting can be overridden. Array centres: MeerKAT lon 21.4439°, lat
 −30.7130°; SKA1-LOW lon 116.7644°, lat −26.8247°, height 300 m (``LOWBD2`` radii are measured
 from the mean station position); VLA as in ``uvflow.datamodels.KNOWN_ARRAY_CENTRES``.
-The SKA1-LOW layouts are not shipped: pass ``layout_path`` (the file, or the directory
-holding ``LOWBD2.csv``).
+The SKA1-LOW layouts are not shipped (their licence does not allow copying them into a
+package): pass ``layout_path`` (the file, e.g. ``../shared/data/layouts/LOWBD2.csv``, or
+the directory holding ``LOWBD2.csv``).
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ from .errors import SimulationError
 from .observation import DEFAULT_ELEVATION_LIMIT, DEFAULT_UTC_TIME, create_visibility
 
 __all__ = [
+    "OBSERVATION_ALIASES",
     "StandardObservation",
     "STANDARD_OBSERVATIONS",
     "create_named_observation",
@@ -102,15 +107,21 @@ STANDARD_OBSERVATIONS: dict[str, StandardObservation] = {
     "LOWBD2": StandardObservation("LOWBD2.csv", _LOW_BAND, 1.0e7, 15.0, -45.0),
     "LOWBD2CORE": StandardObservation("LOWBD2-CORE.csv", _LOW_BAND, 1.0e7, 15.0, -45.0),
 }
+#: Other names of standard observations (keys without case, '-', '_' or spaces), as
+#: ``uvflow.datamodels`` treats them: SKA-LOW, SKA1-LOW and LOW are LOWBD2.
+OBSERVATION_ALIASES: dict[str, str] = {"LOW": "LOWBD2", "SKA1LOW": "LOWBD2", "SKALOW": "LOWBD2"}
 _LOW_STATION_DIAMETER = 35.0
+_SHARED_LAYOUTS = "../shared/data/layouts"
 
 
 def _key(name: str) -> str:
     key = "".join(ch for ch in str(name).upper() if ch not in "-_ ")
+    key = OBSERVATION_ALIASES.get(key, key)
     if key not in STANDARD_OBSERVATIONS:
         raise SimulationError(
-            f"configuration {name!r} unknown; known: {', '.join(STANDARD_OBSERVATIONS)} "
-            "(case, '-' and '_' are ignored, e.g. 'vla-a', 'lowbd2')"
+            f"configuration {name!r} unknown; known: {', '.join(STANDARD_OBSERVATIONS)}, and "
+            "SKA-LOW, SKA1-LOW or LOW for LOWBD2 (case, '-' and '_' are ignored, e.g. "
+            "'vla-a', 'lowbd2')"
         )
     return key
 
@@ -124,12 +135,26 @@ def named_configuration(
     ----------
     name : str
         A key of :data:`STANDARD_OBSERVATIONS` (``'meerkat'``, ``'vla-a'`` … ``'vla-d'``,
-        ``'lowbd2'``, ``'lowbd2-core'``).
+        ``'lowbd2'``, ``'lowbd2-core'``) or an alias (``'SKA-LOW'``, ``'SKA1-LOW'``,
+        ``'LOW'``: LOWBD2); case, ``-``, ``_`` and spaces are ignored.
     rmax : float, optional
         Keep antennas within this horizontal distance, metres (from the array centre;
         from the mean station position for SKA1-LOW).
-    layout_path : path, optional
-        For SKA1-LOW: the layout file, or the directory that holds it.
+    layout_path : str or os.PathLike, optional
+        For SKA1-LOW: the layout file (e.g. ``'../shared/data/layouts/LOWBD2.csv'``), or
+        the directory that holds it. Required: these layouts are not shipped.
+
+    Returns
+    -------
+    Configuration
+        Named by its canonical key (``'LOWBD2'`` for every alias of it).
+
+    Raises
+    ------
+    SimulationError
+        An unknown name (the message lists the known ones and the aliases), an SKA1-LOW
+        name without ``layout_path`` (the message says why and what to pass), or a layout
+        file that does not exist.
     """
     key = _key(name)
     std = STANDARD_OBSERVATIONS[key]
@@ -137,9 +162,12 @@ def named_configuration(
         return create_named_configuration(std.configuration, rmax=rmax)
     if layout_path is None:
         raise SimulationError(
-            f"{name} needs layout_path= (the file {std.configuration}, e.g. "
-            f"'../shared/data/layouts/{std.configuration}', or its directory): the SKA1-LOW "
-            "layouts are not shipped with uvflow"
+            f"configuration {name!r}{'' if str(name) == key else f' ({key})'} needs "
+            f"layout_path=: the SKA1-LOW layout "
+            f"{std.configuration} is not shipped with uvflow (its licence does not allow "
+            f"copying it into a package); pass layout_path='{_SHARED_LAYOUTS}/"
+            f"{std.configuration}' (the file, or the directory holding it), or use a "
+            f"shipped configuration ({', '.join(k for k in STANDARD_OBSERVATIONS if 'LOW' not in k)})"
         )
     path = Path(layout_path)
     if path.is_dir():
@@ -173,7 +201,8 @@ def create_named_observation(
     Parameters
     ----------
     name : str
-        ``'meerkat'``, ``'vla'``, ``'vla-a'`` … ``'vla-d'``, ``'lowbd2'``, ``'lowbd2-core'``.
+        ``'meerkat'``, ``'vla'``, ``'vla-a'`` … ``'vla-d'``, ``'lowbd2'``, ``'lowbd2-core'``,
+        or an alias of LOWBD2 (``'SKA-LOW'``, ``'SKA1-LOW'``, ``'LOW'``).
     layout_path, rmax
         See :func:`named_configuration`.
     times, frequency, channel_bandwidth, phasecentre, polarisation_frame, integration_time

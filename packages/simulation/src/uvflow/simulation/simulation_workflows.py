@@ -88,6 +88,8 @@ def simulate_list_rsexecute_workflow(
     config : Configuration or str
         A configuration, or a standard name (``'LOWBD2'``, ``'MEERKAT'``, ``'VLA-A'`` …;
         see :func:`uvflow.simulation.named_configuration`, with ``rmax`` and ``layout_path``).
+        The default ``'LOWBD2'`` (SKA1-LOW) is not shipped: it needs ``layout_path`` (e.g.
+        ``'../shared/data/layouts/LOWBD2.csv'``), else a ``SimulationError`` says so.
     phasecentre : SkyCoord
     frequency : array of float [nchan]
         Hz.
@@ -103,8 +105,8 @@ def simulate_list_rsexecute_workflow(
     zerow : bool
     seed : int, SeedSequence, Generator or None
         For the noise (window i uses child i).
-    layout_path : path, optional
-        For SKA1-LOW names.
+    layout_path : str or os.PathLike, optional
+        For SKA1-LOW names (``'LOWBD2'``, ``'SKA-LOW'`` …): the layout file or its directory.
     integration_time : float, optional
         Seconds; default the median spacing of the whole track (1 s for one time).
     elevation_limit, utc_time, times_are, weight, dtype
