@@ -6,8 +6,12 @@ hand (``python docs/apigen.py [outdir]``) and is imported by ``tests/test_docs_a
 
 Which modules: every ``__init__.py`` under ``packages/*/src/uvflow/`` that defines
 ``__all__`` (``uvflow.execution``, ``uvflow.datamodels``, ``uvflow.datamodels.io``,
-``uvflow.imaging``, ``uvflow.imaging.workflows`` ...). Which names: that module's
-``__all__`` in order, less dunder names (``__version__`` is given in the page's text).
+``uvflow.imaging``, ``uvflow.imaging.workflows`` ...): the packages' public API; then
+the modules in ``EXTENSION_MODULES``, which plugin authors and test writers import
+directly (conformance checks, synthetic test data, the built-ins registered through
+the ``uvflow.gridders`` / ``uvflow.deconvolvers`` entry points). Which names: that
+module's ``__all__`` in order, less dunder names (``__version__`` is given in the
+page's text).
 Each name gets an ``autosummary`` entry whose stub page (``api/generated/``) autodoc
 fills from the docstring.
 """
@@ -23,9 +27,20 @@ import sys
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 PACKAGES = ["execution", "datamodels", "imaging", "calibration", "simulation", "pipelines"]
 
+#: Modules outside the packages' ``__init__`` that are public: what plugin authors and
+#: test writers import (conformance checks, test data) and the built-in plugins.
+EXTENSION_MODULES = [
+    "uvflow.datamodels.testing",
+    "uvflow.imaging.testing",
+    "uvflow.imaging.ducc0_gridder",
+    "uvflow.imaging.deconvolution.conformance",
+    "uvflow.imaging.deconvolution.builtin_deconvolvers",
+]
+
 
 def public_modules(root: pathlib.Path = ROOT) -> list[str]:
-    """Dotted names of the package modules that declare ``__all__``, packages in order."""
+    """Dotted names of the package modules that declare ``__all__`` (packages in order),
+    then ``EXTENSION_MODULES``."""
     out = []
     for pkg in PACKAGES:
         top = root / "packages" / pkg / "src" / "uvflow" / pkg
@@ -35,7 +50,7 @@ def public_modules(root: pathlib.Path = ROOT) -> list[str]:
                 continue
             rel = init.parent.relative_to(root / "packages" / pkg / "src")
             out.append(".".join(rel.parts))
-    return out
+    return out + [m for m in EXTENSION_MODULES if m not in out]
 
 
 def public_names(module: str) -> list[str]:

@@ -5,7 +5,7 @@ installed: ``uvflow --help`` and the help of every sub-command, as the parser pr
 them (``format_help()``), in literal blocks. The parser is found in
 ``uvflow.pipelines.cli.main``: the first module-level function whose name contains
 ``parser`` and that returns an ``argparse.ArgumentParser`` when called without
-arguments. Until that module exists the page says so instead of failing the build.
+arguments. Without it the build fails (:func:`find_parser` raises).
 """
 
 from __future__ import annotations
@@ -20,12 +20,18 @@ CLI_MODULE = "uvflow.pipelines.cli.main"
 COLUMNS = "88"  # argparse wraps help text at $COLUMNS - 2
 
 
-def find_parser(module: str = CLI_MODULE) -> argparse.ArgumentParser | None:
-    """The CLI's parser, or None when the CLI module is not installed yet."""
-    try:
-        mod = importlib.import_module(module)
-    except ModuleNotFoundError:
-        return None
+def find_parser(module: str = CLI_MODULE) -> argparse.ArgumentParser:
+    """The CLI's parser (built by the module's ``*parser*`` function without arguments).
+
+    Raises
+    ------
+    ImportError
+        The CLI module (or something it imports) cannot be imported: the docs build
+        fails rather than publishing a reference without the command.
+    LookupError
+        The module has no function returning an ``argparse.ArgumentParser``.
+    """
+    mod = importlib.import_module(module)
     for name, obj in inspect.getmembers(mod, inspect.isfunction):
         if "parser" not in name or obj.__module__ != mod.__name__:
             continue
@@ -39,7 +45,7 @@ def find_parser(module: str = CLI_MODULE) -> argparse.ArgumentParser | None:
         parser = obj()
         if isinstance(parser, argparse.ArgumentParser):
             return parser
-    return None
+    raise LookupError(f"{module} has no function returning an argparse.ArgumentParser")
 
 
 def subcommands(
@@ -67,24 +73,13 @@ def _help(parser: argparse.ArgumentParser) -> str:
             os.environ["COLUMNS"] = old
 
 
-def cli_page(parser: argparse.ArgumentParser | None) -> str:
+def cli_page(parser: argparse.ArgumentParser) -> str:
     lines = [
         "Command-line reference",
         "======================",
         "",
         ".. This page is written by docs/cligen.py at every build; do not edit it.",
         "",
-    ]
-    if parser is None:
-        lines += [
-            f"The ``uvflow`` command lives in ``{CLI_MODULE}`` (package ``uvflow-pipelines``).",
-            "That module is not installed in the environment that built these pages, so",
-            "there is no parser to document yet. This page is generated from the parser at",
-            "every build (``docs/cligen.py``) and fills itself in once the command exists.",
-            "",
-        ]
-        return "\n".join(lines)
-    lines += [
         "Generated at build time from the ``uvflow`` command's own ``argparse`` parser",
         f"(``{CLI_MODULE}``, via ``docs/cligen.py``): what follows is exactly what",
         "``uvflow --help`` and ``uvflow <command> --help`` print.",
@@ -98,13 +93,11 @@ def cli_page(parser: argparse.ArgumentParser | None) -> str:
     return "\n".join(lines)
 
 
-def write_cli(path: str | os.PathLike) -> bool:
-    """Write the page; True when a parser was found."""
-    parser = find_parser()
-    text = cli_page(parser)
+def write_cli(path: str | os.PathLike) -> None:
+    """Write the page from the installed command's parser (see :func:`find_parser`)."""
+    text = cli_page(find_parser())
     path = pathlib.Path(path)
     if not (path.exists() and path.read_text(encoding="utf-8") == text):
         tmp = path.with_name(path.name + ".tmp")
         tmp.write_text(text, encoding="utf-8")
         os.replace(tmp, path)
-    return parser is not None
