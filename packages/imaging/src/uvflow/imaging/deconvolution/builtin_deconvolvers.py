@@ -127,7 +127,7 @@ class MultiscaleDeconvolver(_PlaneByPlane):
 class HogbomComplexDeconvolver:
     """Högbom CLEAN of I and V, and complex Högbom of P = Q + iU (stokesIQUV images only).
 
-    The peak search on P uses |P| and components are complex (Pratley & Johnston-Hollitt
+    The peak search on P uses ``|P|`` and components are complex (Pratley & Johnston-Hollitt
     2016); the Q and U PSFs must be equal.
     """
 
