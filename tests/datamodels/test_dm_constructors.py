@@ -186,7 +186,12 @@ def test_gaintable_bad_fields(field, value, match):
         ("names", ["a", "b"], r"Configuration\.names has shape \[2\], expected \[3\]"),
         ("names", ["a", "a", "b"], r"names must be unique"),
         ("diameter", [1.0, 2.0], r"Configuration\.diameter has shape \[2\], expected \[3\]"),
-        ("diameter", "big", r"Configuration\.diameter must be float64 values"),
+        (
+            "diameter",
+            "big",
+            r"Configuration\.diameter 'big' is not a number with a unit; give a length",
+        ),
+        ("diameter", ["big", "small", "tiny"], r"Configuration\.diameter must be float64 values"),
         ("mount", ["altaz", "xy"], r"Configuration\.mount has shape \[2\]"),
         ("location", (21.4, -30.7), r"location must be an astropy EarthLocation"),
     ],

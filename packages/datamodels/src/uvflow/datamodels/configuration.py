@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from astropy.coordinates import EarthLocation
 
-from ._validation import DataModelError, broadcast_field, check_array
+from ._validation import DataModelError, broadcast_field, check_array, in_unit
 
 __all__ = ["Configuration"]
 
@@ -29,6 +29,11 @@ class Configuration:
         Dish or station diameter in metres.
     mount : numpy.ndarray of str, shape [nant]
         ``'altaz'``, ``'equatorial'``, ``'xy'`` … (MS ANTENNA MOUNT).
+
+    Notes
+    -----
+    ``xyz`` and ``diameter`` accept astropy quantities of length (``xyz * u.km``), converted
+    to metres; a unit that is not a length is a ``DataModelError`` naming the field.
     """
 
     name: str
@@ -39,14 +44,17 @@ class Configuration:
     mount: np.ndarray = field(default=None)  # type: ignore[assignment]
 
     def __post_init__(self) -> None:
+        o = "Configuration"
         self.xyz = check_array(
-            "Configuration", "xyz", self.xyz, ndim=2, shape=(None, 3), kind="fiu"
+            o, "xyz", in_unit(o, "xyz", self.xyz, "m"), ndim=2, shape=(None, 3), kind="fiu"
         ).astype(float)
         nant = self.xyz.shape[0]
         self.names = check_array(
             "Configuration", "names", np.asarray(self.names, dtype=str), shape=(nant,)
         )
-        self.diameter = broadcast_field("Configuration", "diameter", self.diameter, (nant,))
+        self.diameter = broadcast_field(
+            o, "diameter", in_unit(o, "diameter", self.diameter, "m"), (nant,)
+        )
         if self.mount is None:
             self.mount = np.full(nant, "altaz")
         self.mount = broadcast_field("Configuration", "mount", self.mount, (nant,), dtype=str)

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from astropy.coordinates import SkyCoord
 
-from ._validation import DataModelError, broadcast_field, check_array
+from ._validation import DataModelError, broadcast_field, check_array, in_unit, mjd_seconds
 from .configuration import Configuration
 from .polarisation import ReceptorFrame
 
@@ -41,6 +41,12 @@ class GainTable:
         ``'T'`` (scalar), ``'G'`` (per receptor) or ``'B'`` (per channel), or a plugin's name.
     meta : dict
         Solver diagnostics (iterations, convergence).
+
+    Notes
+    -----
+    ``time`` (an astropy ``Time`` too), ``interval`` and ``frequency`` accept astropy
+    quantities, converted to seconds and Hz; a unit that does not convert is a
+    ``DataModelError`` naming the field.
     """
 
     gain: np.ndarray
@@ -69,12 +75,14 @@ class GainTable:
         self.residual = check_array(
             o, "residual", self.residual, shape=(nt, nc, nr, nr), kind="fiu"
         )
-        self.time = check_array(o, "time", self.time, shape=(nt,), kind="fiu").astype(
-            float, copy=False
+        self.time = check_array(
+            o, "time", mjd_seconds(o, "time", self.time), shape=(nt,), kind="fiu"
+        ).astype(float, copy=False)
+        self.interval = broadcast_field(
+            o, "interval", in_unit(o, "interval", self.interval, "s"), (nt,)
         )
-        self.interval = broadcast_field(o, "interval", self.interval, (nt,))
         self.frequency = check_array(
-            o, "frequency", self.frequency, shape=(nc,), kind="fiu"
+            o, "frequency", in_unit(o, "frequency", self.frequency, "Hz"), shape=(nc,), kind="fiu"
         ).astype(float, copy=False)
         self.receptor_frame = ReceptorFrame(self.receptor_frame)
         if self.receptor_frame.nrec != nr:

@@ -9,8 +9,9 @@ import numpy as np
 from astropy.coordinates import SkyCoord
 from astropy.wcs import WCS
 
-from ._validation import DataModelError, check_array
+from ._validation import DataModelError, check_array, in_unit
 from .polarisation import FITS_STOKES_CODES, PolarisationFrame
+from .units import to_radians
 
 __all__ = ["Image", "create_image", "stokes_axis_codes"]
 
@@ -226,12 +227,13 @@ def create_image(
     Parameters
     ----------
     npixel : int or (ny, nx)
-    cellsize : float
-        Pixel size in radians.
+    cellsize : float, astropy Quantity or str
+        Pixel size in radians, or an angle such as ``1.5 * u.arcsec`` or ``"1.5asec"``.
     phasecentre : SkyCoord
-    frequency : float or array of float [nchan]
-        Channel centres in Hz; must be evenly spaced (a FITS axis is linear).
-    channel_bandwidth : float or array [nchan], optional
+    frequency : float or array of float [nchan], or a Quantity
+        Channel centres in Hz (or e.g. ``[100, 101] * u.MHz``); must be evenly spaced (a
+        FITS axis is linear).
+    channel_bandwidth : float or array [nchan], or a Quantity, optional
         Hz; defaults to the channel spacing (or 1 Hz for one channel).
     polarisation_frame : PolarisationFrame or str
     dtype : numpy dtype
@@ -241,9 +243,17 @@ def create_image(
     ny, nx = (npixel, npixel) if np.isscalar(npixel) else tuple(npixel)
     if ny <= 0 or nx <= 0:
         raise DataModelError(f"image size must be positive, got {ny} x {nx}")
+    try:
+        cellsize = to_radians(cellsize)
+    except (TypeError, ValueError) as exc:
+        raise DataModelError(f"create_image cellsize: {exc}") from None
     if not cellsize > 0:
         raise DataModelError(f"cellsize must be > 0 radians, got {cellsize}")
-    freq = np.atleast_1d(np.asarray(frequency, dtype=float))
+    freq = np.atleast_1d(
+        np.asarray(in_unit("create_image", "frequency", frequency, "Hz"), dtype=float)
+    )
+    if channel_bandwidth is not None:
+        channel_bandwidth = in_unit("create_image", "channel_bandwidth", channel_bandwidth, "Hz")
     if nchan is not None and freq.size == 1 and nchan > 1:
         bw = float(np.atleast_1d(channel_bandwidth)[0]) if channel_bandwidth is not None else 1.0
         freq = freq[0] + bw * np.arange(nchan)

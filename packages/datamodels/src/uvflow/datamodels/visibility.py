@@ -8,7 +8,14 @@ from dataclasses import dataclass, field
 import numpy as np
 from astropy.coordinates import SkyCoord
 
-from ._validation import DataModelError, broadcast_field, check_array, check_same_shape
+from ._validation import (
+    DataModelError,
+    broadcast_field,
+    check_array,
+    check_same_shape,
+    in_unit,
+    mjd_seconds,
+)
 from .configuration import Configuration
 from .polarisation import PolarisationFrame
 
@@ -30,7 +37,8 @@ class Visibility:
     uvw : numpy.ndarray of float64, shape [ntime, nbaseline, 3]
         Metres, ``XYZ(antenna2) - XYZ(antenna1)`` in the J2000 frame of the phase centre.
     time : numpy.ndarray of float64, shape [ntime]
-        Mid-point of each integration, MJD seconds (UTC).
+        Mid-point of each integration, MJD seconds (UTC). An astropy ``Time`` or a
+        quantity of MJD in any time unit is converted.
     integration_time : numpy.ndarray of float64, shape [ntime]
         Seconds.
     antenna1, antenna2 : numpy.ndarray of int, shape [nbaseline]
@@ -38,6 +46,13 @@ class Visibility:
         Hz, every value > 0.
     channel_bandwidth : numpy.ndarray of float64, shape [nchan]
         Hz.
+
+    Notes
+    -----
+    ``uvw``, ``time``, ``integration_time``, ``frequency`` and ``channel_bandwidth`` accept
+    astropy quantities (e.g. ``[100, 110] * u.MHz``, ``uvw * u.km``), converted to the units
+    above; a unit that does not convert (Jy for a frequency) is a ``DataModelError`` naming
+    the field. Plain numbers are taken in the units above.
     phasecentre : astropy.coordinates.SkyCoord
     polarisation_frame : PolarisationFrame
     configuration : Configuration or None
@@ -72,18 +87,25 @@ class Visibility:
             self.weight = self.weight.astype(float)
         self.flags = check_array(o, "flags", self.flags, kind="bui").astype(bool, copy=False)
         check_same_shape(o, "vis", self.vis, weight=self.weight, flags=self.flags)
-        self.uvw = check_array(o, "uvw", self.uvw, shape=(nt, nb, 3), kind="f")
-        self.time = check_array(o, "time", self.time, shape=(nt,), kind="fiu").astype(
-            float, copy=False
+        self.uvw = check_array(
+            o, "uvw", in_unit(o, "uvw", self.uvw, "m"), shape=(nt, nb, 3), kind="f"
         )
-        self.integration_time = broadcast_field(o, "integration_time", self.integration_time, (nt,))
+        self.time = check_array(
+            o, "time", mjd_seconds(o, "time", self.time), shape=(nt,), kind="fiu"
+        ).astype(float, copy=False)
+        self.integration_time = broadcast_field(
+            o, "integration_time", in_unit(o, "integration_time", self.integration_time, "s"), (nt,)
+        )
         self.antenna1 = check_array(o, "antenna1", self.antenna1, shape=(nb,), kind="iu")
         self.antenna2 = check_array(o, "antenna2", self.antenna2, shape=(nb,), kind="iu")
         self.frequency = check_array(
-            o, "frequency", self.frequency, shape=(nc,), kind="fiu"
+            o, "frequency", in_unit(o, "frequency", self.frequency, "Hz"), shape=(nc,), kind="fiu"
         ).astype(float, copy=False)
         self.channel_bandwidth = broadcast_field(
-            o, "channel_bandwidth", self.channel_bandwidth, (nc,)
+            o,
+            "channel_bandwidth",
+            in_unit(o, "channel_bandwidth", self.channel_bandwidth, "Hz"),
+            (nc,),
         )
         if nc and np.any(self.frequency <= 0):
             raise DataModelError("Visibility.frequency must be > 0 Hz")
