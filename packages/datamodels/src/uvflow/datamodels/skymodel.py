@@ -8,14 +8,39 @@ from dataclasses import dataclass, field
 import numpy as np
 from astropy.coordinates import SkyCoord
 
-from ._validation import DataModelError, check_array
+from ._validation import DataModelError, check_array, in_unit
 from .gaintable import GainTable
 from .image import Image
 from .polarisation import PolarisationFrame
+from .units import to_radians
 
 __all__ = ["SkyComponent", "SkyModel", "COMPONENT_SHAPES"]
 
 COMPONENT_SHAPES = ("point", "gaussian")
+
+
+def _gaussian_params(params: dict) -> dict:
+    """``params`` with bmaj, bmin, bpa in radians, checked: finite, bmaj >= bmin > 0."""
+    missing = {"bmaj", "bmin", "bpa"} - set(params)
+    if missing:
+        raise DataModelError(
+            f"a gaussian SkyComponent needs params {sorted(missing)}: bmaj, bmin (FWHM) and "
+            "bpa (east of north), in radians, as quantities or strings such as '10asec'"
+        )
+    out = dict(params)
+    for key in ("bmaj", "bmin", "bpa"):
+        try:
+            out[key] = to_radians(params[key])
+        except (TypeError, ValueError) as exc:
+            raise DataModelError(f"SkyComponent.params[{key!r}]: {exc}") from None
+    if not (np.isfinite(out["bmaj"]) and np.isfinite(out["bmin"]) and np.isfinite(out["bpa"])):
+        raise DataModelError(f"SkyComponent gaussian params must be finite, got {out}")
+    if not out["bmaj"] >= out["bmin"] > 0:
+        raise DataModelError(
+            f"SkyComponent gaussian needs bmaj >= bmin > 0 (FWHM, radians); got "
+            f"bmaj={out['bmaj']:.6g}, bmin={out['bmin']:.6g}"
+        )
+    return out
 
 
 @dataclass(kw_only=True, eq=False)
@@ -33,8 +58,17 @@ class SkyComponent:
     shape : str
         ``'point'`` or ``'gaussian'``.
     params : dict
-        For ``'gaussian'``: ``bmaj``, ``bmin`` (FWHM, radians) and ``bpa`` (radians, east of north).
+        For ``'gaussian'``: ``bmaj`` >= ``bmin`` > 0 (FWHM) and ``bpa`` (east of north), in
+        radians or as quantities/strings (``'10asec'``), stored in radians.
     name : str
+
+    Notes
+    -----
+    ``frequency`` (Hz) and ``flux`` (Jy) accept astropy quantities (``[1.4] * u.GHz``,
+    ``[[250]] * u.mJy``); a unit that does not convert is a ``DataModelError`` naming the
+    field. Every inconsistency (flux shape against the frequencies and the frame, a gaussian
+    without its sizes, negative sizes, wrong types) is a ``DataModelError`` saying what is
+    expected.
     """
 
     direction: SkyCoord
@@ -50,30 +84,48 @@ class SkyComponent:
     def __post_init__(self) -> None:
         o = "SkyComponent"
         if not isinstance(self.direction, SkyCoord) or not self.direction.isscalar:
-            raise DataModelError("SkyComponent.direction must be a scalar astropy SkyCoord")
+            raise DataModelError(
+                f"SkyComponent.direction must be a scalar astropy SkyCoord, got "
+                f"{type(self.direction).__name__}"
+                + ("" if not isinstance(self.direction, SkyCoord) else " of several directions")
+            )
         self.frequency = check_array(
-            o, "frequency", np.atleast_1d(self.frequency), ndim=1, kind="fiu"
-        ).astype(float)
+            o, "frequency", np.atleast_1d(in_unit(o, "frequency", self.frequency, "Hz")),
+            ndim=1, kind="fiu",
+        ).astype(float)  # fmt: skip
+        if self.frequency.size == 0 or not np.all(
+            np.isfinite(self.frequency) & (self.frequency > 0)
+        ):
+            raise DataModelError(
+                f"SkyComponent.frequency must be one or more finite values > 0 Hz, got "
+                f"{self.frequency.tolist()}"
+            )
         self.polarisation_frame = PolarisationFrame(self.polarisation_frame)
-        self.flux = check_array(
-            o,
-            "flux",
-            np.asarray(self.flux),
-            shape=(self.frequency.size, self.polarisation_frame.npol),
-            kind="fciu",
-        )
+        nchan, npol = self.frequency.size, self.polarisation_frame.npol
+        flux = np.asarray(in_unit(o, "flux", self.flux, "Jy"))
+        if flux.shape != (nchan, npol):
+            raise DataModelError(
+                f"SkyComponent.flux has shape {list(flux.shape)}, expected [nchan, npol] = "
+                f"[{nchan}, {npol}]: {nchan} frequencies and the {npol} products of "
+                f"{self.polarisation_frame.name} ({' '.join(self.polarisation_frame.names)})"
+            )
+        self.flux = check_array(o, "flux", flux, kind="fciu")
         if self.flux.dtype.kind in "iu":
             self.flux = self.flux.astype(float)
-        if self.shape not in COMPONENT_SHAPES:
+        if not np.all(np.isfinite(self.flux)):
+            raise DataModelError("SkyComponent.flux must be finite (Jy)")
+        if not isinstance(self.shape, str) or self.shape not in COMPONENT_SHAPES:
             raise DataModelError(
                 f"SkyComponent.shape {self.shape!r} unknown; use one of {', '.join(COMPONENT_SHAPES)}"
             )
+        if not isinstance(self.params, dict):
+            raise DataModelError(
+                f"SkyComponent.params must be a dict, got {type(self.params).__name__}"
+            )
+        if not isinstance(self.name, str):
+            raise DataModelError(f"SkyComponent.name must be a str, got {type(self.name).__name__}")
         if self.shape == "gaussian":
-            missing = {"bmaj", "bmin", "bpa"} - set(self.params)
-            if missing:
-                raise DataModelError(
-                    f"a gaussian SkyComponent needs params {sorted(missing)} (radians)"
-                )
+            self.params = _gaussian_params(self.params)
 
     @property
     def nchan(self) -> int:
@@ -108,7 +160,8 @@ class SkyModel:
     gaintable : GainTable or None
         Direction-dependent gains for this model (MPCCAL).
     mask : Image or None
-        Where the model may be non-zero (1) or not (0).
+        Where the model may be non-zero (1) or not (0): the image's ny, nx, and one plane or
+        the image's channels/polarisations.
     fixed : bool
         A fixed model is not updated by pipelines.
     """
@@ -120,22 +173,35 @@ class SkyModel:
     fixed: bool = False
 
     def __post_init__(self) -> None:
+        if isinstance(self.components, SkyComponent) or not isinstance(
+            self.components, (list, tuple)
+        ):
+            raise DataModelError(
+                f"SkyModel.components must be a list of SkyComponent, got "
+                f"{type(self.components).__name__}"
+            )
         self.components = list(self.components)
-        for c in self.components:
+        for k, c in enumerate(self.components):
             if not isinstance(c, SkyComponent):
                 raise DataModelError(
-                    f"SkyModel.components must be SkyComponents, got {type(c).__name__}"
+                    f"SkyModel.components must be SkyComponents; item {k} is {type(c).__name__}"
                 )
-        if self.image is not None and not isinstance(self.image, Image):
-            raise DataModelError("SkyModel.image must be an Image")
-        if (
-            self.mask is not None
-            and self.image is not None
-            and self.mask.data.shape[2:] != self.image.data.shape[2:]
-        ):
-            raise DataModelError("SkyModel.mask must have the image's ny, nx")
-        if self.gaintable is not None and not isinstance(self.gaintable, GainTable):
-            raise DataModelError("SkyModel.gaintable must be a GainTable")
+        for name, kind in (("image", Image), ("mask", Image), ("gaintable", GainTable)):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, kind):
+                raise DataModelError(
+                    f"SkyModel.{name} must be {kind.__name__} or None, got {type(value).__name__}"
+                )
+        if not isinstance(self.fixed, (bool, np.bool_)):
+            raise DataModelError(f"SkyModel.fixed must be a bool, got {type(self.fixed).__name__}")
+        if self.mask is not None and self.image is not None:
+            (nc, npol, ny, nx), (mc, mp, my, mx) = self.image.shape, self.mask.shape
+            if (my, mx) != (ny, nx) or mc not in (1, nc) or mp not in (1, npol):
+                raise DataModelError(
+                    f"SkyModel.mask has shape {[mc, mp, my, mx]}, the image {[nc, npol, ny, nx]}: "
+                    f"the mask needs the image's ny, nx = {ny}, {nx}, and 1 or {nc} channels, "
+                    f"1 or {npol} polarisations"
+                )
 
     def replace(self, **changes) -> SkyModel:
         return dataclasses.replace(self, **changes)
