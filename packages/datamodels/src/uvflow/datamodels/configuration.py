@@ -86,8 +86,10 @@ class Configuration:
         )  # fmt: skip
 
     def __repr__(self) -> str:
+        """Name, antenna count, array centre and the largest distance from it."""
         r = np.linalg.norm(self.enu()[:, :2], axis=1)
         return (
             f"Configuration({self.name!r}, nants={self.nants}, "
-            f"lon={self.location.lon.deg:.4f}°, lat={self.location.lat.deg:.4f}°, max radius {r.max():.1f} m)"
+            f"lon={self.location.lon.deg:.4f}°, lat={self.location.lat.deg:.4f}°, "
+            f"max radius {r.max(initial=0.0):.1f} m)"
         )

@@ -123,8 +123,10 @@ class GainTable:
         )  # fmt: skip
 
     def __repr__(self) -> str:
+        """Jones type, shapes, receptor frame and the range of the gain amplitudes."""
         amp = np.abs(self.gain)
+        rng = f"|g| {amp.min():.3g}..{amp.max():.3g}" if amp.size else "no gains"
         return (
             f"GainTable({self.jones_type}, ntimes={self.ntimes}, nants={self.nants}, nchan={self.nchan}, "
-            f"nrec={self.nrec} {self.receptor_frame.name}, |g| {amp.min():.3g}..{amp.max():.3g})"
+            f"nrec={self.nrec} {self.receptor_frame.name}, {rng})"
         )

@@ -175,13 +175,15 @@ class Image:
         self.__dict__.update(state)
 
     def __repr__(self) -> str:
+        """Shape, frame, cell size, frequencies, dtype, data range and clean beam."""
         d = self.data
         rng = f"{d.real.min():.4g}..{d.real.max():.4g}" if d.size else "empty"
+        f = self.frequency / 1e6
+        freq = f"{f[0]:.4g}" if f.size == 1 else (f"{f[0]:.4g}–{f[-1]:.4g}" if f.size else "none")
         return (
             f"Image(shape={list(d.shape)}, {self.polarisation_frame.name}, "
             f"cell={np.rad2deg(self.cellsize) * 3600:.4g} arcsec, "
-            f"freq={self.frequency[0] / 1e6 if self.nchan else float('nan'):.4g} MHz, dtype={d.dtype}, "
-            f"range {rng}, beam={self.clean_beam})"
+            f"freq={freq} MHz, dtype={d.dtype}, range {rng}, beam={self.clean_beam})"
         )
 
 

@@ -142,10 +142,22 @@ class SkyComponent:
         return self.replace(flux=self.flux.copy(), params=dict(self.params))
 
     def __repr__(self) -> str:
+        """Name, shape (with the gaussian's size), direction, first flux and the frequencies."""
         d = self.direction.icrs
+        shape = self.shape
+        if shape == "gaussian":
+            asec = {k: np.rad2deg(self.params[k]) * 3600 for k in ("bmaj", "bmin")}
+            shape += (
+                f" {asec['bmaj']:.4g}x{asec['bmin']:.4g} arcsec "
+                f"pa {np.rad2deg(self.params['bpa']):.4g}°"
+            )
+        f = self.frequency / 1e6
+        freq = (
+            f"{f[0]:.4g} MHz" if f.size == 1 else f"{f[0]:.4g}–{f[-1]:.4g} MHz ({f.size} channels)"
+        )
         return (
-            f"SkyComponent({self.name!r}, {self.shape}, ra={d.ra.deg:.6f}°, dec={d.dec.deg:.6f}°, "
-            f"flux[0]={np.round(self.flux[0], 6).tolist()} Jy at {self.frequency[0] / 1e6:.4g} MHz)"
+            f"SkyComponent({self.name!r}, {shape}, ra={d.ra.deg:.6f}°, dec={d.dec.deg:.6f}°, "
+            f"flux[0]={np.round(self.flux[0], 6).tolist()} Jy {self.polarisation_frame.name} at {freq})"
         )
 
 

@@ -243,10 +243,14 @@ class Visibility:
         return visibility_from_xarray(ds)
 
     def __repr__(self) -> str:
+        """Shapes, frame, frequency range, time span, longest uvw, dtype and flagged fraction."""
         f = self.frequency
         frange = f"{f.min() / 1e6:.3f}–{f.max() / 1e6:.3f} MHz" if f.size else "no channels"
+        span = f"time span {np.ptp(self.time):.1f} s" if self.ntime else "no times"
+        longest = f"|uvw| <= {np.sqrt((self.uvw**2).sum(-1)).max():.1f} m" if self.uvw.size else ""
         return (
             f"Visibility(source={self.source!r}, ntime={self.ntime}, nbaseline={self.nbaseline}, "
             f"nchan={self.nchan}, npol={self.npol} {self.polarisation_frame.name}, {frange}, "
-            f"dtype={self.vis.dtype}, flagged={self.flags.mean() if self.flags.size else 0:.1%})"
+            f"{span}, {longest}, dtype={self.vis.dtype}, "
+            f"flagged={self.flags.mean() if self.flags.size else 0:.1%})"
         )
