@@ -35,6 +35,21 @@ After the iterations
    or the correlation is not used by the solve (cross hands of a diagonal solve).
 6. ``gt.meta``: ``iterations`` and ``converged`` [ntime, nchan], ``niter``, ``tol``,
    ``solver='stefcal'``, ``mode``.
+
+Memory
+------
+The statistics are per solution and baseline: R, Q, P of ``nbaseline × npol`` values for
+scalar/diagonal solves, but ``S`` and ``T`` of 16 + 64 complex values per baseline for a
+full 2×2 solve (``nsolution × nbaseline × 1.3 KiB``: 4.3 GB for 256 antennas and 100
+intervals, more than the 1.7 GB of 4-correlation complex64 visibilities of 100
+integrations × 16 channels they come from). The StefCal iterations work on dense antenna × antenna
+matrices: ``[n, nant, nant]`` per receptor for the scalar and diagonal solves
+(16 bytes · nant² per problem), but ``[n, 4·nant, 4·nant]`` and ``[n, 8·nant, 8·nant]``
+for the full 2×2 solve (1280 bytes · nant² per problem: 84 MB at 256 antennas, 6.7 GB for
+100 intervals at once). The full solve therefore works through the problems in batches
+of :func:`full_solve_batch` (as many as fit :data:`FULL_SOLVE_MEMORY`, 512 MiB, at least
+one), and computes its residuals one interval at a time; the results do not depend on
+the batching.
 """
 
 from __future__ import annotations
@@ -51,9 +66,20 @@ from .jones import correlation_receptors, solve_mode
 from .statistics import GainStatistics, accumulate_statistics
 from .stefcal import dense_full, dense_scalar, full_normal_matrices, stefcal_full, stefcal_scalar
 
-__all__ = ["solve_gaintable", "solve_gaintable_from_statistics", "gaintable_statistics"]
+__all__ = [
+    "FULL_SOLVE_MEMORY",
+    "full_solve_batch",
+    "gaintable_statistics",
+    "solve_gaintable",
+    "solve_gaintable_from_statistics",
+]
 
 logger = logging.getLogger(__name__)
+
+#: Bytes allowed for the dense matrices of the full 2×2 solve at a time (see the module
+#: notes): problems are solved in batches of :func:`full_solve_batch` so that the peak
+#: stays near this, plus the statistics, whatever the number of solution intervals.
+FULL_SOLVE_MEMORY = 512 * 2**20
 
 
 def _check_options(niter, tol, refant, nant) -> None:
@@ -268,17 +294,39 @@ def _solve_diagonal(stats, gt, niter, tol, phase_only):
     return gain, weight, (it, conv)
 
 
+def full_solve_batch(nant: int, nproblems: int, budget: int | None = None) -> int:
+    """How many full 2×2 problems (solution intervals × frequency solutions) are solved
+    together so that their dense matrices fit in ``budget`` bytes (at least one).
+
+    One problem of ``nant`` antennas needs ``Smat`` [4·nant, 4·nant] and ``Tmat``
+    [8·nant, 8·nant] complex128: ``80 · nant² · 16`` bytes (84 MB for 256 antennas).
+    """
+    budget = FULL_SOLVE_MEMORY if budget is None else budget
+    return int(max(1, min(nproblems, budget // (80 * 16 * nant * nant))))
+
+
 def _solve_full(stats, gt, niter, tol):
     nts, nfs = stats.nsol
     nant = gt.nants
     nb = stats.antenna1.size
-    S = stats.sums["S"].reshape(nts * nfs, nb, 2, 2, 2, 2)
-    T = stats.sums["T"].reshape((nts * nfs, nb) + (2,) * 6)
-    Smat, Tmat = dense_full(S, T, stats.antenna1, stats.antenna2, nant)
-    G0 = _start(gt).transpose(0, 2, 1, 3, 4).reshape(nts * nfs, nant, 2, 2)
-    G, it, conv = stefcal_full(Smat, Tmat, G0, niter, tol)
-    A = full_normal_matrices(Tmat, G)  # [n, nant, a, d, e]
-    w = np.abs(np.diagonal(A, axis1=-2, axis2=-1))  # [n, nant, a, d]
+    n = nts * nfs
+    S = stats.sums["S"].reshape(n, nb, 2, 2, 2, 2)
+    T = stats.sums["T"].reshape((n, nb) + (2,) * 6)
+    G0 = _start(gt).transpose(0, 2, 1, 3, 4).reshape(n, nant, 2, 2)
+    G = np.empty_like(G0)
+    w = np.empty((n, nant, 2, 2))
+    it = np.empty(n, np.int64)
+    conv = np.empty(n, bool)
+    # The problems are independent: solve them in batches whose dense matrices fit the
+    # memory budget (one batch of everything would need 1280·nant²·n bytes).
+    step = full_solve_batch(nant, n)
+    for lo in range(0, n, step):
+        part = slice(lo, min(n, lo + step))
+        Smat, Tmat = dense_full(S[part], T[part], stats.antenna1, stats.antenna2, nant)
+        G[part], it[part], conv[part] = stefcal_full(Smat, Tmat, G0[part], niter, tol)
+        A = full_normal_matrices(Tmat, G[part])  # [batch, nant, a, d, e]
+        w[part] = np.abs(np.diagonal(A, axis1=-2, axis2=-1))  # [batch, nant, a, d]
+        del Smat, Tmat, A
     gain = G.reshape(nts, nfs, nant, 2, 2).transpose(0, 2, 1, 3, 4)
     weight = w.reshape(nts, nfs, nant, 2, 2).transpose(0, 2, 1, 3, 4)
     # A receptor row without data has a zero normal matrix: no solution for that antenna.
@@ -335,14 +383,16 @@ def _residual(stats: GainStatistics, gain: np.ndarray) -> np.ndarray:
     a1, a2 = stats.antenna1, stats.antenna2
     if stats.mode == "full":
         G = gain.transpose(0, 2, 1, 3, 4)  # [nts, nfs, nant, nrec, nrec]
-        gi, gj = G[:, :, a1], G[:, :, a2]  # [nts, nfs, nb, nrec, nrec]
         S, T, P = stats.sums["S"], stats.sums["T"], stats.sums["P"]
-        cross = np.einsum("...ad,...bc,...abdc->...ab", gi, np.conj(gj), np.conj(S))
-        quad = np.einsum(
-            "...ad,...bc,...ae,...bf,...abdcef->...ab", gi, np.conj(gj), np.conj(gi), gj, T,
-            optimize=True,
-        )  # fmt: skip
-        chi2 = (P - 2 * cross.real + quad.real).sum(axis=2).reshape(nts, nfs, 4)
+        chi2 = np.empty((nts, nfs, 4))
+        for k in range(nts):  # one interval at a time: temporaries the size of T[k]
+            gi, gj = G[k][:, a1], G[k][:, a2]  # [nfs, nb, nrec, nrec]
+            cross = np.einsum("...ad,...bc,...abdc->...ab", gi, np.conj(gj), np.conj(S[k]))
+            quad = np.einsum(
+                "...ad,...bc,...ae,...bf,...abdcef->...ab", gi, np.conj(gj), np.conj(gi), gj,
+                T[k], optimize=True,
+            )  # fmt: skip
+            chi2[k] = (P[k] - 2 * cross.real + quad.real).sum(axis=1).reshape(nfs, 4)
         used = np.ones(4, bool)
     else:
         p, q = correlation_receptors(stats.polarisation_frame)

@@ -90,6 +90,12 @@ def dense_full(
         Rows (i, a, d), columns (j, b, c).
     Tmat : numpy.ndarray of complex128, shape [nbatch, nant*8, nant*8]
         Rows (i, a, d, e), columns (j, b, c, f).
+
+    Notes
+    -----
+    The two matrices take ``1280 · nant²`` bytes per problem (84 MB for 256 antennas):
+    callers pass batches sized to a memory budget
+    (:func:`uvflow.calibration.solve.full_solve_batch`), not every interval at once.
     """
     n = S.shape[0]
     sm = np.zeros((n, nant, 2, 2, nant, 2, 2), complex)  # [n, i, a, d, j, b, c]
