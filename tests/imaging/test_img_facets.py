@@ -152,14 +152,14 @@ def test_facet_deconvolution_matches_single(field, frac, taper, overlap):
     model, residual, rounds = facet_clean(dirty, psf2, stop, 2, overlap, taper)
     rms = float(np.sqrt(np.mean(residual.data**2)))
     assert np.abs(residual.data).max() < stop and rounds < 20  # cleaned everywhere
-    # both cleans stop within one threshold of the same residual, with components found in
-    # a different order: measured rms 0.92-1.01 x the single-facet one. The slack of 1 % of
-    # the peak covers what facets cannot do alike — remove the sidelobes of sources outside
-    # them within a round (rounds bound these by sidelobe x peak; the last round's spurious
-    # components are below the threshold). Deeper (fractional 1e-3) the facets' rms is
-    # 1.4-1.6 x the single one, still 5e-5 of the peak: CLEAN's non-unique component
-    # placement near bright pairs, settled differently by rounds.
-    assert rms <= 1.01 * rms1 + 0.01 * np.abs(dirty.data).max()
+    # The acceptance criterion: the facets' residual rms within 1 % of the single-facet one
+    # (one-sided: cleaning deeper is allowed). Both stop at the same absolute threshold with
+    # components found in a different order; measured ratios (frac 0.1 / 0.01): linear 16
+    # 0.926 / 0.951, tukey 8 0.924 / 0.942, tukey 32 0.967 / 1.0095 (stable to 1e-9
+    # perturbations of the dirty image). Deeper (fractional 1e-3, not tested) the ratio is
+    # 1.4-1.6, still 5e-5 of the peak: CLEAN's non-unique component placement near bright
+    # pairs, settled differently by rounds.
+    assert rms <= 1.01 * rms1
     # the model is the sky's: every source's flux in its 3x3 box within 2 threshold units
     for (y, x), f in zip(PIXELS, FLUXES):
         assert model.data[0, 0, y - 1 : y + 2, x - 1 : x + 2].sum() == pytest.approx(
@@ -181,7 +181,8 @@ def test_one_round_with_a_high_threshold(field):
     single, _ = deconvolve_cube(dirty, psf2, niter=5000, threshold=stop, fractional_threshold=0)
     rms1 = float(np.sqrt(np.mean(image_residual(dirty, single, psf2).data ** 2)))
     rms = float(np.sqrt(np.mean(residual.data**2)))
-    assert rms <= 1.01 * rms1 + 0.01 * np.abs(dirty.data).max()
+    # within 1 % of the single minor cycle's rms (measured 0.988 of it)
+    assert rms <= 1.01 * rms1
     # the sources around the facets' common corner (64, 64) are cleaned as deeply as by
     # the single minor cycle (to within one threshold unit: 1 Jy)
     box = (0, 0, slice(56, 73), slice(56, 73))

@@ -226,45 +226,188 @@ def test_deconvolve_and_restore_serial_equals_dask(windows, dirty_psf, facets):
 
 
 def test_deconvolve_list_is_deconvolve_cube_on_the_window_cube(windows, dirty_psf):
-    """One facet: the workflow is exactly the kernel on the stacked windows, split back."""
-    from uvflow.imaging import deconvolve_cube
+    """One facet: the workflow is exactly the kernel on the stacked windows, split back,
+    at the absolute threshold ``fractional_threshold`` times the whole cube's peak."""
+    from uvflow.imaging import clean_threshold, deconvolve_cube
 
     _, models, _ = windows
     dirty, psf = dirty_psf
     rsexecute.set_client(use_dask=False)
     out = deconvolve_list_rsexecute_workflow(dirty, psf, models, **CLEAN)
-    cube, _ = deconvolve_cube(stack_windows(*dirty), stack_windows(*psf), **CLEAN)
+    cube_dirty = stack_windows(*dirty)
+    stop = clean_threshold(cube_dirty.data, None, 0.0, CLEAN["fractional_threshold"])
+    kw = dict(CLEAN, threshold=stop, fractional_threshold=0.0)
+    cube, _ = deconvolve_cube(cube_dirty, stack_windows(*psf), **kw)
     for i, m in enumerate(out):
         np.testing.assert_array_equal(m.data[0], cube.data[i])
         assert m.wcs.wcs.crval[3] == models[i].wcs.wcs.crval[3]
 
 
-def test_facet_minor_cycle_residual_matches_single(windows, dirty_psf):
-    """2×2 overlapping facets clean the whole image as deeply as one facet: the residual
-    rms is within 1 % of the single-facet one, plus 1 % of the peak for what facets cannot
-    do alike within a round (see uvflow.imaging.deconvolution.facet_deconvolve)."""
-    from uvflow.imaging import image_residual
+# A field made for comparing facet-parallel and single minor cycles: three windows (one
+# channel each) of 14 point sources and two Gaussian blobs (widths 4 and 6 pixels) with
+# spectral index -0.7, several on or near the facet borders, and the exact dirty images
+# sky ⊛ psf with a PSF of twice the image size (every sidelobe in reach of the minor cycle,
+# as psf_factor=2 in the pipelines; an image-sized PSF leaves sidelobes no minor cycle can
+# remove, and the residual rms then measures those).
+SPECTRAL_FREQS = (0.9e8, 1.0e8, 1.1e8)
+SPECTRAL_PIXELS = [(20, 30), (40, 100), (64, 64), (90, 20), (100, 90), (110, 50), (30, 60),
+                   (75, 110), (62, 40), (66, 90), (10, 66), (120, 62), (58, 70), (70, 58)]  # fmt: skip
+SPECTRAL_FLUXES = [10.0, 3.0, 1.0, 0.5, 0.3, 0.2, 0.1, 5.0, 2.0, 4.0, 1.5, 0.7, 6.0, 3.0]
+SPECTRAL_BLOBS = [(64, 30, 4.0, 3.0), (45, 64, 6.0, 2.0)]  # (y, x, sigma pixels, Jy)
 
-    _, models, _ = windows
-    dirty, psf = dirty_psf
+
+def _window_images(cube):
+    """One single-channel Image per channel of ``cube``."""
+    out = []
+    for c, f in enumerate(cube.frequency):
+        im = create_image((cube.ny, cube.nx), cube.cellsize, cube.phasecentre, [f],
+                          channel_bandwidth=1.0e7)  # fmt: skip
+        im.data[...] = cube.data[c : c + 1]
+        out.append(im)
+    return out
+
+
+@pytest.fixture(scope="module")
+def spectral_windows():
+    """(dirty_list, psf_list, zero models) of the 14-source, 2-blob field, 128² images."""
+    from scipy.signal import fftconvolve
+
+    from uvflow.imaging.deconvolution.conformance import point_source_dirty, synthetic_psf
+
+    freqs = np.array(SPECTRAL_FREQS)
+    spectrum = (freqs / 1.0e8) ** -0.7
+    psf = synthetic_psf(256, freqs)
+    _, dirty = point_source_dirty(128, psf, SPECTRAL_PIXELS, np.outer(SPECTRAL_FLUXES, spectrum))
+    yy, xx = np.mgrid[:128, :128]
+    blobs = np.zeros((128, 128))
+    for y, x, sigma, flux in SPECTRAL_BLOBS:
+        g = np.exp(-0.5 * ((yy - y) ** 2 + (xx - x) ** 2) / sigma**2)
+        blobs += flux * g / g.sum()
+    for c in range(freqs.size):  # linear convolution: the part of the full one on the image
+        full = fftconvolve(blobs * spectrum[c], psf.data[c, 0], mode="full")
+        dirty.data[c, 0] += full[128:256, 128:256]
+    dirty_list, psf_list = _window_images(dirty), _window_images(psf)
+    return dirty_list, psf_list, [d.copy(zero=True) for d in dirty_list]
+
+
+FACETS = dict(deconvolve_facets=2, deconvolve_overlap=8, deconvolve_taper="tukey",
+              deconvolve_rounds=4)  # fmt: skip
+
+
+def _rms(a):
+    return float(np.sqrt(np.mean(a**2)))
+
+
+@pytest.mark.parametrize(
+    "algorithm,options",
+    [
+        ("hogbom", {}),
+        # scale_bias 0: the default 0.6 makes msclean take only points on this field (then
+        # it is Högbom to rounding); without bias it uses the 3 and 6 pixel scales too
+        ("msclean", {"scales": (0, 3, 6), "scale_bias": 0.0}),
+        ("mmclean", {"scales": (0, 3, 6), "scale_bias": 0.0, "nmoment": 2}),
+    ],
+)
+def test_facet_minor_cycle_residual_matches_single(spectral_windows, algorithm, options):
+    """2×2 overlapping facets clean the whole image as deeply as one facet: the residual
+    rms is within 1 % of the single-facet one (the acceptance criterion; one-sided, cleaning
+    deeper is allowed).
+
+    Measured facets/single rms: hogbom 0.880, msclean 0.926, mmclean 0.941 (tukey overlap 8;
+    points only, linear 16 and tukey 16 gave 0.90-0.93; 4, 6 and 8 rounds the same:
+    converged; at fractional 0.005: 0.915, 0.967, 1.005). The rounds recompute the exact
+    residual between facet cleans, which places components slightly better than one
+    uninterrupted minor cycle.
+    """
+    from uvflow.imaging import clean_threshold, image_residual
+
+    dirty, psf, models = spectral_windows
     rsexecute.set_client(use_dask=False)
-    kw = dict(niter=2000, gain=0.1, fractional_threshold=0.02)
+    kw = dict(algorithm=algorithm, niter=5000, gain=0.1, fractional_threshold=0.01, **options)
     single = deconvolve_list_rsexecute_workflow(dirty, psf, models, **kw)
-    facet = deconvolve_list_rsexecute_workflow(
-        dirty,
-        psf,
-        models,
-        deconvolve_facets=2,
-        deconvolve_overlap=8,
-        deconvolve_taper="tukey",
-        **kw,
-    )
+    facet = deconvolve_list_rsexecute_workflow(dirty, psf, models, **FACETS, **kw)
     d, p = stack_windows(*dirty), stack_windows(*psf)
     r1 = image_residual(d, stack_windows(*single), p).data
     r2 = image_residual(d, stack_windows(*facet), p).data
-    rms1, rms2 = np.sqrt(np.mean(r1**2)), np.sqrt(np.mean(r2**2))
-    assert rms2 <= 1.01 * rms1 + 0.01 * np.abs(d.data).max()
-    assert np.abs(r2).max() < 0.1 * np.abs(d.data).max()  # cleaned everywhere, borders too
+    assert _rms(r2) <= 1.01 * _rms(r1)
+    # cleaned everywhere, borders too: hogbom and msclean stop on the plain residual
+    # (measured 1.001 and 1.004 of the stop: the gathered residual can pass it by the last
+    # round's cross-facet sidelobes), mmclean on the moment-0 residual (measured 0.997)
+    stop = clean_threshold(d.data, None, 0.0, 0.01)
+    peak = np.abs(r2.mean(axis=0)).max() if algorithm == "mmclean" else np.abs(r2).max()
+    assert peak < 1.05 * stop
+
+
+@pytest.mark.parametrize("masked", [False, True])
+def test_one_and_many_facets_stop_at_the_same_absolute_threshold(spectral_windows, masked):
+    """``fractional_threshold`` is relative to the whole cube's peak (times the mask) with
+    one facet and with 2×2 facets alike: a faint window (a tenth of the others) stops at
+    that one absolute threshold — not at a fraction of its own peak, which would clean it
+    ten times deeper."""
+    from uvflow.imaging import clean_threshold, image_residual
+
+    dirty, psf, models = spectral_windows
+    dirty = list(dirty)
+    dirty[2] = dirty[2].replace(data=0.1 * dirty[2].data)
+    mask = None
+    window = np.ones((128, 128))
+    if masked:  # exclude the brightest source: the threshold follows the mask's peak
+        window[10:31, 20:41] = 0.0
+        mask = dirty[0].replace(data=window[None, None].copy())
+    frac = 0.02
+    d, p = stack_windows(*dirty), stack_windows(*psf)
+    stop = clean_threshold(d.data, window, 0.0, frac)
+    assert np.abs(dirty[2].data).max() * frac < 0.2 * stop  # the per-plane rule: 10x deeper
+    rsexecute.set_client(use_dask=False)
+    kw = dict(niter=5000, gain=0.1, fractional_threshold=frac, mask=mask)
+    for extra in ({}, FACETS):
+        model = deconvolve_list_rsexecute_workflow(dirty, psf, models, **kw, **extra)
+        residual = image_residual(d, stack_windows(*model), p).data * window
+        peaks = np.abs(residual).max(axis=(1, 2, 3))
+        # every window cleaned to the stop (measured 0.993-1.000 of it; with the mask the
+        # facets' gathered residual passes it by the last round's cross-facet sidelobes:
+        # 1.010 and 1.021), the faint one no deeper (measured 0.958-0.995 of it; the
+        # per-plane rule would leave it below 0.1 of the stop)
+        assert np.all(peaks < 1.05 * stop), (extra, peaks / stop)
+        assert peaks[2] > 0.5 * stop, (extra, peaks / stop)
+
+
+def test_facets_honour_the_reference_frequency(spectral_windows):
+    """mmclean's ``reference_frequency`` reaches every facet: the workflow's one round equals
+    the kernel recipe with it (scatter, deconvolve_facet, gather), and differs from the
+    default ν0 (the mean frequency), which changes mmclean's peak criterion."""
+    from uvflow.imaging import (
+        clean_threshold,
+        deconvolve_facet,
+        facet_round_threshold,
+        image_gather_facets,
+        image_scatter_facets,
+        psf_sidelobe_level,
+    )
+
+    dirty, psf, models = spectral_windows
+    rsexecute.set_client(use_dask=False)
+    kw = dict(algorithm="mmclean", scales=(0, 3), nmoment=2, niter=300, gain=0.1,
+              fractional_threshold=0.01)  # fmt: skip
+    layout = dict(deconvolve_facets=2, deconvolve_overlap=8, deconvolve_taper="tukey",
+                  deconvolve_rounds=1)  # fmt: skip
+    nu0 = 0.9e8
+    out = stack_windows(*deconvolve_list_rsexecute_workflow(
+        dirty, psf, models, reference_frequency=nu0, **layout, **kw))  # fmt: skip
+    default = stack_windows(*deconvolve_list_rsexecute_workflow(dirty, psf, models, **layout, **kw))
+    d, p = stack_windows(*dirty), stack_windows(*psf)
+    level = facet_round_threshold(d, psf_sidelobe_level(p), clean_threshold(d.data, None, 0, 0.01))
+    opts = {k: v for k, v in kw.items() if k != "fractional_threshold"}
+    parts = [
+        deconvolve_facet(f, p, threshold=level, reference_frequency=nu0, **opts)[0]
+        for f in image_scatter_facets(d, 2, 8, "tukey")
+    ]
+    recipe = image_gather_facets(parts, d, 8, "tukey")
+    # the same kernels on the same arrays in the same order: equal to rounding
+    np.testing.assert_allclose(
+        out.data, recipe.data, rtol=0, atol=1e-12 * np.abs(recipe.data).max()
+    )
+    assert np.abs(out.data - default.data).max() > 1e-3 * np.abs(out.data).max()
 
 
 @pytest.mark.parametrize("facets,rounds", [(2, 1), (2, 3), (3, 2)])

@@ -5,8 +5,8 @@ Recipe (what a workflow runs; each facet's clean is an independent task)::
     stop = clean_threshold(dirty.data, window, threshold, fractional_threshold)  # global
     sidelobe = psf_sidelobe_level(psf)
     model, residual = zero image, dirty
-    while max|residual| >= stop (and rounds < a limit):                 # image-plane rounds
-        level = facet_round_threshold(residual, sidelobe, stop)          # shared by the facets
+    while max|residual · window| >= stop (and rounds < a limit):        # image-plane rounds
+        level = facet_round_threshold(residual, sidelobe, stop, window)  # shared by the facets
         facets = image_scatter_facets(residual, nf, overlap, taper)      # overlapping views
         parts = [deconvolve_facet(f, psf, threshold=level, ...) for f in facets]  # parallel
         model += image_gather_facets([m for m, _ in parts], dirty, overlap, taper)
@@ -85,6 +85,7 @@ def deconvolve_facet(
     findpeak: str = "RASCIL",
     scale_bias: float = 0.6,
     psf_support: int | None = None,
+    reference_frequency: float | None = None,
 ) -> tuple[Image, Image]:
     """Clean one facet (made by :func:`~uvflow.imaging.image_scatter_facets`) to a shared threshold.
 
@@ -100,6 +101,9 @@ def deconvolve_facet(
         :func:`~.cleaning_common.clean_threshold` of the whole dirty image.
     algorithm, niter, gain, scales, nmoment, findpeak, scale_bias, psf_support
         As for :func:`~.deconvolve.deconvolve_cube` (mmclean returns spectral cubes).
+    reference_frequency : float, optional
+        mmclean: ν0 (Hz) of the Taylor expansion; give every facet the same one (default
+        the mean channel frequency, the same for every facet of one cube).
     mask : numpy.ndarray of float, shape [fy, fx] or [nchan|1, npol|1, fy, fx], optional
         The facet's part of a global clean mask; multiplies the facet's support (the
         pixels where its gather weight is > 0, where it may place components).
@@ -119,6 +123,7 @@ def deconvolve_facet(
         dirty_facet, facet_psf(psf, dirty_facet), algorithm=algorithm, niter=niter, gain=gain,
         threshold=threshold, fractional_threshold=0.0, scales=scales, nmoment=nmoment,
         findpeak=findpeak, mask=window, psf_support=psf_support, scale_bias=scale_bias,
+        reference_frequency=reference_frequency,
     )  # fmt: skip
 
 
@@ -170,18 +175,26 @@ def psf_sidelobe_level(psf: Image, radius: float | None = None) -> float:
     return level
 
 
-def facet_round_threshold(residual: Image, sidelobe: float, threshold: float) -> float:
-    """The threshold of one round of facet cleaning: ``max(threshold, sidelobe · max|residual|)``.
+def facet_round_threshold(
+    residual: Image, sidelobe: float, threshold: float, window: np.ndarray | None = None
+) -> float:
+    """The threshold of one round of facet cleaning: ``max(threshold, sidelobe · max|residual · window|)``.
 
     Parameters
     ----------
     residual : Image
-        The current residual of the whole image.
+        The current residual of the whole image, data float [nchan, npol, ny, nx].
     sidelobe : float
         :func:`psf_sidelobe_level` of the PSF, in [0, 1).
     threshold : float
         The final (global) stopping threshold, Jy/beam.
+    window : numpy.ndarray of float, broadcastable to [nchan, npol, ny, nx], optional
+        The clean mask (weights in [0, 1]): emission outside it is never cleaned, so its
+        sidelobes must not hold the rounds' threshold up.
     """
     if not 0.0 <= sidelobe < 1.0:
         raise DeconvolutionError(f"sidelobe must be in [0, 1), got {sidelobe}")
-    return max(float(threshold), float(sidelobe) * float(np.abs(residual.data).max()))
+    a = np.abs(residual.data)
+    if window is not None:
+        a = a * window
+    return max(float(threshold), float(sidelobe) * float(a.max()))

@@ -14,6 +14,14 @@ gather weights sum to 1 everywhere, so no border is left uncleaned. A graph cann
 a value it computes, so the number of rounds is fixed (``deconvolve_rounds``); a round
 whose residual is already below the threshold costs a peak search per facet and adds
 nothing.
+
+Thresholds: one rule for one facet and for many (RASCIL's global threshold for a cube).
+Every window, channel, polarisation and facet stops at the same absolute threshold
+``max(threshold, fractional_threshold · max|dirty · window|)``, the peak taken over the
+whole stacked cube at the start of the minor cycle (``window`` = ``mask``, times the
+``window_shape`` rule with one facet). :func:`~uvflow.imaging.deconvolve_cube` called on its
+own instead applies ``fractional_threshold`` to each plane's own peak; the workflow hands
+it the absolute threshold and ``fractional_threshold=0``.
 """
 
 from __future__ import annotations
@@ -23,12 +31,14 @@ from uvflow.execution import rsexecute, strict_keywords
 
 from ..deconvolution import (
     clean_threshold,
+    create_window,
     deconvolve_cube,
     deconvolve_facet,
     facet_round_threshold,
     image_residual,
     psf_sidelobe_level,
 )
+from ..deconvolution.cleaning_common import check_clean_parameters
 from ..errors import ImagingError
 from ..facets import image_gather_facets, image_scatter_facets
 from ..restore import restore_cube
@@ -73,17 +83,33 @@ def split_windows(cube: Image, *models: Image) -> list[Image]:
     return out
 
 
-def _minor_cycle(dirty: Image, psf: Image, mask, options: dict) -> Image:
-    model, _ = deconvolve_cube(dirty, psf, mask=mask, **options)
+def _global_threshold(
+    dirty: Image,
+    threshold: float,
+    fractional_threshold: float,
+    mask=None,
+    window_shape: str | None = None,
+    window_edge: int = 16,
+) -> float:
+    """The absolute threshold shared by the whole cube (see the module notes)."""
+    window = create_window(dirty, window_shape, window_edge, mask)
+    return clean_threshold(dirty.data, window, threshold, fractional_threshold)
+
+
+def _minor_cycle(dirty: Image, psf: Image, mask, options: dict, stopping: dict) -> Image:
+    stop = _global_threshold(
+        dirty, mask=mask, window_shape=options["window_shape"],
+        window_edge=options["window_edge"], **stopping,
+    )  # fmt: skip
+    model, _ = deconvolve_cube(
+        dirty, psf, mask=mask, threshold=stop, fractional_threshold=0.0, **options
+    )
     return model
 
 
-def _round_threshold(residual: Image, psf: Image, stop: float) -> float:
-    return facet_round_threshold(residual, psf_sidelobe_level(psf), stop)
-
-
-def _global_threshold(dirty: Image, threshold: float, fractional_threshold: float) -> float:
-    return clean_threshold(dirty.data, None, threshold, fractional_threshold)
+def _round_threshold(residual: Image, psf: Image, stop: float, mask=None) -> float:
+    window = create_window(residual, None, 0, mask)
+    return facet_round_threshold(residual, psf_sidelobe_level(psf), stop, window)
 
 
 def _scatter(image: Image, facets: int, overlap: int, taper):
@@ -140,10 +166,19 @@ def deconvolve_list_rsexecute_workflow(
         Current models (Jy/pixel); the components found are added to them.
     mask : Image, optional
         Where components may go (1) or not (0), data [1|nchan, 1|npol, ny, nx].
-    algorithm, niter, gain, threshold, fractional_threshold, scales, nmoment, findpeak,
-    window_shape, window_edge, psf_support, scale_bias, reference_frequency
-        As :func:`uvflow.imaging.deconvolve_cube`. ``fractional_threshold`` is relative to
-        the peak of the whole cube (shared by every window and facet).
+    algorithm, niter, gain, scales, nmoment, findpeak, window_shape, window_edge,
+    psf_support, scale_bias, reference_frequency
+        As :func:`uvflow.imaging.deconvolve_cube` (``window_shape`` only with one facet;
+        ``reference_frequency``: mmclean's ν0 in Hz, also in every facet).
+    threshold : float
+        Absolute stopping threshold, Jy/beam, >= 0.
+    fractional_threshold : float
+        In [0, 1). With one facet or many, every window, channel, polarisation and facet
+        stops at ``max(threshold, fractional_threshold · max|dirty · window|)``, the peak
+        taken over the whole stacked cube (all windows, channels and polarisations;
+        ``window`` the mask, times ``window_shape`` with one facet) — not each plane's
+        own peak as :func:`~uvflow.imaging.deconvolve_cube` alone does. For mmclean the
+        minor cycle compares this with its moment-0 residual.
     deconvolve_facets : int
         Facets per axis (1: the whole image in one task).
     deconvolve_overlap : int
@@ -151,7 +186,10 @@ def deconvolve_list_rsexecute_workflow(
     deconvolve_taper : {None, 'linear', 'tukey'}
         How overlapping facets are blended (None with overlap 0).
     deconvolve_rounds : int
-        Facet rounds (see the module notes); ignored with one facet.
+        Facet rounds (see the module notes); ignored with one facet. A round cleans down to
+        at most the PSF's sidelobe level times the residual peak, so about
+        ``1 + log(stop / peak) / log(sidelobe)`` rounds reach the stop (3 for sidelobes of
+        0.1 and a 1 % threshold; 6 for sidelobes of 0.4): fewer leave the residual above it.
 
     Returns
     -------
@@ -167,24 +205,24 @@ def deconvolve_list_rsexecute_workflow(
         raise ImagingError(f"deconvolve_facets must be an integer >= 1, got {deconvolve_facets!r}")
     if not (isinstance(deconvolve_rounds, int) and deconvolve_rounds >= 1):
         raise ImagingError(f"deconvolve_rounds must be an integer >= 1, got {deconvolve_rounds!r}")
+    check_clean_parameters(niter, gain, threshold, fractional_threshold)
     options = dict(
         algorithm=algorithm, niter=niter, gain=gain, scales=scales, nmoment=nmoment, findpeak=findpeak,
-        psf_support=psf_support, scale_bias=scale_bias,
+        psf_support=psf_support, scale_bias=scale_bias, reference_frequency=reference_frequency,
     )  # fmt: skip
+    stopping = dict(threshold=threshold, fractional_threshold=fractional_threshold)
     dirty_cube = rsexecute.execute(stack_windows)(*dirty_list)
     psf_cube = rsexecute.execute(stack_windows)(*psfs)
     if deconvolve_facets == 1:
-        whole = dict(options, threshold=threshold, fractional_threshold=fractional_threshold,
-                     window_shape=window_shape, window_edge=window_edge,
-                     reference_frequency=reference_frequency)  # fmt: skip
-        delta = rsexecute.execute(_minor_cycle)(dirty_cube, psf_cube, mask, whole)
+        whole = dict(options, window_shape=window_shape, window_edge=window_edge)
+        delta = rsexecute.execute(_minor_cycle)(dirty_cube, psf_cube, mask, whole, stopping)
     else:
         if window_shape is not None:
             raise ImagingError(
                 "window_shape applies to one facet; give a mask with deconvolve_facets > 1"
             )
         nf = deconvolve_facets * deconvolve_facets
-        stop = rsexecute.execute(_global_threshold)(dirty_cube, threshold, fractional_threshold)
+        stop = rsexecute.execute(_global_threshold)(dirty_cube, mask=mask, **stopping)
         mask_facets = None
         if mask is not None:
             mask_facets = rsexecute.execute(_scatter)(
@@ -193,7 +231,7 @@ def deconvolve_list_rsexecute_workflow(
         delta = rsexecute.execute(_zero_like)(dirty_cube)
         residual = dirty_cube
         for _ in range(deconvolve_rounds):
-            level = rsexecute.execute(_round_threshold)(residual, psf_cube, stop)
+            level = rsexecute.execute(_round_threshold)(residual, psf_cube, stop, mask)
             facets = rsexecute.execute(_scatter)(
                 residual, deconvolve_facets, deconvolve_overlap, deconvolve_taper
             )
