@@ -12,7 +12,11 @@ UVFLOW_BENCH_SIZE=tiny: 8 and 16 antennas, 10 intervals, 4 channels.
 Reported (benchmark.extra_info): ``nvis`` = ntime·nbaseline·nchan·npol, ``vis_per_second``
 (per core: run with OMP_NUM_THREADS=1), the iterations to converge (median and max over
 solutions), and the split between the reduction to per-interval statistics and the
-StefCal iterations. The target is ≥ 20 M visibilities/s for the 64-antenna case.
+StefCal iterations. The target is ≥ 20 M visibilities/s for the 64-antenna case:
+``extra_info['meets_target']`` (64-antenna case only) says whether the fastest round
+reached it (``vis_per_second_best`` ≥ ``target_vis_per_second``); nothing asserts a
+timing. At UVFLOW_BENCH_SIZE=tiny the "64ant" case has 8 antennas, so its
+``meets_target`` only shows the field is filled in.
 
 The solve kernel does not use Dask; ``bench_calibrate_workflow`` runs the calibration
 workflow in the harness's mode (serial or Dask) and checks Dask against serial.
@@ -87,11 +91,11 @@ def problem(request, bench_env):
     assert gt.ntimes == ntime // per
     observed = corrupt(vis, model, gt, rng)
     del vis
-    return observed, model, gt
+    return observed, model, gt, request.param
 
 
 def test_bench_solve_G(benchmark, problem):
-    observed, model, gt = problem
+    observed, model, gt, case = problem
 
     def run():
         return solve_gaintable(observed, model, gt=gt, phase_only=False)
@@ -115,6 +119,8 @@ def test_bench_solve_G(benchmark, problem):
         statistics_seconds=t1 - t0, iterations_seconds=t2 - t1,
         statistics_mbytes=stats.nbytes / 2**20, target_vis_per_second=TARGET,
     )  # fmt: skip
+    if case == 64:  # the case the target is stated for; the fastest round counts
+        info["meets_target"] = bool(nvis / benchmark.stats.stats.min >= TARGET)
     assert np.isfinite(sol.gain).all() and np.mean(sol.meta["converged"]) == 1.0
 
 
