@@ -119,13 +119,32 @@ def test_gaussian_components_are_integrated_over_pixels(image):
 
 
 def test_test_image_is_its_components():
-    img = create_test_image(PC, [1e8], npixel=64, cellsize=CELL, nsources=10, seed=3)
+    """create_test_image is skycomponents_to_image of its random components, pixel by pixel
+    (the same insertion code, so bit-identical), and that image is the sum of the
+    components' own images, each point source's flux on its WCS pixel."""
+    freq = [1.0e8, 1.2e8]
+    img = create_test_image(PC, freq, npixel=64, cellsize=CELL, nsources=10, seed=3)
     comps = create_random_skycomponents(
-        PC, 0.8 * 64 * CELL, [1e8], nsources=10, flux_limits=(0.05, 2.0), slope=2.5,
+        PC, 0.8 * 64 * CELL, freq, nsources=10, flux_limits=(0.05, 2.0), slope=2.5,
         gaussian_fraction=0.3, gaussian_size=(2 * CELL, 10 * CELL), seed=3,
     )  # fmt: skip
-    # Gaussians near the edge lose a little flux off the image; 1 % is ample.
-    assert img.data.sum() == pytest.approx(sum(c.flux[0, 0] for c in comps), rel=1e-2)
+    template = create_image(64, CELL, PC, freq)
+    expected = skycomponents_to_image(template, comps)
+    assert img.shape == expected.shape == (2, 1, 64, 64)
+    np.testing.assert_array_equal(img.data, expected.data)
+    assert img.wcs.to_header_string() == expected.wcs.to_header_string()
+    assert {c.shape for c in comps} == {"point", "gaussian"}  # both kinds are exercised
+    singles = [skycomponents_to_image(template, [c]).data for c in comps]
+    # linear in the components: rounding of the sums only
+    np.testing.assert_allclose(img.data, np.sum(singles, axis=0), rtol=0, atol=1e-14)
+    for c, single in zip(comps, singles):
+        if c.shape == "point":
+            x, y = template.sky_to_pixel(c.direction)
+            np.testing.assert_allclose(
+                single[:, 0, int(np.round(y)), int(np.round(x))], c.flux[:, 0], rtol=1e-15
+            )
+        # Gaussians: their integral (minus what falls off the 64-pixel image: < 1 %)
+        np.testing.assert_allclose(single.sum(axis=(1, 2, 3)), c.flux[:, 0], rtol=1e-2)
 
 
 def test_primary_beam_shapes():
