@@ -181,14 +181,68 @@ def test_graph_size_linear_in_windows(nwin, windows):
     assert ntasks == nwin + (nwin - 1)
 
 
-def test_unknown_keyword_lists_valid_ones(windows):
+WORKFLOWS = [
+    deconvolve_list_rsexecute_workflow,
+    invert_list_rsexecute_workflow,
+    predict_list_rsexecute_workflow,
+    residual_list_rsexecute_workflow,
+    restore_list_rsexecute_workflow,
+    subtract_list_rsexecute_workflow,
+    sum_invert_results_rsexecute,
+    sum_predict_results_rsexecute,
+    taper_list_rsexecute_workflow,
+    weight_list_rsexecute_workflow,
+    zero_list_rsexecute_workflow,
+]
+
+
+def _positional(workflow, windows):
+    """Valid positional arguments for ``workflow`` from the windows fixture."""
     vis_list, models, _ = windows
-    with pytest.raises(TypeError, match="valid keywords: .*context"):
-        invert_list_rsexecute_workflow(vis_list, models, contxt="ng")
+    images = [(m, np.ones((1, 1))) for m in models]
+    return {
+        "vis_list": vis_list, "template_model_imagelist": models, "model_imagelist": models,
+        "model_vislist": vis_list, "image_list": images, "dirty_list": images,
+        "psf_list": images, "psf_imagelist": images,
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize("workflow", WORKFLOWS, ids=lambda w: w.__name__)
+def test_unknown_keyword_lists_valid_ones(windows, workflow):
+    """Every public workflow: a misspelt keyword is a TypeError suggesting the close match
+    and listing every valid keyword, raised before any graph is built."""
+    import inspect
+
+    assert workflow.__module__.startswith("uvflow.imaging.workflows")
+    params = list(inspect.signature(workflow).parameters)
+    required = [
+        p for p, v in inspect.signature(workflow).parameters.items() if v.default is v.empty
+    ]
+    given = _positional(workflow, windows)
+    args = [given[p] for p in required]
+    target = params[-1]
+    with pytest.raises(TypeError) as err:
+        workflow(*args, **{target + "x": 1})
+    msg = str(err.value)
+    assert f"{workflow.__name__}() got an unexpected keyword argument '{target}x'" in msg
+    assert f"did you mean '{target}'?" in msg
+    assert msg.endswith("valid keywords: " + ", ".join(params))
+
+
+def test_unknown_weighting_is_named(windows):
+    vis_list, models, _ = windows
     with pytest.raises(
         ValueError, match="weighting 'briggs2' unknown; use natural, uniform or robust"
     ):
         weight_list_rsexecute_workflow(vis_list, models, weighting="briggs2")
+
+
+def test_every_public_workflow_is_checked():
+    """The list above is the package's public workflows (all but the helper image_of)."""
+    import uvflow.imaging.workflows as wf
+
+    public = {getattr(wf, n) for n in wf.__all__ if n.endswith(("_workflow", "_rsexecute"))}
+    assert public == set(WORKFLOWS) and len(public) == 11
 
 
 # ---- minor cycle and restoring -----------------------------------------------------------

@@ -144,15 +144,44 @@ def residual_list_rsexecute_workflow(
     ]
 
 
+@strict_keywords
 def sum_invert_results_rsexecute(image_list, split: int = 2):
     """Combine per-window ``(image, sumwt)`` results as a tree: the weighted mean image.
 
-    The images must share a shape (e.g. one MFS channel per window); the result has the
-    first window's WCS and the summed weights.
+    Parameters
+    ----------
+    image_list : list of (Image, numpy.ndarray) (or graphs of them)
+        Per window, an image ``data[nchan, npol, ny, nx]`` float normalised by its own
+        ``sumwt`` float64 [nchan, npol] (what :func:`invert_list_rsexecute_workflow` gives);
+        every image of the same shape (e.g. one MFS channel per window).
+    split : int
+        Fan-in of the tree (partial results combined per task).
+
+    Returns
+    -------
+    (Image, numpy.ndarray)
+        ``(Σ image·sumwt / Σ sumwt, Σ sumwt)`` per channel and polarisation (0 where
+        Σ sumwt = 0), on the first window's WCS; a graph in Dask mode.
     """
     return sum_list_rsexecute(list(image_list), func=combine_invert_pair, split=split)
 
 
+@strict_keywords
 def sum_predict_results_rsexecute(vis_list, split: int = 2):
-    """Sum visibilities predicted for the same samples (e.g. from several models) as a tree."""
+    """Sum visibilities predicted for the same samples (e.g. from several models) as a tree.
+
+    Parameters
+    ----------
+    vis_list : list of Visibility (or graphs of them)
+        Predictions for the same samples: ``vis[ntime, nbaseline, nchan, npol]`` complex of
+        one shape.
+    split : int
+        Fan-in of the tree.
+
+    Returns
+    -------
+    Visibility
+        The first one with ``vis`` the sum of all (weights and flags of the first); a graph
+        in Dask mode.
+    """
     return sum_list_rsexecute(list(vis_list), func=sum_visibility_pair, split=split)

@@ -89,12 +89,41 @@ def _zero(vis):
     return vis.copy(zero=True)
 
 
+@strict_keywords
 def zero_list_rsexecute_workflow(vis_list) -> list:
-    """Windows with the same samples and zero visibilities (weights and flags kept)."""
+    """Windows with the same samples and zero visibilities (weights and flags kept).
+
+    Parameters
+    ----------
+    vis_list : list of Visibility (or graphs of them)
+        One per window, ``vis[ntime, nbaseline, nchan, npol]`` complex.
+
+    Returns
+    -------
+    list of Visibility
+        Per window, ``vis`` of zeros of the same shape and dtype; ``weight`` and ``flags``
+        unchanged (graphs in Dask mode).
+    """
     return [rsexecute.execute(_zero)(v) for v in vis_list]
 
 
+@strict_keywords
 def subtract_list_rsexecute_workflow(vis_list, model_vislist) -> list:
-    """``vis − model`` per window (weights and flags of ``vis``)."""
+    """``vis − model`` per window (weights and flags of ``vis``).
+
+    Parameters
+    ----------
+    vis_list : list of Visibility (or graphs of them)
+        One per window, ``vis[ntime, nbaseline, nchan, npol]`` complex.
+    model_vislist : Visibility or list of Visibility (or graphs)
+        The model visibilities, one per window (or one for all), with ``vis`` of the same
+        shape as the window's.
+
+    Returns
+    -------
+    list of Visibility
+        Per window, ``vis.vis - model.vis`` with ``vis``'s weights and flags (graphs in
+        Dask mode).
+    """
     models = as_list("model_vislist", model_vislist, len(vis_list))
     return [rsexecute.execute(subtract_visibility)(v, m) for v, m in zip(vis_list, models)]
