@@ -112,6 +112,41 @@ def test_advise_wide_field(vis):
         advise_wide_field(vis, delA=-1)
 
 
+def test_advise_wide_field_w_range_by_hand(vis):
+    """The w-range and w-kernel advice from uvw chosen by hand, derived here step by step.
+
+    uvw (metres): one baseline at (400, -300, 120) — |uv| = 500 m, the longest — one at
+    (-100, 50, -250) — |w| = 250 m, the largest (negative: the advice takes |w|) — one at
+    (10, 10, 200), the rest 0. Channels 100-106 MHz, dishes 15 m, delA 0.02, guard band 6.
+    """
+    uvw = np.zeros_like(vis.uvw)
+    uvw[0, 0] = [400.0, -300.0, 120.0]
+    uvw[1, 1] = [-100.0, 50.0, -250.0]
+    uvw[2, 2] = [10.0, 10.0, 200.0]
+    hand = vis.replace(uvw=uvw)
+    adv = advise_wide_field(hand, verbose=False)
+    # λ_min = c / 106 MHz = 2.828231 m, λ_max = c / 100 MHz = 2.997925 m
+    assert adv["min_wavelength"] == pytest.approx(2.828231, rel=1e-6)
+    assert adv["max_wavelength"] == pytest.approx(2.997925, rel=1e-6)
+    # maximum_w = max|w| / λ_min = 250 / 2.828231 = 88.3945 wavelengths (the w-range is ±)
+    assert adv["maximum_w"] == pytest.approx(88.3945, rel=1e-5)
+    assert adv["maximum_w"] == 250.0 / adv["min_wavelength"]
+    # maximum_baseline = 500 / λ_min = 176.789 wavelengths
+    assert adv["maximum_baseline"] == pytest.approx(176.789, rel=1e-5)
+    # primary beam λ_max / D = 2.997925 / 15 = 0.1998616 rad; image fov 6 x = 1.199170 rad
+    assert adv["primary_beam_fov"] == pytest.approx(0.1998616, rel=1e-6)
+    assert adv["image_fov"] == pytest.approx(1.199170, rel=1e-6)
+    # w step over the primary beam: sqrt(2 delA) / (π pb²) = 0.2 / (π 0.0399446) = 1.593754
+    assert adv["w_sampling_primary_beam"] == pytest.approx(1.593754, rel=1e-6)
+    # nwslabs: w-planes over ±maximum_w: ceil(2 x 88.3945 / 1.593754) = ceil(110.926) = 111
+    assert adv["nwslabs"] == 111
+    # nwpixels: the w-kernel's support in uv cells (1 / image_fov wide) at the largest w,
+    # w · pb: 88.3945 x 0.1998616 x 1.199170 = 21.185 cells, rounded up to even: 22
+    assert adv["nwpixels"] == 22
+    # with 4 w-projection planes the residual w is a quarter: 5.296 cells, so 6
+    assert advise_wide_field(hand, wprojection_planes=4, verbose=False)["nwpixels"] == 6
+
+
 @pytest.mark.parametrize(
     "offset, crpix",
     [
