@@ -13,7 +13,21 @@ __all__ = ["as_direction_list", "lm_to_skycoord", "skycoord_to_lmn", "unit_vecto
 
 
 def lm_to_skycoord(ell, m, phasecentre: SkyCoord) -> SkyCoord:
-    """ICRS directions of direction cosines ``ell`` = l (east), ``m`` (north), any shape.
+    """ICRS directions of direction cosines about ``phasecentre`` (SIN projection).
+
+    Parameters
+    ----------
+    ell : float or array of float64, any shape
+        Direction cosine l (towards the east).
+    m : float or array of float64, the shape of ``ell`` (or broadcastable)
+        Direction cosine m (towards the north).
+    phasecentre : SkyCoord
+        Scalar, any frame (its ICRS direction is used).
+
+    Returns
+    -------
+    SkyCoord
+        ICRS, of the broadcast shape of ``ell`` and ``m`` (scalar for scalars).
 
     Raises
     ------
@@ -33,7 +47,21 @@ def lm_to_skycoord(ell, m, phasecentre: SkyCoord) -> SkyCoord:
 
 
 def skycoord_to_lmn(direction: SkyCoord, phasecentre: SkyCoord) -> np.ndarray:
-    """(l, m, n) of ``direction`` about ``phasecentre``, float64 [..., 3]."""
+    """Direction cosines (l, m, n) of ``direction`` about ``phasecentre`` (SIN projection).
+
+    Parameters
+    ----------
+    direction : SkyCoord
+        Scalar or array of shape [...], any frame.
+    phasecentre : SkyCoord
+        Scalar, any frame.
+
+    Returns
+    -------
+    numpy.ndarray of float64, shape [..., 3]
+        l towards the east, m towards the north, n = sqrt(1 − l² − m²) (negative beyond
+        90° from the phase centre); (0, 0, 1) at the phase centre.
+    """
     d = direction.icrs
     pc = phasecentre.icrs
     ra, dec = d.ra.rad, d.dec.rad
@@ -46,7 +74,17 @@ def skycoord_to_lmn(direction: SkyCoord, phasecentre: SkyCoord) -> np.ndarray:
 
 
 def unit_vectors(direction: SkyCoord) -> np.ndarray:
-    """ICRS Cartesian unit vectors, float64 [..., 3]."""
+    """ICRS Cartesian unit vectors of ``direction``.
+
+    Parameters
+    ----------
+    direction : SkyCoord
+        Scalar or array of shape [...], any frame.
+
+    Returns
+    -------
+    numpy.ndarray of float64, shape [..., 3]
+    """
     d = direction.icrs
     ra, dec = d.ra.rad, d.dec.rad
     return np.stack([np.cos(dec) * np.cos(ra), np.cos(dec) * np.sin(ra), np.sin(dec)], axis=-1)
@@ -54,6 +92,15 @@ def unit_vectors(direction: SkyCoord) -> np.ndarray:
 
 def as_direction_list(directions) -> list[SkyCoord]:
     """Scalar SkyCoords from a SkyCoord (scalar or array), or a list of SkyCoords/SkyComponents.
+
+    Parameters
+    ----------
+    directions : SkyCoord, SkyComponent, or sequence of SkyCoord or SkyComponent
+
+    Returns
+    -------
+    list of SkyCoord
+        Scalars, in the given order (a component gives its direction).
 
     Raises
     ------

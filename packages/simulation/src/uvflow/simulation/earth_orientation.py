@@ -177,7 +177,20 @@ def uvw_rotation(
 
 
 def itrs_elevation_hour_angle(s_itrs: np.ndarray, location: EarthLocation):
-    """Elevation and hour angle (radians, [ntime]) of ITRS unit vectors [ntime, 3] at ``location``."""
+    """Elevation and hour angle of ITRS directions at ``location``.
+
+    Parameters
+    ----------
+    s_itrs : numpy.ndarray of float64, shape [ntime, 3]
+        Unit vectors in the ITRS (e.g. the second result of :func:`uvw_rotation`).
+    location : EarthLocation
+        Where they are seen from (geodetic vertical).
+
+    Returns
+    -------
+    elevation, hour_angle : numpy.ndarray of float64, shape [ntime] each
+        Radians; hour angle in [−π, π), positive west of the meridian.
+    """
     lon, lat = float(location.lon.rad), float(location.lat.rad)
     up = np.array([np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon), np.sin(lat)])
     alt = np.arcsin(np.clip(np.einsum("ti,i->t", s_itrs, up), -1.0, 1.0))
@@ -189,8 +202,23 @@ def itrs_elevation_hour_angle(s_itrs: np.ndarray, location: EarthLocation):
 def elevation_hour_angle(
     time_mjd_seconds, location: EarthLocation, phasecentre: SkyCoord
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Geometric elevation and local hour angle (radians, [ntime] each) of the apparent phase
-    centre at the array centre (geodetic vertical, no refraction)."""
+    """Geometric elevation and local hour angle of the apparent phase centre at ``location``
+    (geodetic vertical, no refraction).
+
+    Parameters
+    ----------
+    time_mjd_seconds : float or array of float64, shape [ntime]
+        UTC, MJD seconds.
+    location : EarthLocation
+        The array centre.
+    phasecentre : SkyCoord
+        Scalar, any frame.
+
+    Returns
+    -------
+    elevation, hour_angle : numpy.ndarray of float64, shape [ntime] each
+        Radians; hour angle in [−π, π), positive west of the meridian.
+    """
     _, s_itrs = uvw_rotation(time_mjd_seconds, location, phasecentre)
     return itrs_elevation_hour_angle(s_itrs, location)
 
@@ -199,6 +227,25 @@ def transit_time(utc_time: Time, location: EarthLocation, phasecentre: SkyCoord)
     """The first transit of the phase centre at or after ``utc_time``, MJD seconds (UTC).
 
     Newton iterations on the local hour angle; converges to < 1 ms.
+
+    Parameters
+    ----------
+    utc_time : astropy.time.Time
+        Scalar; the search starts here.
+    location : EarthLocation
+        The array centre (its meridian).
+    phasecentre : SkyCoord
+        Scalar, any frame.
+
+    Returns
+    -------
+    float
+        The transit time, UTC MJD seconds (float64).
+
+    Raises
+    ------
+    SimulationError
+        ``utc_time`` is not a scalar astropy Time.
     """
     if not isinstance(utc_time, Time) or not utc_time.isscalar:
         raise SimulationError(f"utc_time must be a scalar astropy Time, got {utc_time!r}")

@@ -40,14 +40,19 @@ def radiometer_sigma(sefd_i, sefd_j, bandwidth, integration_time, efficiency: fl
 
     Parameters
     ----------
-    sefd_i, sefd_j : float or numpy.ndarray of float
+    sefd_i, sefd_j : float or numpy.ndarray of float64, any shape (broadcast together)
         SEFDs of the two antennas, Jy.
-    bandwidth : float or numpy.ndarray of float
+    bandwidth : float or numpy.ndarray of float64, any shape (broadcast)
         Hz.
-    integration_time : float or numpy.ndarray of float
+    integration_time : float or numpy.ndarray of float64, any shape (broadcast)
         Seconds.
     efficiency : float
         Correlator efficiency η in (0, 1].
+
+    Returns
+    -------
+    numpy.ndarray of float64, the broadcast shape of the arguments
+        Jy, the standard deviation of the real (and of the imaginary) part.
     """
     return np.sqrt(np.asarray(sefd_i, float) * np.asarray(sefd_j, float)) / (
         efficiency
@@ -123,9 +128,9 @@ def add_noise(
     vis : Visibility
     sefd : float or numpy.ndarray of float, shape [nant] or [nant, nchan], optional
         System equivalent flux density per antenna (and channel), Jy.
-    sigma : float or numpy.ndarray of float, optional
+    sigma : float or numpy.ndarray of float64, optional
         Standard deviation of the real part (and of the imaginary part) of the noise on each
-        sample as stored (in ``vis.polarisation_frame``), Jy; broadcast to
+        sample as stored (in ``vis.polarisation_frame``), Jy; any shape that broadcasts to
         [ntime, nbaseline, nchan, npol].
     seed : int, SeedSequence, Generator or None
         See :mod:`uvflow.simulation.seeding`. The draws do not depend on the flags.

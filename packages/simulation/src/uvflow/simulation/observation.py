@@ -43,12 +43,33 @@ def observation_times(
     times_are: str = "hour_angle",
     utc_time: Time | str = DEFAULT_UTC_TIME,
 ) -> np.ndarray:
-    """The UTC times (MJD seconds, float64 [ntime]) of ``times`` (see :func:`create_visibility`).
+    """The UTC times (MJD seconds) of ``times`` (see :func:`create_visibility`).
+
+    Parameters
+    ----------
+    times : array of float64 [ntime], astropy Quantity or astropy Time
+        ``times_are='hour_angle'``: hour angles of the phase centre in radians (or an
+        angle Quantity) relative to its first transit at or after ``utc_time``;
+        ``times_are='utc'``: an astropy Time or MJD seconds (UTC).
+    config : Configuration
+        Its ``location`` (the array centre) fixes the transit.
+    phasecentre : SkyCoord
+        Scalar, any frame.
+    times_are : {'hour_angle', 'utc'}
+    utc_time : astropy.time.Time or str
+        Start of the search for the transit (hour angles only); default
+        :data:`DEFAULT_UTC_TIME`.
+
+    Returns
+    -------
+    numpy.ndarray of float64, shape [ntime]
+        UTC, MJD seconds, strictly increasing.
 
     Raises
     ------
     SimulationError
-        Empty, non-finite or non-increasing times, or an unknown ``times_are``.
+        Empty, non-finite or non-increasing times, hour angles that are not angles, a
+        ``utc_time`` that is not a date, or an unknown ``times_are``.
     """
     if times_are not in TIMES_ARE:
         raise SimulationError(f"times_are {times_are!r} unknown; use one of {', '.join(TIMES_ARE)}")
@@ -95,7 +116,20 @@ def _positive_per_channel(name: str, value, nchan: int) -> np.ndarray:
 
 
 def check_visible(elevation: np.ndarray, elevation_limit: float | None) -> None:
-    """Raise SimulationError when every elevation (radians) is below the limit (horizon if None)."""
+    """Raise SimulationError when every elevation is below the limit (horizon if None).
+
+    Parameters
+    ----------
+    elevation : numpy.ndarray of float64, shape [ntime]
+        Radians.
+    elevation_limit : float or None
+        Radians; None: the horizon (0).
+
+    Raises
+    ------
+    SimulationError
+        The phase centre never reaches the limit (the message gives the highest elevation).
+    """
     floor = 0.0 if elevation_limit is None else elevation_limit
     if np.all(np.asarray(elevation) < floor):
         what = (

@@ -73,7 +73,30 @@ def _diameter(telescope, diameter) -> float:
 
 
 def beam_pattern(rho, frequency, diameter: float, beam: str = "airy") -> np.ndarray:
-    """Power pattern at ``rho = sin θ`` (any shape) and ``frequency`` (Hz, scalar)."""
+    """Power pattern of a circular aperture at ``rho = sin θ`` and ``frequency``.
+
+    Parameters
+    ----------
+    rho : float or numpy.ndarray of float64, any shape
+        Sine of the angle from the pointing centre (0 on axis).
+    frequency : float
+        Hz, scalar.
+    diameter : float
+        Aperture diameter, metres.
+    beam : {'airy', 'gaussian'}
+        ``'airy'``: ``(2 J1(x)/x)²`` with ``x = π D ρ / λ``; ``'gaussian'``: the Gaussian of
+        the same half-power width, 1.029 λ/D.
+
+    Returns
+    -------
+    numpy.ndarray of float64, the shape of ``rho``
+        Power pattern, 1 on axis.
+
+    Raises
+    ------
+    SimulationError
+        An unknown ``beam`` (the message lists the known ones).
+    """
     if beam not in BEAM_MODELS:
         raise SimulationError(f"beam {beam!r} unknown; use one of {', '.join(BEAM_MODELS)}")
     lam = SPEED_OF_LIGHT / float(frequency)

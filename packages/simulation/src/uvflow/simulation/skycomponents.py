@@ -230,12 +230,33 @@ def create_random_skycomponents(
 def component_flux_at(
     component: SkyComponent, frequency, polarisation_frame: PolarisationFrame | str
 ) -> np.ndarray:
-    """The component's flux at ``frequency`` in ``polarisation_frame``, [nchan, npol].
+    """The component's flux at ``frequency`` in ``polarisation_frame``.
 
     Exact at the component's own frequencies; between them a power law (linear in
     log S – log ν) through the neighbouring channels; beyond them the end value (a
     one-channel component has a flat spectrum). Complex products (e.g. XY) are kept complex
     only when the target frame needs them; Stokes targets are real.
+
+    Parameters
+    ----------
+    component : SkyComponent
+        ``frequency[nchan_c]`` Hz and ``flux[nchan_c, npol_c]`` (float64 or complex128) in
+        its own polarisation frame.
+    frequency : float or array of float64, shape [nchan]
+        Hz.
+    polarisation_frame : PolarisationFrame or str
+        Frame of the result.
+
+    Returns
+    -------
+    numpy.ndarray of float64 or complex128, shape [nchan, npol]
+        Jy, ``npol`` of ``polarisation_frame``; complex128 only for correlation frames
+        whose products are complex (e.g. XY of a source with Stokes U or V).
+
+    Raises
+    ------
+    uvflow.datamodels.PolarisationError
+        The component's products cannot be converted to ``polarisation_frame``.
     """
     freq = np.atleast_1d(np.asarray(frequency, dtype=float))
     src = component.frequency

@@ -17,9 +17,25 @@ def _centre_vectors(centres) -> np.ndarray:
 
 
 def voronoi_labels(image: Image, centres) -> np.ndarray:
-    """Index of the nearest centre (great-circle distance) for every pixel, int [ny, nx].
+    """Index of the nearest centre (great-circle distance) for every pixel.
 
-    Pixels where the projection has no sky get -1.
+    Parameters
+    ----------
+    image : Image
+        Gives the pixel grid (``ny × nx``) and its WCS; its data are not used.
+    centres : SkyCoord (scalar or array), or sequence of SkyCoord or SkyComponent
+        The region centres, in order.
+
+    Returns
+    -------
+    numpy.ndarray of int64, shape [ny, nx]
+        Index into ``centres`` of each pixel's nearest centre; -1 where the projection has
+        no sky.
+
+    Raises
+    ------
+    SimulationError
+        No centres, or centres that are neither SkyCoords nor SkyComponents.
     """
     cv = _centre_vectors(centres)
     yy, xx = np.mgrid[0 : image.ny, 0 : image.nx]
