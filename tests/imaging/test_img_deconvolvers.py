@@ -190,3 +190,16 @@ def test_zero_psf_channel_is_skipped(small):
     model, residual = deconvolve_cube(dirty, psf.replace(data=data), niter=50)
     assert not np.any(model.data[1]) and np.array_equal(residual.data[1], dirty.data[1])
     assert np.any(model.data[0]) and np.any(model.data[2])
+
+
+@pytest.mark.parametrize("algorithm", ["hogbom", "msclean", "mmclean"])
+def test_all_zero_psf_gives_an_empty_model(small, algorithm):
+    """All data flagged (every PSF plane zero, dirty zero): the documented empty result —
+    a zero model with no components and the dirty image as residual, not an error."""
+    dirty, psf = small
+    zero = dirty.copy(zero=True)
+    model, residual = deconvolve_cube(
+        zero, psf.copy(zero=True), algorithm=algorithm, niter=20, nmoment=2, scales=(0, 3)
+    )
+    assert not np.any(model.data) and model.meta["NITER"] == 0
+    assert np.array_equal(residual.data, zero.data)

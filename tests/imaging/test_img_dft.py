@@ -181,3 +181,21 @@ def test_component_errors(vis):
         predict_dft(vis, [1.0])
     with pytest.raises(ImagingError, match="chunk"):
         invert_dft(vis, create_image(32, 1e-3, pc, frequency=1.1e8, channel_bandwidth=4e7), chunk=0)
+
+
+@pytest.mark.parametrize("dopsf", [False, True])
+def test_all_flagged_gives_zero_image_and_zero_sumwt(vis, dopsf, caplog):
+    """The documented empty result, as invert gives it: zero image, sumwt 0, a warning —
+    even with NaN in the flagged data (never read)."""
+    import logging
+
+    image = create_image(32, np.deg2rad(0.05), vis.phasecentre, frequency=1.1e8,
+                         channel_bandwidth=4e7, polarisation_frame="stokesI")  # fmt: skip
+    flagged = vis.replace(
+        vis=np.full(vis.vis.shape, np.nan + 0j), flags=np.ones(vis.vis.shape, bool)
+    )
+    with caplog.at_level(logging.WARNING, logger="uvflow.imaging"):
+        dirty, sumwt = invert_dft(flagged, image, dopsf=dopsf)
+    assert dirty.shape == image.shape and np.all(dirty.data == 0)
+    assert sumwt.shape == (1, 1) and np.all(sumwt == 0)
+    assert "every visibility is flagged" in caplog.text

@@ -140,3 +140,32 @@ def test_restore_errors():
         fit_psf(shifted)
     with pytest.raises(DeconvolutionError, match="outside the PSF"):
         fit_psf(psf, channel=3)
+
+
+def test_all_zero_psf_is_a_clear_error_unless_the_beam_is_given():
+    """All data flagged: invert gives a zero PSF (and zero images), which has no beam to fit.
+    restore_cube says so and what to do; with an explicit beam the result is the documented
+    empty one (zeros, the beam recorded)."""
+    zero = gaussian_psf(64, 7.0, 3.0, 30.0).copy(zero=True)
+    with pytest.raises(DeconvolutionError, match="PSF is zero in every channel .*pass clean_beam"):
+        restore_cube(zero, zero, zero)
+    with pytest.raises(DeconvolutionError, match="PSF is zero in every channel"):
+        fit_psf(zero)
+    beam = {"bmaj": 0.05, "bmin": 0.03, "bpa": 10.0}
+    out = restore_cube(zero, zero, zero, clean_beam=beam)
+    assert not np.any(out.data) and out.clean_beam == beam and out.meta["BUNIT"] == "JY/BEAM"
+
+
+def test_fit_takes_the_nearest_unflagged_channel():
+    """A flagged middle channel (zero PSF): the beam comes from the nearest live channel
+    (the lower one on a tie); asking for the flagged channel itself is an error."""
+    one = gaussian_psf(64, 7.0, 3.0, 30.0)
+    cube = create_image(64, np.deg2rad(CELL_DEG), one.phasecentre, [1.0e8, 1.1e8, 1.2e8])
+    cube.data[0, 0] = one.data[0, 0]
+    cube.data[2, 0] = gaussian_psf(64, 5.0, 2.0, -40.0).data[0, 0]
+    beam = fit_psf(cube)
+    assert beam["bmaj"] == pytest.approx(7.0 * CELL_DEG, rel=0.01)
+    assert beam["bpa"] == pytest.approx(30.0, abs=0.5)
+    assert fit_psf(cube, channel=2)["bmaj"] == pytest.approx(5.0 * CELL_DEG, rel=0.01)
+    with pytest.raises(DeconvolutionError, match="PSF of channel 1 .* is all zero"):
+        fit_psf(cube, channel=1)

@@ -204,3 +204,27 @@ def test_weighting_errors(vis, image):
     )
     with pytest.raises(ImagingError, match="weight grids differ"):
         sum_grid_weights([grid_weights(vis, image), grid_weights(vis, other)])
+
+
+@pytest.mark.parametrize("weighting", ["uniform", "robust"])
+def test_all_flagged_gives_zero_weights_and_an_empty_image(vis, image, weighting):
+    """All data flagged: the documented empty result, not an error — every imaging weight 0
+    (finite: no 0/0), and invert then gives its zero image with sumwt 0. In a workflow a
+    fully flagged window adds nothing to the shared grid: the other window is weighted as
+    if alone."""
+    from uvflow.execution import rsexecute
+    from uvflow.imaging.workflows import weight_list_rsexecute_workflow
+
+    flagged = vis.replace(flags=np.ones(vis.vis.shape, bool))
+    assert not np.any(grid_weights(flagged, image).data)
+    out = weight_visibility(flagged, image, weighting=weighting, robustness=0.5)
+    assert np.all(out.weight == 0) and out.weight.shape == vis.weight.shape
+    dirty, sumwt = invert(out, image, epsilon=1e-8)
+    assert np.all(dirty.data == 0) and np.all(sumwt == 0)
+    rsexecute.set_client(use_dask=False)
+    both = weight_list_rsexecute_workflow(
+        [flagged, vis], image, weighting=weighting, robustness=0.5
+    )
+    alone = weight_visibility(vis, image, weighting=weighting, robustness=0.5)
+    assert np.all(both[0].weight == 0)
+    np.testing.assert_array_equal(both[1].weight, alone.weight)

@@ -160,7 +160,8 @@ def invert_dft(
 
     Parameters and results as :func:`uvflow.imaging.invert` (the image is float64
     whatever the data's precision); ``chunk`` bounds the [rows, pixels] temporaries.
-    Cost ∝ visibilities × pixels: for tests and small images.
+    Cost ∝ visibilities × pixels: for tests and small images. All data flagged (or zero
+    weights) gives, as invert, a zero image and zero ``sumwt`` with a logged warning.
     """
     if not isinstance(model_image, Image):
         raise TypeError(f"model_image must be an Image, got {type(model_image).__name__}")

@@ -77,7 +77,8 @@ def fit_psf(psf: Image, channel: int | None = None, pol: int = 0) -> dict:
     psf : Image
         data [nchan, npol, py, px].
     channel : int, optional
-        The channel whose PSF is fitted; default the middle one (nchan // 2).
+        The channel whose PSF is fitted; default the middle one (nchan // 2), or when its
+        PSF is all zero (a fully flagged channel) the nearest channel whose PSF is not.
     pol : int
         The polarisation plane fitted (0: Stokes I, or XX/RR).
 
@@ -85,12 +86,33 @@ def fit_psf(psf: Image, channel: int | None = None, pol: int = 0) -> dict:
     -------
     dict
         ``{'bmaj': deg, 'bmin': deg, 'bpa': deg}`` (FWHM; bpa east of north, see module doc).
+
+    Raises
+    ------
+    DeconvolutionError
+        The PSF plane is all zero (every visibility flagged or zero-weighted: there is no
+        beam to fit; give the clean beam explicitly), or does not peak at its centre.
     """
     chan = psf.nchan // 2 if channel is None else int(channel)
     if not (0 <= chan < psf.nchan and 0 <= pol < psf.npol):
         raise DeconvolutionError(
             f"channel {chan}, pol {pol} outside the PSF's {psf.nchan} channels, {psf.npol} pols"
         )
+    live = [c for c in range(psf.nchan) if np.any(psf.data[c, pol])]
+    if not live:
+        raise DeconvolutionError(
+            f"the PSF is zero in every channel (pol {pol}): every visibility is flagged or has "
+            "zero weight, so there is no beam to fit; pass clean_beam={'bmaj': deg, "
+            "'bmin': deg, 'bpa': deg} to restore"
+        )
+    if chan not in live:
+        if channel is not None:
+            raise DeconvolutionError(
+                f"the PSF of channel {chan} (pol {pol}) is all zero (flagged); fit another "
+                f"channel (non-zero: {live}) or pass clean_beam"
+            )
+        chan = min(live, key=lambda c: (abs(c - chan), c))
+        log.info("fit_psf: the middle channel's PSF is all zero; fitting channel %d", chan)
     plane = np.asarray(psf.data[chan, pol], dtype=np.float64)
     cy, cx = plane.shape[0] // 2, plane.shape[1] // 2
     peak = plane[cy, cx]
@@ -163,12 +185,14 @@ def restore_cube(
     Parameters
     ----------
     model : Image
-        Clean components, real data [nchan, npol, ny, nx], Jy/pixel.
+        Clean components, real data float [nchan, npol, ny, nx], Jy/pixel.
     psf : Image, optional
-        Fitted (:func:`fit_psf`, middle channel, first polarisation) when ``clean_beam``
-        is not given; one beam serves every plane.
+        data [nchan, npol, py, px]. Fitted (:func:`fit_psf`, middle channel — or the
+        nearest one not all zero — first polarisation) when ``clean_beam`` is not given;
+        one beam serves every plane. An all-zero PSF (all data flagged) is an error: pass
+        ``clean_beam``.
     residual : Image, optional
-        Same shape as ``model``, Jy/beam; added to the restored model.
+        data float [nchan, npol, ny, nx] (as ``model``), Jy/beam; added to the restored model.
     clean_beam : dict, optional
         ``{'bmaj': deg, 'bmin': deg, 'bpa': deg}``.
 
@@ -177,6 +201,12 @@ def restore_cube(
     Image
         Jy/beam (``meta['BUNIT']``), ``clean_beam`` set (FITS writers put BMAJ/BMIN/BPA
         in the header); dtype float64 (or the model's float dtype).
+
+    Raises
+    ------
+    DeconvolutionError
+        No ``psf`` nor ``clean_beam``; an all-zero PSF without ``clean_beam`` (nothing to
+        fit: with all data flagged, restore with an explicit beam); mismatched shapes.
     """
     if model.data.dtype.kind not in "fiu":
         raise DeconvolutionError(f"restore_cube needs a real model image, got {model.data.dtype}")

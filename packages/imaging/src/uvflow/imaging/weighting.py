@@ -20,6 +20,10 @@ With ``W_k`` the gridded weights and ``w_i`` a sample's weight in cell ``k(i)``:
   close to uniform, R = 2 close to natural.
 
 Densities are per image channel and per polarisation product of the data.
+
+All data flagged (or all weights 0): the grid is empty and every imaging weight stays 0 —
+no error, a documented empty result — so that a fully flagged window can go through a
+workflow; :func:`~uvflow.imaging.invert` then gives its zero image with ``sumwt`` 0.
 """
 
 from __future__ import annotations

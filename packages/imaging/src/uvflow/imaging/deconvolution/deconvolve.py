@@ -112,7 +112,9 @@ def deconvolve_cube(
     Returns
     -------
     model : Image
-        Clean components, Jy/pixel (``meta['NITER']`` components), on the dirty grid.
+        Clean components, Jy/pixel (``meta['NITER']`` components), on the dirty grid. A
+        plane whose PSF is all zero (a fully flagged channel) is skipped with a logged
+        warning: zero model, residual = dirty; all data flagged gives an empty model.
     residual : Image
         ``dirty - model ⊛ psf`` with the PSF cut to ``psf_support``, Jy/beam.
 
