@@ -60,7 +60,24 @@ def create_calibration_controls() -> dict[str, dict]:
 
 
 def calibration_terms(calibration_context) -> list[str]:
-    """The term names of a context: ``'TGB'`` → ``['T', 'G', 'B']``; a sequence as given."""
+    """The term names of a context: ``'TGB'`` → ``['T', 'G', 'B']``; a sequence as given.
+
+    Parameters
+    ----------
+    calibration_context : str or sequence of str
+        One character per term, or a list/tuple of (possibly longer) term names.
+
+    Returns
+    -------
+    list of str
+
+    Raises
+    ------
+    CalibrationError
+        Not a string or sequence, empty, or a repeated term.
+    SolverNotFoundError
+        A term no installed solver provides (the message lists the installed ones).
+    """
     if isinstance(calibration_context, str):
         terms = list(calibration_context)
     elif isinstance(calibration_context, (list, tuple)):
@@ -138,6 +155,19 @@ def term_controls(term: str, controls: dict | None) -> tuple[int, dict]:
 
     ``controls`` is checked first (:func:`validate_controls`: unknown terms and keys raise
     :class:`~uvflow.calibration.ControlsError`).
+
+    Parameters
+    ----------
+    term : str
+        An installed term name.
+    controls : dict of dict, or None
+        Per-term controls.
+
+    Returns
+    -------
+    (int or float, dict)
+        ``first_selfcal`` and the other controls (the solver's defaults updated by
+        ``controls[term]``).
     """
     validate_controls(controls)
     c = get_solver(term).default_controls()
@@ -160,12 +190,15 @@ def solve_calibrate_chain(
     Parameters
     ----------
     vis : Visibility
-        Observed data.
+        Observed data ``vis[ntime, nbaseline, nchan, npol]`` complex, ``weight`` float and
+        ``flags`` bool of the same shape.
     model_vis : Visibility or None
-        Model visibilities (None: 1 Jy point source at the phase centre).
-    gaintables : dict, optional
-        Existing tables by term: starting gains and solution grids.
+        Model visibilities of the same shape (None: 1 Jy point source at the phase centre).
+    gaintables : dict of str to GainTable, optional
+        Existing tables by term (``gain[ntime, nant, nchan, nrec, nrec]`` complex128):
+        starting gains and solution grids.
     calibration_context : str or sequence of str
+        Terms in chain order, e.g. ``'TGB'``.
     controls : dict, optional
         Per-term controls (defaults: each solver's ``default_controls()``).
     iteration : int

@@ -22,7 +22,25 @@ class ControlsError(CalibrationError, TypeError):
 
 
 def check_keywords(where: str, given, valid, error=TypeError) -> None:
-    """Raise ``error`` (a ``TypeError``) naming the unknown keys of ``given``, listing ``valid``."""
+    """Raise ``error`` (a ``TypeError``) naming the unknown keys of ``given``, listing ``valid``.
+
+    Parameters
+    ----------
+    where : str
+        What the keywords are for (starts the message).
+    given : iterable of str
+        The keys given.
+    valid : iterable of str
+        The keys allowed (listed in the message, in this order).
+    error : type
+        Exception class to raise (``TypeError`` or a subclass such as ``ControlsError``).
+
+    Raises
+    ------
+    TypeError
+        Some key of ``given`` is not in ``valid`` (with a "did you mean" hint when one is
+        close).
+    """
     valid = list(valid)
     unknown = [k for k in given if k not in valid]
     if unknown:

@@ -39,12 +39,32 @@ def _frame(frame) -> PolarisationFrame:
 
 
 def receptor_frame_of(frame) -> ReceptorFrame:
-    """The receptors behind a visibility frame (stokesI → one scalar receptor)."""
+    """The receptors behind a visibility frame (stokesI → one scalar receptor).
+
+    Parameters
+    ----------
+    frame : PolarisationFrame or str
+        stokesI, linear, linearnp, circular or circularnp.
+
+    Returns
+    -------
+    ReceptorFrame
+
+    Raises
+    ------
+    CalibrationError
+        A frame gains cannot act on (e.g. stokesIQUV).
+    """
     return _frame(frame).receptor_frame
 
 
 def correlation_receptors(frame) -> tuple[np.ndarray, np.ndarray]:
     """Receptor indices ``(p, q)`` of every correlation: correlation k is ``<p_k q_k*>``.
+
+    Parameters
+    ----------
+    frame : PolarisationFrame or str
+        A calibratable visibility frame (see :func:`receptor_frame_of`).
 
     Returns
     -------
@@ -61,6 +81,11 @@ def correlation_receptors(frame) -> tuple[np.ndarray, np.ndarray]:
 def unit_model(frame) -> np.ndarray:
     """A 1 Jy unpolarised point source at the phase centre, per correlation.
 
+    Parameters
+    ----------
+    frame : PolarisationFrame or str
+        A calibratable visibility frame.
+
     Returns
     -------
     numpy.ndarray of complex128, shape [npol]
@@ -75,6 +100,24 @@ def solve_mode(jones_type: str, frame, crosspol: bool) -> str:
 
     ``'scalar'`` for T and for any term on stokesI data; ``'full'`` (2×2) for G/B with
     ``crosspol=True`` on four-correlation data; ``'diagonal'`` otherwise.
+
+    Parameters
+    ----------
+    jones_type : str
+        The table's Jones type.
+    frame : PolarisationFrame or str
+        The visibilities' frame.
+    crosspol : bool
+        Whether a full 2×2 solve is asked for.
+
+    Returns
+    -------
+    {'scalar', 'diagonal', 'full'}
+
+    Raises
+    ------
+    CalibrationError
+        ``crosspol`` on data without four correlations, or an uncalibratable frame.
     """
     frame = _frame(frame)
     if jones_type == "T" or frame.npol == 1:

@@ -95,6 +95,12 @@ def qa_gaintable(gt: GainTable) -> dict:
     Amplitude and phase statistics are over the diagonal gains of valid solutions
     (weight > 0); statistics of an empty selection are None.
 
+    Parameters
+    ----------
+    gt : GainTable
+        ``gain[ntime, nant, nchan, nrec, nrec]`` complex128, ``weight`` float64 of the same
+        shape, ``residual[ntime, nchan, nrec, nrec]`` float64.
+
     Returns
     -------
     dict

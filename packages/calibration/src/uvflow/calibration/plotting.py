@@ -60,6 +60,8 @@ def plot_gaintable(
     Parameters
     ----------
     gt : GainTable
+        ``gain[ntime, nant, nchan, nrec, nrec]`` complex128 and ``weight`` float64 of the
+        same shape.
     filename : str or path-like
         PNG file to write (written to a temporary name, then renamed).
     channel : int
@@ -105,7 +107,30 @@ def plot_gaintable_spectrum(
 ) -> pathlib.Path:
     """Amplitude and phase against frequency (for bandpass tables), one line per antenna.
 
-    Parameters are as :func:`plot_gaintable`, with ``time`` the solution interval to plot.
+    Parameters
+    ----------
+    gt : GainTable
+        ``gain[ntime, nant, nchan, nrec, nrec]`` complex128 and ``weight`` float64 of the
+        same shape.
+    filename : str or path-like
+        PNG file to write (written to a temporary name, then renamed).
+    time : int
+        Solution interval to plot, 0 … ntime − 1.
+    antennas : sequence of int, optional
+        Antenna indices (default all).
+    title : str, optional
+
+    Returns
+    -------
+    pathlib.Path
+        The file written. Solutions with weight 0 are not drawn.
+
+    Raises
+    ------
+    CalibrationError
+        ``time`` or an antenna out of range.
+    ImportError
+        matplotlib is not installed (the message names the ``plot`` extra).
     """
     if not 0 <= time < gt.ntimes:
         raise CalibrationError(f"time must be in 0..{gt.ntimes - 1}, got {time}")

@@ -131,6 +131,33 @@ def gaintable_statistics(
     The first half of :func:`solve_gaintable`; statistics of several frequency windows
     can be added with :func:`~uvflow.calibration.combine_statistics` and solved jointly
     with :func:`solve_gaintable_from_statistics`.
+
+    Parameters
+    ----------
+    vis : Visibility
+        ``vis[ntime, nbaseline, nchan, npol]`` complex64 or complex128; ``weight`` float
+        and ``flags`` bool of the same shape are honoured.
+    modelvis : Visibility, optional
+        Model of the same shape and frame; None: a 1 Jy unpolarised point source at the
+        phase centre.
+    gt : GainTable, optional
+        Gives the solution grid: ``gain[nsol_time, nant, nsol_freq, nrec, nrec]``.
+    crosspol : bool
+        Statistics for a full 2×2 solve (needs four correlations).
+    timeslice, frequencyslice, jones_type
+        Used to make the table when ``gt`` is None (see :func:`solve_gaintable`).
+
+    Returns
+    -------
+    (GainTable, GainStatistics)
+        The table, and the per-solution, per-baseline sums (see
+        :class:`~uvflow.calibration.GainStatistics` for their shapes).
+
+    Raises
+    ------
+    CalibrationError
+        A table that does not fit ``vis``, a mismatched model, negative weights, or
+        NaN/inf in unflagged samples.
     """
     gt = _table_for(vis, gt, timeslice, frequencyslice, jones_type)
     mode = solve_mode(gt.jones_type, vis.polarisation_frame, crosspol)
@@ -202,7 +229,37 @@ def solve_gaintable_from_statistics(
     normalise_gains: bool = True,
     refant: int = 0,
 ) -> GainTable:
-    """Solve ``gt`` (its intervals and starting gains) from sufficient statistics."""
+    """Solve ``gt`` (its intervals and starting gains) from sufficient statistics.
+
+    The second half of :func:`solve_gaintable` (the module notes say what is solved and
+    what comes back).
+
+    Parameters
+    ----------
+    stats : GainStatistics
+        From :func:`gaintable_statistics` (or several windows' combined with
+        :func:`~uvflow.calibration.combine_statistics`) on ``gt``'s grid: sums of shape
+        [nsol_time, nsol_freq, nbaseline, ...] (see :class:`~uvflow.calibration.GainStatistics`).
+    gt : GainTable
+        ``gain[nsol_time, nant, nsol_freq, nrec, nrec]`` complex128: the grid and starting
+        gains (entries with weight 0 start at the identity).
+    phase_only, niter, tol, normalise_gains, refant
+        As for :func:`solve_gaintable`.
+
+    Returns
+    -------
+    GainTable
+        A new table: ``gain`` complex128 and ``weight`` float64
+        [nsol_time, nant, nsol_freq, nrec, nrec], ``residual`` float64
+        [nsol_time, nsol_freq, nrec, nrec], ``meta['iterations']`` int64 and
+        ``meta['converged']`` bool [nsol_time, nsol_freq].
+
+    Raises
+    ------
+    CalibrationError
+        Bad options, statistics that do not fit the table, or ``phase_only`` with a full
+        2×2 solve.
+    """
     _check_options(niter, tol, refant, gt.nants)
     nts, nfs = stats.nsol
     if (nts, nfs) != (gt.ntimes, gt.nchan) or stats.nant != gt.nants:
@@ -300,6 +357,20 @@ def full_solve_batch(nant: int, nproblems: int, budget: int | None = None) -> in
 
     One problem of ``nant`` antennas needs ``Smat`` [4·nant, 4·nant] and ``Tmat``
     [8·nant, 8·nant] complex128: ``80 · nant² · 16`` bytes (84 MB for 256 antennas).
+
+    Parameters
+    ----------
+    nant : int
+        Antennas of the gain table.
+    nproblems : int
+        Solutions to solve (intervals × frequency solutions).
+    budget : int, optional
+        Bytes; default :data:`FULL_SOLVE_MEMORY`.
+
+    Returns
+    -------
+    int
+        Batch size, 1 … nproblems.
     """
     budget = FULL_SOLVE_MEMORY if budget is None else budget
     return int(max(1, min(nproblems, budget // (80 * 16 * nant * nant))))

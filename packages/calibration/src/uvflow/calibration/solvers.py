@@ -77,13 +77,45 @@ class JonesSolver(Protocol):
         ...
 
     def create(self, vis: Visibility, **controls) -> GainTable:
-        """A unit gain table for ``vis`` on this term's solution grid."""
+        """A unit gain table for ``vis`` on this term's solution grid.
+
+        Parameters
+        ----------
+        vis : Visibility
+            ``vis[ntime, nbaseline, nchan, npol]``: its times, channels and antennas.
+        **controls
+            This term's controls, without ``first_selfcal``.
+
+        Returns
+        -------
+        GainTable
+            ``gain[ntime, nant, nchan, nrec, nrec]`` complex128, ``jones_type == name``.
+        """
         ...
 
     def solve(
         self, vis: Visibility, modelvis: Visibility | None, gt: GainTable | None, **controls
     ) -> GainTable:
-        """Solve this term so that ``vis ≈ J modelvis J^H``; ``gt`` gives the grid and start."""
+        """Solve this term so that ``vis ≈ J modelvis J^H``; ``gt`` gives the grid and start.
+
+        Parameters
+        ----------
+        vis : Visibility
+            Data ``vis[ntime, nbaseline, nchan, npol]`` complex, with ``weight`` float and
+            ``flags`` bool of the same shape (both to be honoured).
+        modelvis : Visibility or None
+            Model of the same shape (None: 1 Jy point source at the phase centre).
+        gt : GainTable or None
+            Solution grid and starting gains (None: :meth:`create`).
+        **controls
+            This term's controls, without ``first_selfcal``.
+
+        Returns
+        -------
+        GainTable
+            ``gain[ntime, nant, nchan, nrec, nrec]`` complex128 and ``weight`` float64;
+            never NaN (no data: gain 1, weight 0).
+        """
         ...
 
 
@@ -127,6 +159,11 @@ class StefCalSolver:
     def check_controls(self, **controls) -> None:
         """Check keys and values of this term's controls without data (see the module notes).
 
+        Parameters
+        ----------
+        **controls
+            Any subset of :meth:`default_controls` (without ``first_selfcal`` or with it).
+
         Raises
         ------
         ControlsError
@@ -150,6 +187,20 @@ class StefCalSolver:
         return c
 
     def create(self, vis: Visibility, **controls) -> GainTable:
+        """A unit table for ``vis`` on this term's solution grid.
+
+        Parameters
+        ----------
+        vis : Visibility
+            Supplies times, channels, antennas and receptors.
+        **controls
+            This term's controls (``timeslice``, ``frequencyslice`` are used).
+
+        Returns
+        -------
+        GainTable
+            ``gain[ntime, nant, nchan, nrec, nrec]`` complex128 identity matrices.
+        """
         c = self._controls(controls)
         return create_gaintable_from_visibility(
             vis, timeslice=c["timeslice"], frequencyslice=c["frequencyslice"], jones_type=self.name
@@ -159,6 +210,24 @@ class StefCalSolver:
         return {k: c[k] for k in ("phase_only", "niter", "tol", "normalise_gains", "refant")}
 
     def solve(self, vis, modelvis, gt=None, **controls) -> GainTable:
+        """Solve this term with :func:`~uvflow.calibration.solve_gaintable`.
+
+        Parameters
+        ----------
+        vis : Visibility
+            ``vis[ntime, nbaseline, nchan, npol]`` complex, with weights and flags.
+        modelvis : Visibility or None
+            Same shape (None: 1 Jy point source at the phase centre).
+        gt : GainTable, optional
+            Solution grid and starting gains (default: :meth:`create`).
+        **controls
+            This term's controls (``shape`` 'matrix' solves full 2×2 Jones matrices).
+
+        Returns
+        -------
+        GainTable
+            Gains ``[ntime, nant, nchan, nrec, nrec]`` complex128, weights, residuals.
+        """
         c = self._controls(controls)
         if gt is None:
             gt = self.create(vis, **controls)
@@ -167,12 +236,44 @@ class StefCalSolver:
         )
 
     def accumulate(self, vis, modelvis, gt, **controls):
-        """Sufficient statistics of ``vis`` for this term on ``gt``'s grid (small arrays)."""
+        """Sufficient statistics of ``vis`` for this term on ``gt``'s grid (small arrays).
+
+        Parameters
+        ----------
+        vis : Visibility
+            ``vis[ntime, nbaseline, nchan, npol]`` complex, with weights and flags.
+        modelvis : Visibility or None
+            Same shape (None: 1 Jy point source at the phase centre).
+        gt : GainTable
+            The solution grid.
+        **controls
+            This term's controls (see :meth:`default_controls`).
+
+        Returns
+        -------
+        GainStatistics
+            Per solution and baseline (see :mod:`uvflow.calibration.statistics`).
+        """
         c = self._controls(controls)
         return gaintable_statistics(vis, modelvis, gt, crosspol=c["crosspol"])[1]
 
     def solve_accumulated(self, parts, gt, **controls) -> GainTable:
-        """Solve ``gt`` from the statistics of several windows, added in list order."""
+        """Solve ``gt`` from the statistics of several windows, added in list order.
+
+        Parameters
+        ----------
+        parts : sequence of GainStatistics
+            From :meth:`accumulate` on each window (same times and baselines).
+        gt : GainTable
+            The solution grid and starting gains.
+        **controls
+            This term's controls.
+
+        Returns
+        -------
+        GainTable
+            As :func:`~uvflow.calibration.solve_gaintable` returns.
+        """
         c = self._controls(controls)
         return solve_gaintable_from_statistics(
             combine_statistics(list(parts)), gt, **self._solve_options(c)
@@ -217,12 +318,28 @@ def _entry_points() -> dict:
 
 
 def available_solvers() -> list[str]:
-    """Names of the solvers installed in the ``uvflow.solvers`` entry-point group."""
+    """Names of the solvers installed in the ``uvflow.solvers`` entry-point group.
+
+    Returns
+    -------
+    list of str
+        Sorted term names (the built-ins: ``['B', 'G', 'T']``).
+    """
     return sorted(_entry_points())
 
 
 def get_solver(name: str) -> JonesSolver:
     """The installed solver of term ``name``.
+
+    Parameters
+    ----------
+    name : str
+        Term name, the entry-point name (``'T'``, ``'G'``, ``'B'`` or a plug-in's).
+
+    Returns
+    -------
+    JonesSolver
+        Loaded once and cached (a registered class is instantiated without arguments).
 
     Raises
     ------

@@ -290,6 +290,17 @@ def _full_sums(v, m, w, cidx, nfs) -> dict:
 def combine_statistics(stats: list[GainStatistics]) -> GainStatistics:
     """Sum statistics of several frequency windows on the same time grid and baselines.
 
+    Parameters
+    ----------
+    stats : list of GainStatistics
+        One per window, in the order they are added (so every executor gives the same
+        sums bit for bit); sums of shape [nsol_time, nsol_freq, nbaseline, ...].
+
+    Returns
+    -------
+    GainStatistics
+        The element-wise sums (the first window's metadata).
+
     Raises
     ------
     CalibrationError

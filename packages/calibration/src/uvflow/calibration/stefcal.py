@@ -195,7 +195,20 @@ def stefcal_scalar(
 
 
 def full_normal_matrices(Tmat: np.ndarray, G: np.ndarray) -> np.ndarray:
-    """``A_i^(a)[d, e]`` for gains ``G`` [nbatch, nant, 2, 2] → [nbatch, nant, 2, 2, 2]."""
+    """The normal matrices ``A_i^(a)[d, e]`` of the full 2×2 update (module notes).
+
+    Parameters
+    ----------
+    Tmat : numpy.ndarray of complex128, shape [nbatch, nant*8, nant*8]
+        From :func:`dense_full`.
+    G : numpy.ndarray of complex128, shape [nbatch, nant, 2, 2]
+        Current gains.
+
+    Returns
+    -------
+    numpy.ndarray of complex128, shape [nbatch, nant, 2, 2, 2]
+        Axes (antenna i, row a, d, e).
+    """
     n, nant = G.shape[:2]
     H = (np.conj(G)[..., :, None] * G[..., None, :]).reshape(n, nant * 8, 1)
     return np.matmul(Tmat, H).reshape(n, nant, 2, 2, 2)
