@@ -11,6 +11,11 @@ windows are weighted by the same density. The grid cell of a sample at (u, v) wa
 ``(round(v/dv) + ny//2, round(u/du) + nx//2)`` with ``du = 1/(nx cell_x)``, and each sample is
 counted at (u, v) and at (-u, -v) (the visibility at -uv is its conjugate, also imaged).
 Samples off the grid (beyond the image's Nyquist limit) see their own weight as density.
+(u, v) are those the gridder grids: in the frame of the image's reference direction, i.e.
+the phase centre's uvw rotated when the image is centred elsewhere
+(:mod:`uvflow.imaging.pixel_geometry`); without the rotation the cells would be off by up to
+``|w| sin(offset) · image width`` cells (4 for w = 350 wavelengths 5° off on an 8° image),
+which is not negligible.
 
 With ``W_k`` the gridded weights and ``w_i`` a sample's weight in cell ``k(i)``:
 
@@ -36,7 +41,7 @@ from uvflow.datamodels import SPEED_OF_LIGHT, Image, Visibility, to_radians
 from uvflow.datamodels.image import stokes_axis_codes
 
 from .errors import ImagingError
-from .layout import channel_groups
+from .layout import channel_groups, uvw_rows
 from .pixel_geometry import image_geometry
 
 __all__ = [
@@ -60,11 +65,27 @@ def _check_weighting(weighting: str) -> None:
         raise ImagingError(f"weighting {weighting!r} unknown; use natural, uniform or robust")
 
 
-def _cells(vis: Visibility, chans: np.ndarray, ts: slice, nx: int, ny: int, du: float, dv: float):
+def _image_uvw(vis: Visibility, geom) -> np.ndarray:
+    """uvw [ntime, nbaseline, 3] metres in the image's frame: what the gridder grids.
+
+    The phase centre's uvw for an image whose reference direction (CRVAL) is the phase
+    centre; rotated to CRVAL's frame otherwise, exactly as the gridders do
+    (:meth:`~uvflow.imaging.pixel_geometry.ImageGeometry.gridding_uvw`).
+    """
+    if geom.rotation is None:
+        return vis.uvw
+    rotated, _ = geom.gridding_uvw(uvw_rows(vis))
+    return rotated.reshape(vis.uvw.shape)
+
+
+def _cells(
+    vis: Visibility, uvw: np.ndarray, chans: np.ndarray, ts: slice, nx: int, ny: int,
+    du: float, dv: float,
+):  # fmt: skip
     """Flat grid index [nt, nb, nch] of each sample (−1 off grid) and of its mirror."""
     k = vis.frequency[chans] / SPEED_OF_LIGHT
-    u = vis.uvw[ts, :, None, 0] * k
-    v = vis.uvw[ts, :, None, 1] * k
+    u = uvw[ts, :, None, 0] * k
+    v = uvw[ts, :, None, 1] * k
     iu = np.rint(u / du).astype(np.int64)
     iv = np.rint(v / dv).astype(np.int64)
     on = (np.abs(iu) < nx // 2) & (np.abs(iv) < ny // 2)
@@ -100,11 +121,12 @@ def grid_weights(vis: Visibility, model_image: Image) -> Image:
     geom = image_geometry(model_image, vis.phasecentre)
     nx, ny = geom.nx, geom.ny
     du, dv = 1.0 / (nx * geom.cell_x), 1.0 / (ny * geom.cell_y)
+    uvw = _image_uvw(vis, geom)
     data = np.zeros((model_image.nchan, vis.npol, ny * nx))
     for group in channel_groups(vis.frequency, model_image):
         chans = np.arange(vis.nchan)[group.vis_channels]
         for ts in _blocks(vis):
-            idx, mirror = _cells(vis, chans, ts, nx, ny, du, dv)
+            idx, mirror = _cells(vis, uvw, chans, ts, nx, ny, du, dv)
             w = np.where(vis.flags[ts][:, :, chans], 0.0, vis.weight[ts][:, :, chans])
             on = idx >= 0
             for p in range(vis.npol):
@@ -171,6 +193,7 @@ def apply_grid_weights(
     geom = image_geometry(grid, vis.phasecentre)
     nx, ny = geom.nx, geom.ny
     du, dv = 1.0 / (nx * geom.cell_x), 1.0 / (ny * geom.cell_y)
+    uvw = _image_uvw(vis, geom)
     dens = grid.data.reshape(grid.nchan, grid.npol, ny * nx)
     f2 = np.zeros(dens.shape[:2])
     if weighting == "robust":
@@ -183,7 +206,7 @@ def apply_grid_weights(
         chans = np.arange(vis.nchan)[group.vis_channels]
         k = group.image_channel
         for ts in _blocks(vis):
-            idx, _ = _cells(vis, chans, ts, nx, ny, du, dv)
+            idx, _ = _cells(vis, uvw, chans, ts, nx, ny, du, dv)
             w = np.where(vis.flags[ts][:, :, chans], 0.0, vis.weight[ts][:, :, chans])
             on = idx >= 0
             for p in range(vis.npol):
