@@ -210,11 +210,21 @@ def test_overwrite_false(tmp_path, image):
         export_image_to_fits(image, tmp_path / "missing-dir" / "a.fits")
 
 
-def test_image_wcs_inconsistent_with_frame_is_rejected(tmp_path, make_image):
-    im = make_image(frame="linear", npix=16, nchan=1)
-    im.wcs.wcs.crval[2] = 1.0  # claims I Q U V planes
-    with pytest.raises(DataModelError, match="not the products XX XY YX YY"):
+@pytest.mark.parametrize(
+    "frame, edit, match",
+    [
+        ("stokesIQUV", ("crval", 2.0), r"codes \[2, 3, 4, 5\], which are not the products I Q U V"),
+        ("linear", ("cdelt", 2.0), r"codes \[-5, -8, nan, nan\], which are not the products XX XY YX YY"),
+    ],
+)  # fmt: skip
+def test_image_wcs_edited_against_its_frame_is_rejected(tmp_path, make_image, frame, edit, match):
+    """An Image's WCS edited after construction no longer labels its planes: not written."""
+    im = make_image(frame=frame, npix=16, nchan=1)
+    getattr(im.wcs.wcs, edit[0])[2] = edit[1]
+    im.wcs.wcs.set()
+    with pytest.raises(DataModelError, match=match):
         export_image_to_fits(im, tmp_path / "bad.fits")
+    assert not (tmp_path / "bad.fits").exists()
 
 
 def test_phasecentre_pixel_after_round_trip(tmp_path):

@@ -19,6 +19,7 @@ from uvflow.datamodels import (
     pol_conversion_matrix,
 )
 from uvflow.datamodels.polarisation import _FRAMES
+from uvflow.datamodels.stokes_axis import plane_stokes_codes
 
 FULL = ("stokesIQUV", "linear", "circular")
 ALL = tuple(_FRAMES)
@@ -143,14 +144,15 @@ def test_image_stokes_to_linear_is_complex_and_back_is_real(image):
     i, q, u, v = (image.data[:, k] for k in range(4))
     np.testing.assert_allclose(lin.data[:, 1], u + 1j * v, rtol=1e-15)
     np.testing.assert_allclose(lin.data[:, 3], i - q, rtol=1e-15)
-    assert (lin.wcs.wcs.crval[2], lin.wcs.wcs.cdelt[2]) == (-5.0, -1.0)  # XX, then FITS order
+    np.testing.assert_array_equal(plane_stokes_codes(lin.wcs, 4), [-5, -7, -8, -6])  # XX XY YX YY
     back = convert_image_polarisation(lin, "stokesIQUV")
     assert back.data.dtype == np.float64
     np.testing.assert_allclose(back.data, image.data, rtol=0, atol=RTOL * np.abs(image.data).max())
-    assert (back.wcs.wcs.crval[2], back.wcs.wcs.cdelt[2]) == (1.0, 1.0)
+    assert (back.wcs.wcs.crval[2], back.wcs.wcs.cdelt[2]) == (1.0, 1.0)  # I Q U V: linear axis
+    assert back.wcs.wcs.ctype[2] == "STOKES"
     assert back.clean_beam == image.clean_beam
     circ = convert_image_polarisation(lin, "circular")
-    assert (circ.wcs.wcs.crval[2], circ.wcs.wcs.cdelt[2]) == (-1.0, -1.0)
+    np.testing.assert_array_equal(plane_stokes_codes(circ.wcs, 4), [-1, -3, -4, -2])  # RR RL LR LL
 
 
 def test_image_to_stokes_stays_complex_when_imaginary_part_is_real(make_image):

@@ -53,6 +53,7 @@ from .polarisation import (
 from .polarisation_convert import convert_image_polarisation, convert_visibility_polarisation
 from .qa import qa_image, qa_visibility
 from .skymodel import SkyComponent, SkyModel
+from .stokes_axis import plane_stokes_codes
 from .units import to_radians
 from .visibility import SPEED_OF_LIGHT, Visibility
 
@@ -77,6 +78,7 @@ __all__ = [
     "convert_pol",
     "correlation_weights",
     "create_image",
+    "plane_stokes_codes",
     "pol_conversion_matrix",
     "read_ms",
     "read_uvfits",

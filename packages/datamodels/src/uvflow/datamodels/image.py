@@ -10,26 +10,16 @@ from astropy.coordinates import SkyCoord
 from astropy.wcs import WCS
 
 from ._validation import DataModelError, check_array, in_unit
-from .polarisation import FITS_STOKES_CODES, PolarisationFrame
+from .polarisation import PolarisationFrame
+from .stokes_axis import (
+    STOKES_TAB_CTYPE,
+    label_stokes_axis,
+    linear_stokes_axis,
+    stokes_axis_codes,
+)
 from .units import to_radians
 
 __all__ = ["Image", "create_image", "stokes_axis_codes"]
-
-
-def stokes_axis_codes(frame: PolarisationFrame) -> tuple[float, float]:
-    """CRVAL and CDELT of a linear FITS STOKES axis for ``frame``'s products in their order.
-
-    Frames whose products do not form an arithmetic sequence of FITS codes (``linear``:
-    XX XY YX YY = -5 -7 -8 -6; ``circular``: RR RL LR LL = -1 -3 -4 -2) get the code of their
-    first product and a step of -1: FITS writers reorder those planes to the FITS order.
-    """
-    codes = [FITS_STOKES_CODES[p] for p in frame.names]
-    if len(codes) == 1:
-        return float(codes[0]), 1.0
-    steps = np.diff(codes)
-    if np.all(steps == steps[0]):
-        return float(codes[0]), float(steps[0])
-    return float(codes[0]), -1.0
 
 
 @dataclass(kw_only=True, eq=False)
@@ -42,7 +32,12 @@ class Image:
     wcs : astropy.wcs.WCS
         Four axes in numpy-reversed order of ``data``: RA---SIN, DEC--SIN, STOKES, FREQ.
         CRPIX1/2 = N/2 + 1 (1-based), so 0-based pixel (ny//2, nx//2) is the reference
-        direction; CDELT1 < 0 (RA increases to the left).
+        direction; CDELT1 < 0 (RA increases to the left). The STOKES axis is set from
+        ``polarisation_frame``: plane k's STOKES world coordinate is the FITS code of
+        ``polarisation_frame.names[k]`` (a lookup-table axis, CTYPE ``'STOK-TAB'``, for
+        linear and circular, whose codes in frame order are not arithmetic; see
+        :mod:`uvflow.datamodels.stokes_axis`). A WCS labelling the planes otherwise (e.g.
+        in FITS code order) is replaced by a relabelled copy.
     polarisation_frame : PolarisationFrame
         Defines the order of the planes along axis 1.
     clean_beam : dict or None
@@ -64,7 +59,8 @@ class Image:
         ctype = [c.upper() for c in self.wcs.wcs.ctype]
         if not (ctype[0].startswith("RA") and ctype[1].startswith("DEC")):
             raise DataModelError(f"Image.wcs axes 1, 2 must be RA, DEC; got {ctype[:2]}")
-        if not (ctype[2].startswith("STOKES") and ctype[3].startswith("FREQ")):
+        stokes_ok = ctype[2].startswith("STOKES") or ctype[2] == STOKES_TAB_CTYPE
+        if not (stokes_ok and ctype[3].startswith("FREQ")):
             raise DataModelError(f"Image.wcs axes 3, 4 must be STOKES, FREQ; got {ctype[2:]}")
         self.polarisation_frame = PolarisationFrame(self.polarisation_frame)
         if self.data.shape[1] != self.polarisation_frame.npol:
@@ -72,6 +68,7 @@ class Image:
                 f"Image.data has {self.data.shape[1]} polarisation planes but "
                 f"{self.polarisation_frame.name} has {self.polarisation_frame.npol}"
             )
+        self.wcs = label_stokes_axis(self.wcs, self.polarisation_frame)
         if self.clean_beam is not None:
             missing = {"bmaj", "bmin", "bpa"} - set(self.clean_beam)
             if missing:
@@ -163,15 +160,21 @@ class Image:
     # ---- pickling -----------------------------------------------------------------------
     # astropy pickles a WCS through its FITS header text, which rounds CDELT/CRVAL in the
     # last bit: an Image sent to a Dask worker would then image a (very slightly) different
-    # grid than the same Image in serial mode. The numeric keywords travel as arrays.
+    # grid than the same Image in serial mode. The numeric keywords travel as arrays. A
+    # lookup-table STOKES axis cannot travel as header text: it goes as the linear FITS
+    # form and is relabelled from the polarisation frame on arrival.
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
-        state["wcs"] = _wcs_state(self.wcs)
+        wcs = self.wcs
+        if str(wcs.wcs.ctype[2]).upper() == STOKES_TAB_CTYPE:
+            wcs = linear_stokes_axis(wcs, self.polarisation_frame)
+        state["wcs"] = _wcs_state(wcs)
         return state
 
     def __setstate__(self, state: dict) -> None:
         state = dict(state)
-        state["wcs"] = _wcs_from_state(state["wcs"])
+        frame = PolarisationFrame(state["polarisation_frame"])
+        state["wcs"] = label_stokes_axis(_wcs_from_state(state["wcs"]), frame)
         self.__dict__.update(state)
 
     def __repr__(self) -> str:
@@ -278,7 +281,8 @@ def create_image(
     cell = float(np.rad2deg(cellsize))
     w.wcs.cdelt = [-cell, cell, stokes_axis_codes(pol)[1], df]
     icrs = phasecentre.icrs
-    w.wcs.crval = [icrs.ra.deg, icrs.dec.deg, stokes_axis_codes(pol)[0], freq[0]]
+    w.wcs.crval = [icrs.ra.deg, icrs.dec.deg, stokes_axis_codes(pol)[0], freq[0]]  # relabelled
+    # in frame order by Image (a lookup-table axis for linear and circular)
     w.wcs.radesys = "ICRS"
     w.wcs.equinox = 2000.0
     w.wcs.specsys = "TOPOCENT"

@@ -12,8 +12,9 @@ import logging
 
 import numpy as np
 
-from .image import Image, stokes_axis_codes
+from .image import Image
 from .polarisation import PolarisationFrame, convert_pol, correlation_weights
+from .stokes_axis import label_stokes_axis
 from .visibility import Visibility
 
 __all__ = ["convert_visibility_polarisation", "convert_image_polarisation"]
@@ -81,8 +82,9 @@ def convert_image_polarisation(im: Image, polarisation_frame: PolarisationFrame 
     Image
         Correlation products (linear, circular frames) are complex, since XY = U + iV.
         Stokes products are real when their imaginary parts are zero within rounding
-        (images made from real Stokes planes), complex otherwise. The WCS STOKES axis is
-        set for the new frame; beam and meta are kept. The input itself when the frames agree.
+        (images made from real Stokes planes), complex otherwise. The WCS STOKES axis
+        labels the new planes (plane k has the FITS code of the new frame's k-th product);
+        beam and meta are kept. The input itself when the frames agree.
 
     Raises
     ------
@@ -101,8 +103,8 @@ def convert_image_polarisation(im: Image, polarisation_frame: PolarisationFrame 
         data = data.astype(real_dtype, copy=False)
     if dst.is_stokes:
         data = _real_if_negligible_imaginary(data)
-    wcs = im.wcs.deepcopy()
-    crval, cdelt = stokes_axis_codes(dst)
-    wcs.wcs.crval[2], wcs.wcs.cdelt[2], wcs.wcs.crpix[2] = crval, cdelt, 1.0
+    wcs = label_stokes_axis(im.wcs, dst)
+    if wcs is im.wcs:
+        wcs = wcs.deepcopy()
     beam = None if im.clean_beam is None else dict(im.clean_beam)
     return Image(data=data, wcs=wcs, polarisation_frame=dst, clean_beam=beam, meta=dict(im.meta))

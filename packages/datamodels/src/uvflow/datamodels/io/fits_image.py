@@ -4,7 +4,9 @@ On disk (DESIGN §3): axes RA, DEC, FREQ, STOKES (numpy ``[npol, nchan, ny, nx]`
 CRPIX = N/2 + 1, CDELT1 < 0, BUNIT, BMAJ/BMIN/BPA in degrees when the clean beam is known,
 CRVAL3 the first channel's frequency, STOKES codes 1..4 = I Q U V, −1..−4 = RR LL RL LR,
 −5..−8 = XX YY XY YX. Linear and circular planes are stored in FITS code order
-(XX YY XY YX) and put back in frame order (XX XY YX YY) on reading.
+(XX YY XY YX, CRVAL −5, CDELT −1) and put back in frame order (XX XY YX YY) on reading,
+where the in-memory WCS labels each plane with its own code
+(:mod:`uvflow.datamodels.stokes_axis`).
 """
 
 from __future__ import annotations
@@ -20,8 +22,14 @@ from astropy import units as u
 from astropy.io import fits
 
 from .._validation import DataModelError
-from ..image import Image, stokes_axis_codes
+from ..image import Image
 from ..polarisation import _FRAMES, FITS_STOKES_CODES, PolarisationError, PolarisationFrame
+from ..stokes_axis import (
+    fits_plane_order,
+    label_stokes_axis,
+    linear_stokes_axis,
+    plane_stokes_codes,
+)
 from ._wcsheader import float_card, wcs_from_header, wcs_to_header
 from .atomic import atomic_file
 
@@ -54,21 +62,19 @@ def _plane_codes(crval: float, cdelt: float, crpix: float, n: int) -> list[int]:
     return [int(c) for c in np.round(codes)]
 
 
-def _fits_plane_order(im: Image) -> list[int]:
-    """Indices of ``im``'s planes in the order its WCS STOKES axis gives them."""
-    w = im.wcs.wcs
-    codes = _plane_codes(w.crval[2], w.cdelt[2], w.crpix[2], im.npol)
+def _check_stokes_axis(im: Image) -> None:
+    """The image's WCS must still label its planes as its frame says (it may have been
+    edited after the Image was made)."""
     names = im.polarisation_frame.names
-    try:
-        order = [names.index(_CODE_NAMES[c]) for c in codes]
-    except (KeyError, ValueError):
+    have = plane_stokes_codes(im.wcs, im.npol)
+    want = [FITS_STOKES_CODES[p] for p in names]
+    if not np.array_equal(have, want):
+        shown = [int(c) if np.isfinite(c) and c == round(c) else float(c) for c in have]
         raise DataModelError(
-            f"the image's STOKES axis gives codes {codes}, which are not the products "
-            f"{' '.join(names)} of its polarisation frame {im.polarisation_frame.name}"
-        ) from None
-    if sorted(order) != list(range(im.npol)):
-        raise DataModelError(f"the image's STOKES axis repeats a product: codes {codes}")
-    return order
+            f"the image's STOKES axis gives codes {shown}, which are not the products "
+            f"{' '.join(names)} (codes {want}) of its polarisation frame "
+            f"{im.polarisation_frame.name}"
+        )
 
 
 def _meta_cards(meta: dict) -> list[fits.Card]:
@@ -130,10 +136,12 @@ def export_image_to_fits(
             f"cannot write image data of dtype {im.data.dtype} to FITS; allowed: "
             f"{', '.join(_WRITABLE_DTYPES)} (complex uv grids need a zarr checkpoint)"
         )
-    order = _fits_plane_order(im)
+    _check_stokes_axis(im)
+    order = fits_plane_order(im.polarisation_frame)
     # [nchan, npol, ny, nx] in frame order -> FITS order planes -> numpy [npol, nchan, ny, nx]
     data = np.ascontiguousarray(im.data[:, order].transpose(1, 0, 2, 3))
-    header = wcs_to_header(im.wcs.swapaxes(2, 3))  # RA, DEC, FREQ, STOKES
+    linear = linear_stokes_axis(im.wcs, im.polarisation_frame)  # the FITS order's codes
+    header = wcs_to_header(linear.swapaxes(2, 3))  # RA, DEC, FREQ, STOKES
     header["BUNIT"] = bunit or str(im.meta.get("BUNIT", "JY/BEAM"))
     if im.clean_beam is not None:
         for key in ("bmaj", "bmin", "bpa"):
@@ -249,10 +257,9 @@ def import_image_from_fits(path: str | os.PathLike, *, frequency: float | None =
         arr = arr[:, index]
     else:
         frame = PolarisationFrame("stokesI")
-    crval3, cdelt3 = stokes_axis_codes(frame)
     w4.wcs.ctype[2] = "STOKES"
     w4.wcs.cunit[2] = ""
-    w4.wcs.crval[2], w4.wcs.cdelt[2], w4.wcs.crpix[2] = crval3, cdelt3, 1.0
+    w4.wcs.crval[2], w4.wcs.cdelt[2], w4.wcs.crpix[2] = 1.0, 1.0, 1.0  # set for frame below
     if freq is None:
         f0 = frequency or header.get("RESTFRQ", header.get("RESTFREQ"))
         if f0 is None:
@@ -277,4 +284,8 @@ def import_image_from_fits(path: str | os.PathLike, *, frequency: float | None =
     for card in header.cards:
         if not _RESERVED.match(card.keyword):
             meta[card.keyword] = card.value
-    return Image(data=arr, wcs=w4, polarisation_frame=frame, clean_beam=beam, meta=meta)
+    w4.wcs.set()
+    return Image(
+        data=arr, wcs=label_stokes_axis(w4, frame), polarisation_frame=frame, clean_beam=beam,
+        meta=meta,
+    )  # fmt: skip

@@ -18,6 +18,7 @@ import numpy as np
 
 from .._validation import DataModelError
 from ..image import Image
+from ..stokes_axis import linear_stokes_axis
 from ..visibility import Visibility
 from ._serialise import (
     configuration_from_dict,
@@ -121,7 +122,8 @@ def visibility_from_xarray(ds) -> Visibility:
 def image_to_xarray(im: Image):
     """An ``xarray.Dataset`` with variable ``pixels`` (frequency, polarisation, y, x) sharing
     ``im.data``; coordinates frequency (Hz), polarisation (names), y, x (0-based pixels).
-    The WCS is kept exactly as a FITS header string in ``attrs['wcs_header']``."""
+    The WCS is kept exactly as a FITS header string in ``attrs['wcs_header']`` (its STOKES
+    axis in FITS code order; :func:`image_from_xarray` relabels it in frame order)."""
     xr = _xarray()
     if not isinstance(im, Image):
         raise TypeError(f"image_to_xarray needs an Image, got {type(im).__name__}")
@@ -133,7 +135,7 @@ def image_to_xarray(im: Image):
     }
     attrs = {
         "uvflow_type": "Image",
-        "wcs_header": wcs_to_header(im.wcs).tostring(),
+        "wcs_header": wcs_to_header(linear_stokes_axis(im.wcs, im.polarisation_frame)).tostring(),
         "polarisation_frame": im.polarisation_frame.name,
         "clean_beam": json.dumps(im.clean_beam),
         "meta": meta_to_json(im.meta),

@@ -18,6 +18,7 @@ import numpy as np
 from .._validation import DataModelError
 from ..gaintable import GainTable
 from ..image import Image
+from ..stokes_axis import linear_stokes_axis
 from ..visibility import Visibility
 from ._serialise import (
     configuration_from_dict,
@@ -163,7 +164,7 @@ def write_image_zarr(im: Image, path: str | os.PathLike, *, overwrite: bool = Tr
     if not isinstance(im, Image):
         raise TypeError(f"write_image_zarr needs an Image, got {type(im).__name__}")
     attrs = {
-        "wcs_header": wcs_to_header(im.wcs).tostring(),
+        "wcs_header": wcs_to_header(linear_stokes_axis(im.wcs, im.polarisation_frame)).tostring(),
         "polarisation_frame": im.polarisation_frame.name,
         "clean_beam": None if im.clean_beam is None else meta_to_json(im.clean_beam),
         "meta": meta_to_json(im.meta),
