@@ -83,7 +83,14 @@ def invert(
         phase centre that is gridding ones.
     normalise : bool
         Divide each plane by its sum of weights (the dirty image in Jy/beam). False gives
-        the plain adjoint of :func:`predict` (weights applied).
+        the adjoint of :func:`predict` with the weights applied:
+        ``<predict(x), W v> = <x, invert(v, normalise=False)>`` (W the gridding weights)
+        whenever the correlations combined into one image product share a weight — Stokes
+        data with any weights, linear or circular data with one weight per sample (e.g.
+        unit weights). Not otherwise, by design: a combined product such as Stokes I =
+        (XX+YY)/2 is gridded with the weight of the combination, 1/w_I = 1/(4 w_XX) +
+        1/(4 w_YY) (DESIGN §3), the minimum-variance estimate, which is not the weighted
+        transpose ``w_XX XX + w_YY YY`` of predict's conversion.
     epsilon : float
         Requested accuracy, relative to the direct Fourier transform (≥ 1e-5 for
         complex64 data, ≥ 2e-13 for complex128; a PrecisionError otherwise).
@@ -149,6 +156,12 @@ def predict(
     Visibility
         A new Visibility (``vis``'s dtype and polarisation frame) whose ``vis`` is the
         model's prediction at every sample, flagged or not; weights and flags are shared.
+
+    Notes
+    -----
+    The transpose of ``invert(..., normalise=False)`` with unit weights, for every context,
+    frame and image geometry; with other weights see ``normalise`` in :func:`invert`
+    (combined polarisation products are weighted as estimates, DESIGN §3).
     """
     gridder = _resolve(context, small_inversion, gridder_options)
     return gridder.predict(vis, model_image, epsilon=epsilon, nthreads=nthreads)
