@@ -101,7 +101,29 @@ def _bounds(n: int, facets: int) -> list[int]:
 def facet_layout(
     ny: int, nx: int, facets: int, overlap: int = 0
 ) -> list[tuple[int, int, int, int]]:
-    """Pixel bounds ``(y0, y1, x0, x1)`` of each facet, in facet order (see the module doc)."""
+    """Pixel bounds ``(y0, y1, x0, x1)`` of each facet, in facet order (see the module doc).
+
+    Parameters
+    ----------
+    ny, nx : int
+        Image size in pixels (rows, columns), each >= ``facets``.
+    facets : int
+        Facets per axis, >= 1 (``facets**2`` in all, row-major).
+    overlap : int
+        Pixels by which each facet reaches beyond its central tile, >= 0 and at most half
+        the smallest tile ``min(ny, nx) // facets`` (any with one facet).
+
+    Returns
+    -------
+    list of (int, int, int, int)
+        ``facets**2`` half-open bounds ``(y0, y1, x0, x1)``: facet ``i`` is
+        ``image[..., y0:y1, x0:x1]``, clipped to the image.
+
+    Raises
+    ------
+    ImagingError
+        A bad facet count, or an overlap larger than half a tile.
+    """
     _check_layout(ny, nx, facets, overlap, None)
     by, bx = _bounds(ny, facets), _bounds(nx, facets)
     out = []
@@ -146,7 +168,23 @@ def _weight_1d(n: int, facets: int, k: int, overlap: int, taper) -> np.ndarray:
 def facet_weight(
     ny: int, nx: int, facets: int, index: int, overlap: int = 0, taper=None
 ) -> np.ndarray:
-    """The weight [fy, fx] (float64) of facet ``index`` over its pixels; all facets' sum to 1."""
+    """The weight of facet ``index`` over its pixels; all facets' weights sum to 1.
+
+    Parameters
+    ----------
+    ny, nx, facets, overlap
+        The layout, as :func:`facet_layout`.
+    index : int
+        The facet, ``0 <= index < facets**2`` (row-major).
+    taper : None, 'flat', 'linear' or 'tukey'
+        How the weight falls across the overlaps (module doc).
+
+    Returns
+    -------
+    numpy.ndarray of float64, shape [fy, fx]
+        The facet's weight in [0, 1], ``(fy, fx) = (y1 - y0, x1 - x0)`` from its
+        :func:`facet_layout` bounds; the product of the two 1-D weights.
+    """
     _check_layout(ny, nx, facets, overlap, taper)
     if not 0 <= index < facets * facets:
         raise ImagingError(f"facet index {index} outside 0..{facets * facets - 1}")

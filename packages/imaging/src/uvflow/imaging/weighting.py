@@ -146,7 +146,25 @@ def grid_weights(vis: Visibility, model_image: Image) -> Image:
 
 
 def sum_grid_weights(grids) -> Image:
-    """The sum of weight grids from several frequency windows (same image, same frame)."""
+    """The sum of weight grids from several frequency windows (same image, same frame).
+
+    Parameters
+    ----------
+    grids : iterable of Image
+        From :func:`grid_weights` for the same image: data float64
+        [nchan_image, npol_vis, ny, nx] each, in one polarisation frame.
+
+    Returns
+    -------
+    Image
+        data float64 [nchan_image, npol_vis, ny, nx], the cell-by-cell sum, with the first
+        grid's WCS and frame.
+
+    Raises
+    ------
+    ImagingError
+        No grids, or grids of different shapes or frames.
+    """
     grids = list(grids)
     if not grids:
         raise ImagingError("sum_grid_weights needs at least one grid")

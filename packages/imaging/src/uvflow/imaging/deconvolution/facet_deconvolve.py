@@ -152,9 +152,21 @@ def image_residual(dirty: Image, model: Image, psf: Image) -> Image:
 def psf_sidelobe_level(psf: Image, radius: float | None = None) -> float:
     """The largest ``|psf| / peak`` farther than ``radius`` pixels from the PSF centre (all planes).
 
-    ``radius`` defaults to twice the extent of the main lobe's half-power region (the
-    connected pixels above half the peak around the centre), at least 2 pixels: about one
-    beam width out, past the main lobe.
+    Parameters
+    ----------
+    psf : Image
+        data float [nchan, npol, py, px], each plane peaking at (py // 2, px // 2);
+        all-zero planes (flagged channels) are skipped.
+    radius : float, optional
+        Pixels. Default: twice the extent of the main lobe's half-power region (the
+        connected pixels above half the peak around the centre), at least 2 pixels: about
+        one beam width out, past the main lobe.
+
+    Returns
+    -------
+    float
+        The sidelobe level in [0, 1) for a proper PSF (the maximum over the planes; 0 when
+        every plane is zero or nothing lies beyond ``radius``).
     """
     level = 0.0
     for plane in psf.data.reshape((-1,) + psf.shape[-2:]):

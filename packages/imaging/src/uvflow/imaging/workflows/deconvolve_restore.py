@@ -48,7 +48,24 @@ __all__ = ["deconvolve_list_rsexecute_workflow", "restore_list_rsexecute_workflo
 
 
 def image_of(item) -> Image:
-    """The image of an invert result ``(Image, sumwt)`` or an Image itself."""
+    """The image of an invert result ``(Image, sumwt)`` or an Image itself.
+
+    Parameters
+    ----------
+    item : Image or (Image, numpy.ndarray)
+        An Image (data [nchan, npol, ny, nx]) or an invert result whose second element is
+        ``sumwt`` float64 [nchan, npol].
+
+    Returns
+    -------
+    Image
+        ``item`` or its first element (not copied).
+
+    Raises
+    ------
+    ImagingError
+        Anything else.
+    """
     if isinstance(item, tuple):
         item = item[0]
     if not isinstance(item, Image):

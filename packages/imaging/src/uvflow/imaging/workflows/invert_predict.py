@@ -78,7 +78,24 @@ def predict_list_rsexecute_workflow(
     small_inversion: bool | None = None,
     gridder_options: dict | None = None,
 ) -> list:
-    """One ``predict`` task per window: Visibility graphs holding the model's visibilities."""
+    """One ``predict`` task per window: Visibility graphs holding the model's visibilities.
+
+    Parameters
+    ----------
+    vis_list : list of Visibility (or graphs of them)
+        One per window, ``vis[ntime, nbaseline, nchan, npol]`` (uvw, frequencies, frame and
+        dtype are used, not the data).
+    model_imagelist : Image or list of Image (or graphs)
+        Models, data float [nchan, npol, ny, nx] Jy/pixel: one per window, or one for all.
+    context, epsilon, nthreads, small_inversion, gridder_options
+        As :func:`uvflow.imaging.predict`.
+
+    Returns
+    -------
+    list of Visibility
+        Per window, a new Visibility whose ``vis`` is the model's prediction (weights and
+        flags shared); graphs in Dask mode.
+    """
     models = as_list("model_imagelist", model_imagelist, len(vis_list))
     return [
         rsexecute.execute(predict)(
@@ -107,6 +124,23 @@ def residual_image(
     """The dirty image of ``vis − predict(model)``: ``(Image, sumwt[nchan, npol])``.
 
     A model of zeros skips the prediction (the residual is the dirty image).
+
+    Parameters
+    ----------
+    vis : Visibility
+        ``vis[ntime, nbaseline, nchan, npol]`` complex, with ``weight`` and ``flags``.
+    model : Image
+        data float [nchan, npol, ny, nx], Jy/pixel; also the template of the image made.
+    context, normalise, epsilon, nthreads, small_inversion, gridder_options
+        As :func:`uvflow.imaging.invert` / :func:`uvflow.imaging.predict`.
+
+    Returns
+    -------
+    image : Image
+        The residual image, data [nchan, npol, ny, nx] (float32 for complex64 data, else
+        float64), Jy/beam when normalised.
+    sumwt : numpy.ndarray of float64, shape [nchan, npol]
+        Sum of the gridding weights per plane.
     """
     opts = dict(context=context, epsilon=epsilon, nthreads=nthreads, small_inversion=small_inversion,
                 gridder_options=gridder_options)  # fmt: skip
@@ -127,7 +161,24 @@ def residual_list_rsexecute_workflow(
     small_inversion: bool | None = None,
     gridder_options: dict | None = None,
 ) -> list:
-    """One task per window: predict the model, subtract, invert → ``(Image, sumwt)``."""
+    """One task per window: predict the model, subtract, invert → ``(Image, sumwt)``.
+
+    Parameters
+    ----------
+    vis_list : list of Visibility (or graphs of them)
+        One per window, ``vis[ntime, nbaseline, nchan, npol]`` complex.
+    model_imagelist : Image or list of Image (or graphs)
+        Models, data float [nchan, npol, ny, nx] Jy/pixel, one per window or one for all;
+        also the templates of the residual images.
+    context, normalise, epsilon, nthreads, small_inversion, gridder_options
+        As :func:`residual_image`.
+
+    Returns
+    -------
+    list
+        Per window, ``(Image, sumwt[nchan, npol])`` (:func:`residual_image`); graphs in
+        Dask mode, where the model visibilities never leave the window's task.
+    """
     models = as_list("model_imagelist", model_imagelist, len(vis_list))
     return [
         rsexecute.execute(residual_image, nout=2)(
