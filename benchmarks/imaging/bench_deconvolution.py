@@ -6,17 +6,27 @@ of 40 antennas over 6 hours (:func:`~uvflow.imaging.deconvolution.conformance.sy
 plus Gaussian noise of 1 mJy/beam so that every run makes exactly ``niter`` components
 (thresholds 0). float64, one thread (run with OMP_NUM_THREADS=1).
 
-- ``test_hogbom[support128]``: 1000 components with a PSF of half-width 128 pixels; target
-  ≤ 0.5 s (``extra_info['target_seconds']``, ``['meets_target']`` from the minimum).
+- ``test_hogbom[support128]``: 1000 components with a PSF patch of half-width 128 pixels
+  (257 x 257). **The ≤ 0.5 s Högbom target applies to this case only**
+  (``extra_info['target_seconds']``, ``['meets_target']`` from the minimum round). It is
+  how the established imagers run the minor cycle: RASCIL's ``psf_support`` and WSClean's
+  minor cycle subtract a PSF patch around each component and leave the far sidelobes to
+  the next major cycle, which subtracts the model from the visibilities exactly.
 - ``test_hogbom[full]``: the same with the whole 2048 x 2048 PSF (every sidelobe
-  subtracted: the cost per component grows with the PSF area inside the image).
+  subtracted: the cost per component grows with the PSF area inside the image, ~4x the
+  patch's 257² here). A reported figure, not held to the target
+  (``extra_info['target_seconds']`` is None, ``['target_applies'] = False``).
 - ``test_msclean``: scales (0, 3, 10, 30), PSF half-width 128, 1000 components (includes the
   setup: the scale-smoothed residuals and the 16 cross-scale PSFs by FFT).
 - ``test_mmclean``: 4 channels (0.9-1.2 GHz), nmoment 3, scales (0, 3, 10, 30), PSF
   half-width 128, 500 components.
 
-``extra_info``: ``niter``, ``ms_per_component`` (from the minimum round).
-UVFLOW_BENCH_SIZE=tiny: 128 x 128, 100 components (PSF half-width 32).
+``extra_info``: ``niter``, ``ms_per_component`` (from the minimum round), ``psf_support``
+(half-width in pixels, or "full"), and for Högbom ``target_applies``, ``target_seconds``,
+``meets_target`` and ``target_case`` (the sentence saying which case the target is for).
+UVFLOW_BENCH_SIZE=tiny: 128 x 128, 100 components (PSF half-width 32, still the
+``support128`` case: the patch case the target is stated for at full size; at tiny size
+``target_applies`` is False, the target is for 1024²).
 """
 
 from __future__ import annotations
@@ -28,7 +38,12 @@ from scipy.signal import fftconvolve
 from uvflow.imaging import deconvolve_cube
 from uvflow.imaging.deconvolution.conformance import point_source_dirty, synthetic_psf
 
-TARGET_SECONDS = 0.5  # Högbom, 1024², 1000 components, PSF half-width 128
+TARGET_SECONDS = 0.5  # Högbom, 1024², 1000 components, PSF patch of half-width 128 only
+TARGET_CASE = (
+    "Hogbom CLEAN, 1024 x 1024, 1000 components, PSF patch of half-width 128 pixels (the "
+    "minor cycle subtracts a PSF patch as RASCIL's psf_support and WSClean do; the full-PSF "
+    "case is reported without a target)"
+)
 
 
 def _size(tiny: bool) -> tuple[int, int, int]:
@@ -78,11 +93,12 @@ def spectral(bench_env):
     return _CACHE["spectral"]
 
 
-def _record(benchmark, model, niter):
+def _record(benchmark, model, niter, psf_support):
     assert model.meta["NITER"] == niter  # thresholds 0 on a noisy field: every component made
     info = benchmark.extra_info
     info["niter"] = int(model.meta["NITER"])
     info["ms_per_component"] = 1000.0 * benchmark.stats.stats.min / niter
+    info["psf_support"] = "full" if psf_support is None else int(psf_support)
 
 
 @pytest.mark.parametrize("support", ["support128", "full"])
@@ -96,10 +112,15 @@ def test_hogbom(benchmark, bench_env, continuum, support):
                     fractional_threshold=0.0, psf_support=psf_support),
         rounds=5, warmup_rounds=1, iterations=1,
     )  # fmt: skip
-    _record(benchmark, model, niter)
-    if support == "support128":
-        benchmark.extra_info["target_seconds"] = TARGET_SECONDS
-        benchmark.extra_info["meets_target"] = bool(benchmark.stats.stats.min <= TARGET_SECONDS)
+    _record(benchmark, model, niter, psf_support)
+    info = benchmark.extra_info
+    info["target_case"] = TARGET_CASE
+    # the target is stated for the patch case at full size only
+    info["target_applies"] = support == "support128" and not bench_env.tiny
+    info["target_seconds"] = TARGET_SECONDS if info["target_applies"] else None
+    info["meets_target"] = (
+        bool(benchmark.stats.stats.min <= TARGET_SECONDS) if info["target_applies"] else None
+    )
 
 
 def test_msclean(benchmark, bench_env, continuum):
@@ -111,7 +132,7 @@ def test_msclean(benchmark, bench_env, continuum):
                     fractional_threshold=0.0, scales=(0, 3, 10, 30), psf_support=s),
         rounds=3, warmup_rounds=1, iterations=1,
     )  # fmt: skip
-    _record(benchmark, model, niter)
+    _record(benchmark, model, niter, s)
 
 
 def test_mmclean(benchmark, bench_env, spectral):
@@ -125,4 +146,4 @@ def test_mmclean(benchmark, bench_env, spectral):
                     psf_support=s),
         rounds=2, warmup_rounds=1, iterations=1,
     )  # fmt: skip
-    _record(benchmark, model, niter)
+    _record(benchmark, model, niter, s)
