@@ -193,7 +193,10 @@ def accumulate_statistics(
             w = np.where(vis.flags[sel], 0.0, vis.weight[sel]).astype(vis.weight.dtype, copy=False)
             if w.size and w.min() < 0:
                 raise CalibrationError("visibility weights must be >= 0; found negative weights")
-            block = _block_sums(mode, v, m, w, cidx, nfs, reduce_channels)
+            # NaN/inf under flags are expected input: no RuntimeWarning; the sums are
+            # checked (and the block redone without them) just below.
+            with np.errstate(invalid="ignore", over="ignore"):
+                block = _block_sums(mode, v, m, w, cidx, nfs, reduce_channels)
             if not all(np.all(np.isfinite(x)) for x in block.values()):
                 # NaN/inf in samples that do not count (flagged or weight 0) must not
                 # poison the sums: zero them and redo this block.
