@@ -2,7 +2,8 @@
 
 The file (7669 groups, 1 channel, RR LL RL LR) is checked against physics, not against
 itself: baseline lengths from the AN table bound |uvw|; uvw recomputed from antenna
-positions and the hour angle pin the baseline direction and the time system; the known
+positions and times (J2000, IAU 2006/2000A) pin the baseline direction, the frame (the
+file's B1950 turned to J2000) and the time system; the known
 structure of 3C273 (a bright core at the phase centre and a jet whose hot spot is ~21″
 from it at position angle ~222°) pins the phase sign.
 """
@@ -12,14 +13,16 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import astropy.units as u
+import erfa
 import numpy as np
 import pytest
-from astropy.coordinates import TETE, SkyCoord
+from astropy.coordinates import SkyCoord
 from astropy.io import fits
 from astropy.time import Time
+from astropy.utils import iers
 
 from uvflow.datamodels import PolarisationError, UVFITSError, read_uvfits
-from uvflow.datamodels.testing import hour_angle_uvw
 
 DATA = Path(
     os.environ.get("UVFLOW_REAL_DATA", Path(__file__).resolve().parents[3] / "shared/data/real")
@@ -93,28 +96,86 @@ def test_times_utc_from_iat(vis):
     assert 3.5 * 3600 < span < 3.8 * 3600  # TVFLG TIMERANG 01:02:55 – 04:45:25
 
 
-def test_baseline_direction_from_hour_angle(vis):
-    """uvw equal the hour-angle uvw of XYZ(a2) − XYZ(a1) (DESIGN §3 convention).
+def _j2000_uvw(vis, dt: float = 0.0) -> np.ndarray:
+    """uvw [ntime, nbaseline, 3] of XYZ(a2) − XYZ(a1) in the J2000 (ICRS) frame of the phase
+    centre at times ``vis.time + dt``: ITRF → GCRS with ERFA's IAU 2006/2000A ``c2t06a``,
+    UT1 and polar motion from astropy's bundled IERS-B table (no aberration: it changes
+    the comparison below by < 1e-6)."""
+    t = Time((vis.time + dt) / 86400.0, format="mjd", scale="utc")
+    with iers.conf.set_temp("auto_download", False):
+        xp, yp = iers.earth_orientation_table.get().pm_xy(t)
+        tt, ut1 = t.tt, t.ut1
+    rc2t = erfa.c2t06a(tt.jd1, tt.jd2, ut1.jd1, ut1.jd2, xp.to_value(u.rad), yp.to_value(u.rad))
+    c = vis.configuration
+    b_gcrs = np.einsum("tji,bj->tbi", rc2t, c.xyz[vis.antenna2] - c.xyz[vis.antenna1])
+    ra, dec = vis.phasecentre.icrs.ra.rad, vis.phasecentre.icrs.dec.rad
+    basis = np.array([[-np.sin(ra), np.cos(ra), 0.0],
+                      [-np.sin(dec) * np.cos(ra), -np.sin(dec) * np.sin(ra), np.cos(dec)],
+                      [np.cos(dec) * np.cos(ra), np.cos(dec) * np.sin(ra), np.sin(dec)]])  # fmt: skip
+    return b_gcrs @ basis.T
 
-    HA = apparent sidereal time at the array longitude − apparent RA of date. The median
-    relative difference is 6e-4 (the file's uvw are in the frame of date; residual from
-    aberration, UT1 and the simple rotation). Thresholds: the opposite sign gives 2.0, and
-    treating IAT as UTC (a 24 s error) gives 1.9e-3, so 1e-3 pins both.
+
+def _uv_rotation_arcsec(obs: np.ndarray, ref: np.ndarray) -> float:
+    """The rotation about w (arcsec, counter-clockwise u → v) that best takes ref onto obs."""
+    num = np.sum(ref[:, 0] * obs[:, 1] - ref[:, 1] * obs[:, 0])
+    return float(
+        np.degrees(np.arctan2(num, np.sum(ref[:, 0] * obs[:, 0] + ref[:, 1] * obs[:, 1]))) * 3600
+    )
+
+
+def test_uvw_are_j2000_from_antennas_and_times(vis):
+    """uvw = XYZ(a2) − XYZ(a1) in the J2000 frame of the phase centre (DESIGN §3).
+
+    The file (EPOCH 1950, AIPS) gives uvw in the B1950 frame of its coordinates: fitting a
+    rotation about w between the file's own uvw and rigorous uvw leaves −6.8″ for B1950,
+    −95″ for the true frame of date, −128″ for J2000. read_uvfits turns them to J2000, and
+    they then match the rigorous J2000 uvw of the antennas 5 s (half the 10 s FILLM
+    averaging, CPARM(1)) before each time stamp: a least-squares time offset gives −5.1 s
+    (−5.5 s with UT1 = UTC, as the AN table's UT1UTC = 0 says), i.e. the file's uvw belong to
+    the first record of each 10 s average while the stamp is its centre.
+
+    Measured: median 3.2e-5 of the baseline length, 99th percentile 4.4e-5 — a −6.8″ uv
+    rotation left between the 1989 on-line system's B1950 and astropy's FK4 → ICRS, plus
+    float32 storage. Thresholds 6e-5 and 1e-4 reject each way of getting it wrong by a
+    factor ≥ 5: uvw left in B1950 5.5e-4, the time offset ignored 3.2e-4, IAT taken as UTC
+    (24 s) 1.5e-3, the baseline sign flipped 2.0. The uv rotation must be < 15″ (B1950 kept:
+    −128″) and the time offset within ±0.5 s of −5 s.
     """
     ok = vis.meta["uvfits_groups"] >= 0
-    t = Time(vis.time / 86400.0, format="mjd", scale="utc")
-    app = vis.phasecentre.transform_to(TETE(obstime=t[t.size // 2]))
-    lst = t.sidereal_time("apparent", longitude=vis.configuration.location.lon).rad
-    ref = hour_angle_uvw(
-        vis.configuration, lst - app.ra.rad, app.dec.rad, vis.antenna1, vis.antenna2
-    )
-    length = np.linalg.norm(
-        vis.configuration.xyz[vis.antenna2] - vis.configuration.xyz[vis.antenna1], axis=1
-    )
+    c = vis.configuration
+    length = np.linalg.norm(c.xyz[vis.antenna2] - c.xyz[vis.antenna1], axis=1)
+    ref = _j2000_uvw(vis, -5.0)
     err = (np.linalg.norm(vis.uvw - ref, axis=-1) / length)[ok]
-    assert np.median(err) < 1e-3
+    assert np.median(err) < 6e-5 and np.percentile(err, 99) < 1e-4
+    assert abs(_uv_rotation_arcsec(vis.uvw[ok], ref[ok])) < 15.0
     flipped = (np.linalg.norm(vis.uvw + ref, axis=-1) / length)[ok]
     assert np.median(flipped) > 1.9
+    # least-squares time offset: r ≈ dt · d(uvw)/dt around −5 s
+    rate = (_j2000_uvw(vis, -4.5) - _j2000_uvw(vis, -5.5))[ok]  # per second
+    offset = -5.0 + np.sum((vis.uvw - ref)[ok] * rate) / np.sum(rate * rate)
+    assert -5.5 < offset < -4.5, offset
+    assert vis.meta["uvfits_equinox"] == 1950.0
+
+
+def test_file_uvw_are_in_the_b1950_frame(vis):
+    """Undoing the reader's rotation gives back the file's frame: its uv axes sit 128″ from
+    J2000's (the position-angle change of 3C273's frame from B1950 to J2000, 1.2e2″ from
+    precession over 50 years at RA 187°, Dec 2°), as the file's EPOCH = 1950 says."""
+    from uvflow.datamodels.io.uvfits import uvw_to_j2000
+
+    ok = vis.meta["uvfits_groups"] >= 0
+    rot = uvw_to_j2000(vis.phasecentre, 1950.0)
+    np.testing.assert_allclose(rot @ rot.T, np.eye(3), atol=1e-15)  # a rotation
+    np.testing.assert_allclose(rot[2], [0.0, 0.0, 1.0], atol=1e-12)  # w stays on the source
+    file_frame = vis.uvw @ rot  # rot.T applied to each vector: back to the file's numbers
+    with fits.open(FILE) as h:
+        g = vis.meta["uvfits_groups"][ok]
+        file_uvw = -np.stack(
+            [h[0].data.par(p)[g] for p in ("UU---SIN", "VV---SIN", "WW---SIN")], -1
+        )
+    np.testing.assert_allclose(file_frame[ok], file_uvw * 299792458.0, rtol=0, atol=1e-6)
+    ref = _j2000_uvw(vis, -5.0)[ok]
+    assert -135.0 < _uv_rotation_arcsec(file_frame[ok], ref) < -120.0
 
 
 def test_phase_sign_puts_the_jet_south_west(vis):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from astropy.coordinates import FK4, FK4NoETerms, SkyCoord
 from astropy.io import fits
 from astropy.time import Time
 
@@ -183,3 +184,63 @@ def test_errors(tmp_path):
     fits.PrimaryHDU(np.zeros((4, 4), np.float32)).writeto(image)
     with pytest.raises(UVFITSError, match="no random groups"):
         read_uvfits(image)
+
+
+def _b1950(uvw_j2000: np.ndarray, centre: SkyCoord) -> np.ndarray:
+    """uvw [n, 3] of J2000 (ICRS) baselines for ``centre`` re-expressed in the FK4 B1950
+    frame: each baseline vector is carried by astropy's ICRS → FK4NoETerms transform and
+    projected on the (u, v, w) axes of the source's B1950 direction."""
+    fk4 = FK4NoETerms(equinox="B1950")
+
+    def basis(c):
+        ra, dec = c.spherical.lon.rad, c.spherical.lat.rad
+        return np.array([[-np.sin(ra), np.cos(ra), 0.0],
+                         [-np.sin(dec) * np.cos(ra), -np.sin(dec) * np.sin(ra), np.cos(dec)],
+                         [np.cos(dec) * np.cos(ra), np.cos(dec) * np.sin(ra), np.sin(dec)]])  # fmt: skip
+
+    b = uvw_j2000 @ basis(centre.icrs)  # ICRS cartesian baseline vectors, metres
+    length = np.linalg.norm(b, axis=1)
+    unit = SkyCoord(x=b[:, 0] / length, y=b[:, 1] / length, z=b[:, 2] / length,
+                    frame="icrs", representation_type="cartesian")  # fmt: skip
+    b_fk4 = unit.transform_to(fk4).cartesian.xyz.value.T * length[:, None]
+    return b_fk4 @ basis(centre.transform_to(fk4)).T
+
+
+def test_b1950_uvw_are_turned_to_j2000(synthetic, tmp_path):
+    """AIPS files give uvw in the frame of their coordinates' epoch (SU EPOCH; the header's
+    EPOCH for single-source files). A B1950 file is read into J2000 uvw (DESIGN §3: the MS
+    convention): here the file's uvw are the B1950 uvw of the J2000 truth (astropy's FK4
+    transform of each baseline vector) and its SU positions the sources' FK4 B1950
+    coordinates. Read back, the uvw equal the truth to 2e-7 of the baseline length (measured
+    4e-8): UU, VV, WW are float32 light-seconds, 6e-8 relative per component. Kept in
+    B1950 they would differ by 2.8e-3 (the ~0.16° the position angle turns between the
+    frames at these positions).
+    """
+    path, _, (true_uvw, _, _, source) = synthetic
+    centres = {1: SkyCoord(150.0, -35.0, unit="deg"), 2: SkyCoord(151.0, -36.0, unit="deg")}
+    rows = true_uvw.reshape(-1, 3)
+    src = source.reshape(-1)
+    file_uvw = np.empty_like(rows)
+    for sid, centre in centres.items():
+        file_uvw[src == sid] = -_b1950(rows[src == sid], centre)  # Memo 117: opposite vector
+    with fits.open(path) as hdul:
+        hdul[0].data.par("UU---SIN")[:] = file_uvw[:, 0] / SPEED_OF_LIGHT
+        hdul[0].data.par("VV---SIN")[:] = file_uvw[:, 1] / SPEED_OF_LIGHT
+        hdul[0].data.par("WW---SIN")[:] = file_uvw[:, 2] / SPEED_OF_LIGHT
+        su = hdul["AIPS SU"].data
+        b1950 = [centres[i].transform_to(FK4(equinox="B1950")) for i in (1, 2)]
+        su["RAEPO"], su["DECEPO"] = [c.ra.deg for c in b1950], [c.dec.deg for c in b1950]
+        su["EPOCH"] = 1950.0
+        hdul.writeto(tmp_path / "b1950.uvfits")
+    for v in read_uvfits(tmp_path / "b1950.uvfits", spw=0):
+        sid = v.meta["uvfits_source"]
+        assert v.meta["uvfits_equinox"] == 1950.0
+        assert v.phasecentre.separation(centres[sid]).arcsec < 1e-3  # FK4 → ICRS round trip
+        groups = v.meta["uvfits_groups"]
+        ti, bi = np.nonzero(groups >= 0)
+        truth = rows[groups[ti, bi]]
+        length = np.linalg.norm(truth, axis=1)
+        err = np.linalg.norm(v.uvw[ti, bi] - truth, axis=1) / length
+        assert err.max() < 2e-7, err.max()
+        kept = np.linalg.norm(-file_uvw[groups[ti, bi]] - truth, axis=1) / length
+        assert kept.min() > 1e-3  # what not turning them would have left

@@ -36,10 +36,17 @@ centre of 0) they are ITRF offsets (absolute positions); old VLA files without F
 the VLA on-line frame with X through the array's meridian, rotated here by the array
 longitude about Z (as CASA's importuvfits does); XYZHAND = 'LEFT' flips y.
 
-*Phase centre.* SU table RAEPO/DECEPO (multi-source files), else the RA/DEC axes' CRVAL,
-at EPOCH/EQUINOX (1950 → FK4 B1950, converted to ICRS). uvw are kept in the frame the file
-gives them: old VLA files store them in the apparent frame of date (fits 6e-4 against
-8.6e-3 for B1950), which differs from J2000 by precession (≲ 2e-3 of |uvw| for 1989).
+*Phase centre and uvw frame.* SU table RAEPO/DECEPO (multi-source files), else the RA/DEC
+axes' CRVAL, at the SU EPOCH or the header's EQUINOX/EPOCH (1950 → FK4 B1950; 2000 → J2000,
+taken as ICRS; other values → FK5 at that Julian equinox), converted to ICRS. AIPS gives
+uvw in the mean frame of that epoch; uvflow's are J2000 (the MS convention), so uvw are
+turned by :func:`uvw_to_j2000` (the frame rotation, w kept on the source, u and v turned
+by the change of position angle). On 3C273XC1.fits (EPOCH 1950) a rotation about w fitted
+between the file's uvw and rigorous uvw from the antennas leaves −6.8″ for B1950, −95″ for
+the true frame of date and −128″ for J2000: the file's uvw are B1950, and read back they
+match rigorous J2000 uvw to 3e-5 of the baseline (tests/datamodels/test_dm_uvfits_3c273.py,
+which also shows that the file's uvw belong to 5 s, half its 10 s averaging, before each
+time stamp; the reader leaves that as it is).
 """
 
 from __future__ import annotations
@@ -48,7 +55,7 @@ import logging
 import os
 
 import numpy as np
-from astropy.coordinates import FK4, EarthLocation, SkyCoord
+from astropy.coordinates import FK4, FK5, EarthLocation, FK4NoETerms, SkyCoord
 from astropy.io import fits
 from astropy.time import Time
 
@@ -64,7 +71,7 @@ from .vis_blocks import (
     resolve_pol,
 )
 
-__all__ = ["read_uvfits", "UVFITSError"]
+__all__ = ["read_uvfits", "UVFITSError", "uvw_to_j2000"]
 
 log = logging.getLogger(__name__)
 
@@ -169,21 +176,64 @@ def _configuration(an, header, diameter) -> tuple[Configuration, dict[int, int],
     return config, {n: i for i, n in enumerate(numbers)}, _TIMESYS[timsys]
 
 
-def _direction(ra_deg: float, dec_deg: float, equinox: float) -> SkyCoord:
+def _equinox_frame(equinox: float, e_terms: bool):
+    """The astropy frame of a file's EPOCH/EQUINOX: FK4 B1950, J2000 (= ICRS to 23 mas:
+    None) or FK5 at another Julian equinox."""
     if abs(equinox - 1950.0) < 1.0:
-        c = SkyCoord(ra=ra_deg, dec=dec_deg, unit="deg", frame=FK4(equinox="B1950")).icrs
-        return SkyCoord(ra=c.ra, dec=c.dec, frame="icrs")
-    return SkyCoord(ra=ra_deg, dec=dec_deg, unit="deg", frame="icrs")
+        return FK4(equinox="B1950") if e_terms else FK4NoETerms(equinox="B1950")
+    if abs(equinox - 2000.0) < 1.0:
+        return None
+    return FK5(equinox=Time(equinox, format="jyear"))
 
 
-def _sources(hdul, header, axes) -> dict[int, tuple[str, SkyCoord]]:
+def _direction(ra_deg: float, dec_deg: float, equinox: float) -> SkyCoord:
+    """The ICRS direction of coordinates given at the file's equinox."""
+    frame = _equinox_frame(equinox, e_terms=True)
+    if frame is None:
+        return SkyCoord(ra=ra_deg, dec=dec_deg, unit="deg", frame="icrs")
+    c = SkyCoord(ra=ra_deg, dec=dec_deg, unit="deg", frame=frame).icrs
+    return SkyCoord(ra=c.ra, dec=c.dec, frame="icrs")
+
+
+def _uvw_basis(s: np.ndarray) -> np.ndarray:
+    """Rows u (east), v (north), w (towards ``s``) for the unit vector ``s`` [3]."""
+    ra, dec = np.arctan2(s[1], s[0]), np.arcsin(np.clip(s[2], -1.0, 1.0))
+    sa, ca, sd, cd = np.sin(ra), np.cos(ra), np.sin(dec), np.cos(dec)
+    return np.array([[-sa, ca, 0.0], [-sd * ca, -sd * sa, cd], s])
+
+
+def uvw_to_j2000(direction: SkyCoord, equinox: float) -> np.ndarray:
+    """Rotation R [3, 3] float64 with ``uvw_J2000 = R @ uvw_file`` for uvw given in the
+    mean equatorial frame of ``equinox`` (AIPS: the epoch of the source coordinates).
+
+    The baseline vector is carried from the file's frame to J2000 (ICRS) by the frame
+    rotation M (precession; FK4 → FK5 for B1950, without the E-terms, which are an
+    aberration, not a rotation) and projected on the J2000 (u, v, w) axes of ``direction``:
+    ``R = B(s) Mᵀ B(M s)ᵀ`` with B(s) the (u, v, w) basis of the unit vector s. w stays
+    towards the source; u and v turn by the change of position angle between the frames
+    (128 arcsec for 3C273 from B1950 to J2000). Identity for J2000 files.
+    """
+    frame = _equinox_frame(equinox, e_terms=False)
+    if frame is None:
+        return np.eye(3)
+    axes = SkyCoord(x=np.eye(3)[0], y=np.eye(3)[1], z=np.eye(3)[2], frame="icrs",
+                    representation_type="cartesian")  # fmt: skip
+    moved = axes.transform_to(frame).cartesian.xyz.value  # column j: ICRS axis j in the frame
+    u_, _, vt = np.linalg.svd(moved)  # the nearest rotation (astropy's is one to 1e-16)
+    m = u_ @ vt  # x_frame = m @ x_icrs
+    s = direction.icrs.cartesian.xyz.value
+    return _uvw_basis(s) @ m.T @ _uvw_basis(m @ s).T
+
+
+def _sources(hdul, header, axes) -> dict[int, tuple[str, SkyCoord, float]]:
+    """Source id → (name, ICRS direction, equinox of the file's coordinates and uvw)."""
     if "AIPS SU" in hdul:
         su = hdul["AIPS SU"].data
         cols = {c.upper(): c for c in su.columns.names}
         ids = su[cols.get("ID. NO.", cols.get("ID. NO", "ID. NO."))]
         eq = su[cols["EPOCH"]] if "EPOCH" in cols else np.full(len(su), 2000.0)
         return {
-            int(i): (str(n).strip(), _direction(float(ra), float(dec), float(e)))
+            int(i): (str(n).strip(), _direction(float(ra), float(dec), float(e)), float(e))
             for i, n, ra, dec, e in zip(
                 ids, su[cols["SOURCE"]], su[cols["RAEPO"]], su[cols["DECEPO"]], eq
             )
@@ -197,9 +247,8 @@ def _sources(hdul, header, axes) -> dict[int, tuple[str, SkyCoord]]:
         raise UVFITSError(
             "UVFITS file has no SU table, RA/DEC axes or OBSRA/OBSDEC: no phase centre"
         )
-    return {
-        1: (str(header.get("OBJECT", "unknown")).strip() or "unknown", _direction(ra, dec, equinox))
-    }
+    name = str(header.get("OBJECT", "unknown")).strip() or "unknown"
+    return {1: (name, _direction(ra, dec, equinox), equinox)}
 
 
 def _frequencies(hdul, axes) -> tuple[np.ndarray, np.ndarray]:
@@ -263,10 +312,11 @@ def read_uvfits(
     Returns
     -------
     list of Visibility
-        complex64 ``vis`` converted to MS conventions (module docstring: uvw = −uvw_file,
-        vis = conj(vis_file)), ``weight`` = ``|w|`` of the COMPLEX axis's third element, flagged
-        where w ≤ 0; time MJD seconds UTC; ``meta['uvfits_groups']`` int64
-        [ntime, nbaseline] the group index of each cell (−1 where filled).
+        complex64 ``vis`` converted to MS conventions (module docstring: uvw = −uvw_file
+        turned from the file's epoch to J2000, vis = conj(vis_file)), ``weight`` = ``|w|``
+        of the COMPLEX axis's third element, flagged where w ≤ 0; time MJD seconds UTC;
+        ``meta['uvfits_groups']`` int64 [ntime, nbaseline] the group index of each cell
+        (−1 where filled), ``meta['uvfits_equinox']`` the epoch of the file's coordinates.
 
     Raises
     ------
@@ -326,6 +376,8 @@ def read_uvfits(
             in_src = np.nonzero(src_id == sid)[0]
             if in_src.size == 0:
                 continue
+            name, centre, equinox = sources[sid]
+            to_j2000 = uvw_to_j2000(centre, equinox)
             lay = block_layout(
                 mjd_s[in_src], a1[in_src], a2[in_src], include_autocorrelations, where, UVFITSError
             )
@@ -342,7 +394,7 @@ def read_uvfits(
                 put_rows(vis, weight, flags, lay.t_index, lay.b_index, (d[..., 0] - 1j * d[..., 1]).astype(np.complex64),
                          np.abs(w), w <= 0, perm, native, target)  # fmt: skip
                 uvw = np.zeros(shape[:2] + (3,))
-                uvw[lay.t_index, lay.b_index] = -uvw_file[grp]
+                uvw[lay.t_index, lay.b_index] = -uvw_file[grp] @ to_j2000.T
                 groups = np.full(shape[:2], -1, np.int64)
                 groups[lay.t_index, lay.b_index] = grp
                 out.append(Visibility(
@@ -350,10 +402,10 @@ def read_uvfits(
                     integration_time=_integration(lay, grp, inttim),
                     antenna1=lay.antenna1, antenna2=lay.antenna2,
                     frequency=freq[k, cidx], channel_bandwidth=width[k, cidx],
-                    phasecentre=sources[sid][1], polarisation_frame=PolarisationFrame(target),
-                    configuration=config, source=sources[sid][0],
+                    phasecentre=centre, polarisation_frame=PolarisationFrame(target),
+                    configuration=config, source=name,
                     meta={"uvfits_path": os.path.abspath(where), "uvfits_source": sid, "uvfits_if": k,
-                          "uvfits_groups": groups},
+                          "uvfits_groups": groups, "uvfits_equinox": equinox},
                 ))  # fmt: skip
     if not out:
         raise UVFITSError(f"{where!r}: the selection (field={field!r}, spw={spw!r}) holds no data")
