@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 _COMMANDS = {
     "image": (image, "image MeasurementSets / UVFITS files (WSClean-style options)"),
     "simulate": (simulate, "simulate an observation of random sources into a MeasurementSet"),
-    "demo": (demo, "simulate, corrupt, calibrate and image a MeerKAT observation"),
+    "demo": (demo, "simulate, corrupt, self-calibrate (ICAL) and image a MeerKAT observation"),
     "info": (info, "summarise MeasurementSets"),
     "plugins": (plugins, "list installed gridders, deconvolvers and calibration solvers"),
 }
