@@ -161,11 +161,11 @@ def test_G_full_jones_crosspol_100_antennas(h, rng):
 
 
 def test_full_jones_memory_is_bounded_by_batching(h, rng, monkeypatch):
-    """The full 2×2 solve's dense matrices cost 1280·nant² bytes per problem (0.74 MB at 24
-    antennas). With a budget of two problems, 16 intervals are solved in batches of two:
+    """The full 2×2 solve's dense matrices cost 1280·nant² bytes per problem (0.33 MB at 16
+    antennas). With a budget of two problems, 8 intervals are solved in batches of two:
     the traced peak (the statistics exist before tracing starts) stays a few problems'
-    worth (< 6 problems; measured ~3), where one batch of everything needs > 16 (measured
-    ~2 × 16: the matrices and the copies made when converged problems leave the batch).
+    worth (< 6 problems; measured ~3), where one batch of everything needs > 8 (measured
+    ~2 × 8: the matrices and the copies made when converged problems leave the batch).
     The answer equals the unbatched one to 1e-12 (each problem iterates the same; only
     BLAS summation order may differ) and the injected gains to the 1e-6 standard."""
     import tracemalloc
@@ -174,7 +174,7 @@ def test_full_jones_memory_is_bounded_by_batching(h, rng, monkeypatch):
     from uvflow.calibration import solve_gaintable_from_statistics
     from uvflow.calibration.solve import full_solve_batch, gaintable_statistics
 
-    nant, nint = 24, 16
+    nant, nint = 16, 8
     model, gt, truth, observed = _case(h, rng, nant, nint, 1, "linear", "G", h.POLARISED,
                                        leakage=0.05)  # fmt: skip
     gt, stats = gaintable_statistics(observed, model, gt, crosspol=True)
