@@ -2,10 +2,15 @@
 
 These builders are deterministic and fast, not rigorous: uvw come from the classic
 hour-angle rotation of local baseline vectors (no precession, nutation or aberration).
-Use ``uvflow.simulation.create_visibility`` for real simulations.
+Use ``uvflow.simulation.create_visibility`` for real simulations. :func:`read_ms_peak_rss`
+measures the memory of a MeasurementSet read in a fresh process (tests and benchmarks).
 """
 
 from __future__ import annotations
+
+import json
+import subprocess
+import sys
 
 import numpy as np
 from astropy.coordinates import EarthLocation, SkyCoord
@@ -14,7 +19,7 @@ from .configuration import Configuration
 from .polarisation import PolarisationFrame
 from .visibility import Visibility
 
-__all__ = ["random_configuration", "hour_angle_uvw", "simple_visibility"]
+__all__ = ["random_configuration", "hour_angle_uvw", "simple_visibility", "read_ms_peak_rss"]
 
 
 def random_configuration(
@@ -120,3 +125,75 @@ def simple_visibility(
         configuration=config,
         source="test",
     )
+
+
+_RSS_CHILD = r"""
+import gc, json, sys, time
+
+def status():
+    out = {}
+    with open("/proc/self/status") as f:
+        for line in f:
+            key, _, value = line.partition(":")
+            if key in ("VmRSS", "VmHWM"):
+                out[key] = int(value.split()[0]) * 1024
+    return out
+
+import numpy
+import casacore.tables
+from uvflow.datamodels import read_ms
+
+gc.collect()
+try:  # Linux >= 4.0: writing 5 resets the peak (VmHWM) to the current RSS
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
+    reset = True
+except OSError:
+    reset = False
+before = status()
+t0 = time.perf_counter()
+out = read_ms(sys.argv[1], **json.loads(sys.argv[2]))
+seconds = time.perf_counter() - t0
+after = status()
+returned = sum(v.vis.nbytes + v.weight.nbytes + v.flags.nbytes + v.uvw.nbytes
+               + v.meta["ms_rows"].nbytes for v in out)
+print(json.dumps({"peak_bytes": after["VmHWM"] - before["VmRSS"], "returned_bytes": returned,
+                  "nvis": sum(v.nvis for v in out), "seconds": seconds, "hwm_reset": reset,
+                  "baseline_rss": before["VmRSS"]}))
+"""
+
+
+def read_ms_peak_rss(path, timeout: float = 600.0, **options) -> dict:
+    """Peak resident memory of ``read_ms(path, **options)`` in a fresh Python process.
+
+    The child imports numpy, python-casacore and uvflow.datamodels, resets its peak RSS
+    (``/proc/self/clear_refs``) and reads; the peak counts every byte the read holds, C++
+    buffers of casacore included (tracemalloc sees only Python's allocations). Linux only.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A MeasurementSet.
+    timeout : float
+        Seconds to wait for the child.
+    **options
+        JSON-able keyword arguments of :func:`uvflow.datamodels.read_ms` (``pol='stokesI'``,
+        ``time_chunks=4`` …).
+
+    Returns
+    -------
+    dict
+        ``peak_bytes`` (VmHWM after the read minus VmRSS just before it), ``returned_bytes``
+        (vis, weight, flags, uvw and ``meta['ms_rows']`` of the result), ``ratio`` (the two
+        divided), ``nvis``, ``seconds`` (the read alone), ``hwm_reset`` (False: the peak
+        also covers the imports, an overestimate) and ``baseline_rss``.
+    """
+    proc = subprocess.run(
+        [sys.executable, "-c", _RSS_CHILD, str(path), json.dumps(options)],
+        capture_output=True, text=True, timeout=timeout,
+    )  # fmt: skip
+    if proc.returncode != 0:
+        raise RuntimeError(f"read_ms in a subprocess failed:\n{proc.stderr[-2000:]}")
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    result["ratio"] = result["peak_bytes"] / max(result["returned_bytes"], 1)
+    return result
