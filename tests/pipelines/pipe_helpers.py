@@ -106,6 +106,17 @@ def assert_pipeline_same(a, b, rtol: float = 1e-10) -> None:
     assert_same(a[3:], b[3:], rtol)
 
 
+def assert_same_beams(a, b, rtol: float = 1e-14) -> None:
+    """The restored images of ``a`` and ``b`` (lists of Image) carry the same fitted clean
+    beams, to ``rtol`` (the beam is fitted by Levenberg–Marquardt, which amplifies a last-bit
+    difference of its PSF ~1e4-fold: equal beams mean equal PSF main lobes)."""
+    assert len(a) == len(b)
+    for x, y in zip(a, b):
+        assert x.clean_beam is not None and set(x.clean_beam) == {"bmaj", "bmin", "bpa"}
+        for key in ("bmaj", "bmin", "bpa"):
+            assert abs(x.clean_beam[key] - y.clean_beam[key]) <= rtol * abs(y.clean_beam[key])
+
+
 def graph_tasks(graph) -> int:
     """Tasks in the merged graph of every Delayed in ``graph`` (nested lists/tuples/dicts)."""
     from dask.base import is_dask_collection

@@ -4,7 +4,7 @@ Tolerances: the data are exact (DFT) and every source sits on a pixel centre, so
 represent each by one pixel; what remains is the gridder's accuracy (epsilon 1e-5) and
 the flux left below the final cycle's threshold, both far below 1 % of the faintest
 (0.1 Jy) source: 1 % flux, residual rms < 1e-3 of the peak. Serial ≡ Dask to 1e-10: the
-same kernels on the same arrays; only the order of tree sums could differ.
+same kernels on the same arrays in the same order (measured: identical, fitted beams too).
 """
 
 from __future__ import annotations
@@ -17,7 +17,9 @@ import numpy as np
 import pytest
 
 from uvflow.execution import rsexecute
+from uvflow.imaging.workflows import invert_list_rsexecute_workflow
 from uvflow.pipelines import PipelineError, continuum_imaging_list_rsexecute_workflow
+from uvflow.pipelines.pipeline_common import psf_template
 
 
 def _load_helpers():
@@ -29,7 +31,6 @@ def _load_helpers():
 
 
 H = _load_helpers()
-BEAM = {"bmaj": 0.08, "bmin": 0.065, "bpa": -77.0}  # degrees, near the fitted beam
 OPTIONS = dict(nmajor=5, niter=1000, fractional_threshold=0.01, threshold=1e-4)
 
 
@@ -68,17 +69,31 @@ def test_fluxes_positions_and_residual(pipe_field, serial_run):
 
 @pytest.mark.cluster
 def test_serial_equals_dask(pipe_field):
+    """Serial ≡ Dask with the clean beam fitted to each window's PSF (the default).
+
+    The PSF of both paths is bit-identical (measured: 0.0 difference) and so is the fitted
+    beam. Before the Image pickled its WCS exactly (datamodels, aa2b88b), the PSF template
+    crossed to the worker with CDELT rounded in its last bit: the PSFs differed by 7e-14,
+    the fitted beams by 2e-10 (the Levenberg–Marquardt fit amplifies ~1e4-fold) and the
+    restored images by 1.4e-10 of their peak — over this test's 1e-10.
+    """
     vis, models, _ = pipe_field
-    # A fixed clean beam: the beam fitted to the PSF amplifies last-bit differences of the
-    # PSF (arrays aligned differently after pickling) ~1e6-fold (measured 1.3e-10).
     early = dict(OPTIONS, nmajor=20, threshold=0.05, fractional_threshold=0.1, stop_early=True)
-    serial, dask = H.run_serial_and_dask(
-        lambda: [
-            continuum_imaging_list_rsexecute_workflow(vis, models, clean_beam=BEAM, **OPTIONS),
+
+    def build():
+        templates = [rsexecute.execute(psf_template)(m, 2) for m in models]
+        return [
+            continuum_imaging_list_rsexecute_workflow(vis, models, **OPTIONS),
             # stop_early computes each cycle's peak on the cluster while building
-            continuum_imaging_list_rsexecute_workflow(vis, models, clean_beam=BEAM, **early),
+            continuum_imaging_list_rsexecute_workflow(vis, models, **early),
+            invert_list_rsexecute_workflow(vis, templates, dopsf=True),
         ]
-    )
+
+    serial, dask = H.run_serial_and_dask(build)
+    for s, d in zip(serial[2], dask[2]):  # the pipeline's PSFs: bit-identical
+        assert np.array_equal(s[0].data, d[0].data) and np.array_equal(s[1], d[1])
+    H.assert_same_beams(dask[0][2], serial[0][2])
+    H.assert_same_beams(dask[1][2], serial[1][2])
     H.assert_pipeline_same(dask[0], serial[0])
     H.assert_pipeline_same(dask[1], serial[1])
 

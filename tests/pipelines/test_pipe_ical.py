@@ -150,7 +150,9 @@ def test_default_controls_start_at_cycle_one():
 @pytest.mark.cluster
 def test_serial_equals_dask(corrupted):
     _, observed, models, _, _ = corrupted
-    opts = dict(OPTIONS, nmajor=4, clean_beam={"bmaj": 0.08, "bmin": 0.065, "bpa": -77.0})
+    # the clean beam fitted to each window's PSF (the default): identical PSFs, so identical
+    # beams (see test_pipe_continuum.py's serial ≡ Dask test)
+    opts = dict(OPTIONS, nmajor=4)
     early = dict(opts, nmajor=30, threshold=0.05, stop_early=True)
     serial, dask = H.run_serial_and_dask(
         lambda: [
@@ -159,6 +161,8 @@ def test_serial_equals_dask(corrupted):
             ical_list_rsexecute_workflow(observed, models, controls=ical_controls(), **early),
         ]
     )
+    H.assert_same_beams(dask[0][2], serial[0][2])
+    H.assert_same_beams(dask[1][2], serial[1][2])
     H.assert_pipeline_same(dask[0], serial[0])
     H.assert_pipeline_same(dask[1], serial[1])
 

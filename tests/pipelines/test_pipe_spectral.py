@@ -151,7 +151,7 @@ def test_without_subtraction_the_continuum_stays(scene):
 
 @pytest.mark.cluster
 def test_serial_equals_dask(scene):
-    opts = dict(OPTIONS, nmajor=2, clean_beam={"bmaj": 0.08, "bmin": 0.065, "bpa": -77.0})
+    opts = dict(OPTIONS, nmajor=2)  # clean beams fitted to the PSFs (the default)
     serial, dask = H.run_serial_and_dask(
         lambda: spectral_line_imaging_list_rsexecute_workflow(
             scene["both"],
@@ -161,6 +161,7 @@ def test_serial_equals_dask(scene):
             **opts,
         )  # fmt: skip
     )
+    H.assert_same_beams(dask[2], serial[2])
     H.assert_pipeline_same(dask, serial)
 
 
