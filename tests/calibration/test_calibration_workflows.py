@@ -107,7 +107,7 @@ def test_global_solution_equals_solving_all_channels_at_once(h, windows, serial_
 @pytest.mark.slow
 def test_serial_equals_dask(windows, serial_results):
     vis_list, model_list, _, _ = windows
-    rsexecute.set_client(use_dask=True, n_workers=2, threads_per_worker=1, dashboard_address=None)
+    rsexecute.set_client(use_dask=True, n_workers=2, threads_per_worker=1, dashboard_address=":0")
     try:
         assert rsexecute.using_dask
         dask_results = {glob: _run(vis_list, model_list, "TGB", glob) for glob in (True, False)}
