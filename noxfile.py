@@ -29,6 +29,9 @@ else:  # pragma: no cover
 ROOT = pathlib.Path(__file__).parent
 PACKAGES = ["execution", "datamodels", "imaging", "calibration", "simulation", "pipelines"]
 TEST_DEPS = ["pytest>=7", "hypothesis>=6", "pytest-benchmark>=4", "nox"]
+# One BLAS/OpenMP thread per process in the tests: the Dask tests start worker processes
+# on a 2-core machine, and BLAS threads in each of them only compete for the cores.
+TEST_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 nox.options.sessions = ["lint", "tests_all"]
 nox.options.reuse_existing_virtualenvs = True
@@ -95,14 +98,16 @@ def install_everything(session: nox.Session, *extra: str) -> None:
 def tests(session: nox.Session, package: str) -> None:
     """Run tests/<package> with only that package (and its extras and siblings) installed."""
     install_packages(session, sibling_closure(package, all_extras(package)), *TEST_DEPS)
-    session.run("pytest", f"tests/{package}", "tests/test_repository.py", *session.posargs)
+    session.run(
+        "pytest", f"tests/{package}", "tests/test_repository.py", *session.posargs, env=TEST_ENV
+    )
 
 
 @nox.session
 def tests_all(session: nox.Session) -> None:
     """Install every package and run the whole test suite."""
     install_everything(session, *TEST_DEPS)
-    session.run("pytest", "tests", *session.posargs)
+    session.run("pytest", "tests", *session.posargs, env=TEST_ENV)
 
 
 @nox.session
