@@ -60,7 +60,22 @@ _EARTH_RADIUS_RANGE = (6.30e6, 6.42e6)  # metres: geocentric positions on the su
 
 
 def array_centre(name: str) -> EarthLocation:
-    """The centre of a known array (``MEERKAT``, ``SKA1-LOW``, ``VLA``; case-insensitive)."""
+    """The centre of a known array.
+
+    Parameters
+    ----------
+    name : str
+        ``MEERKAT``, ``SKA1-LOW``, ``VLA`` … (case-insensitive; see ``KNOWN_ARRAY_CENTRES``).
+
+    Returns
+    -------
+    astropy.coordinates.EarthLocation
+
+    Raises
+    ------
+    DataModelError
+        An unknown name (the known ones are listed).
+    """
     key = _CENTRE_ALIASES.get(str(name).upper().replace("_", "-"))
     if key is None:
         raise DataModelError(
@@ -203,8 +218,18 @@ def limit_configuration_radius(
 ) -> Configuration:
     """The antennas within horizontal distance ``rmax`` (metres) of the centre.
 
-    ``centre='location'`` measures from ``config.location``, ``'mean'`` from the mean
-    antenna position (distances in the local East/North plane).
+    Parameters
+    ----------
+    config : Configuration
+    rmax : float
+        Metres, > 0; distances in the local East/North plane.
+    centre : {'location', 'mean'}
+        Measure from ``config.location`` or from the mean antenna position.
+
+    Returns
+    -------
+    Configuration
+        The selected antennas (``xyz`` float64 [nant_kept, 3]), in their original order.
     """
     if centre not in ("location", "mean"):
         raise DataModelError(f"centre {centre!r} unknown; use 'location' or 'mean'")

@@ -78,7 +78,18 @@ class Configuration:
         return d @ rot.T
 
     def select(self, indices) -> Configuration:
-        """The configuration of the antennas ``indices`` (int array or bool mask)."""
+        """The configuration of the antennas ``indices``.
+
+        Parameters
+        ----------
+        indices : numpy.ndarray of int, shape [nkeep], or of bool, shape [nant]
+            The antennas to keep (in this order for an int array).
+
+        Returns
+        -------
+        Configuration
+            Same name and location; names, xyz [nkeep, 3], diameters and mounts selected.
+        """
         idx = np.asarray(indices)
         return Configuration(
             name=self.name, location=self.location, names=self.names[idx], xyz=self.xyz[idx],

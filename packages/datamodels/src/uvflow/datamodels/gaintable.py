@@ -114,9 +114,21 @@ class GainTable:
         return self.gain.shape[3]
 
     def replace(self, **changes) -> GainTable:
+        """A new GainTable with ``changes`` applied (validated again); other fields are shared.
+
+        Parameters
+        ----------
+        **changes
+            Field names and new values, as for the constructor.
+
+        Returns
+        -------
+        GainTable
+        """
         return dataclasses.replace(self, **changes)
 
     def copy(self) -> GainTable:
+        """A copy with new gain, weight, residual, time, interval arrays and meta dict."""
         return self.replace(
             gain=self.gain.copy(), weight=self.weight.copy(), residual=self.residual.copy(),
             time=self.time.copy(), interval=self.interval.copy(), meta=dict(self.meta),

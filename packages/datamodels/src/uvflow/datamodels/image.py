@@ -124,19 +124,63 @@ class Image:
         return self.wcs.celestial
 
     def sky_to_pixel(self, direction: SkyCoord) -> tuple[np.ndarray, np.ndarray]:
-        """0-based (x, y) pixel of ``direction`` (x along RA axis, y along Dec)."""
+        """0-based (x, y) pixel of ``direction`` (x along the RA axis, y along Dec).
+
+        Parameters
+        ----------
+        direction : astropy.coordinates.SkyCoord
+            Scalar or array of directions (any frame astropy can transform).
+
+        Returns
+        -------
+        (x, y) : numpy.ndarray of float64
+            The shape of ``direction``; fractional pixels.
+        """
         x, y = self.wcs.celestial.world_to_pixel(direction)
         return np.asarray(x), np.asarray(y)
 
     def pixel_to_sky(self, x, y) -> SkyCoord:
+        """The direction of 0-based pixel (x, y) (x along the RA axis, y along Dec).
+
+        Parameters
+        ----------
+        x, y : float or numpy.ndarray of float
+            Pixel coordinates, broadcast together.
+
+        Returns
+        -------
+        astropy.coordinates.SkyCoord
+            In the image's celestial frame (ICRS for images made by uvflow).
+        """
         return self.wcs.celestial.pixel_to_world(x, y)
 
     # ---- copies -----------------------------------------------------------------------
     def replace(self, **changes) -> Image:
-        """A new Image with ``changes`` applied; unchanged fields are shared."""
+        """A new Image with ``changes`` applied (validated again); unchanged fields are shared.
+
+        Parameters
+        ----------
+        **changes
+            Field names and new values, as for the constructor.
+
+        Returns
+        -------
+        Image
+        """
         return dataclasses.replace(self, **changes)
 
     def copy(self, zero: bool = False) -> Image:
+        """A deep copy (data, WCS, beam, meta).
+
+        Parameters
+        ----------
+        zero : bool
+            Zero the data (same dtype and shape ``[nchan, npol, ny, nx]``).
+
+        Returns
+        -------
+        Image
+        """
         data = np.zeros_like(self.data) if zero else self.data.copy()
         beam = None if self.clean_beam is None else dict(self.clean_beam)
         return self.replace(

@@ -185,17 +185,59 @@ def concatenate_visibility(vis_list, axis: str = "time") -> Visibility:
 
 
 def gather_visibility(vis_list, axis: str = "time") -> Visibility:
-    """The inverse of :func:`scatter_visibility`: join the pieces along ``axis``."""
+    """The inverse of :func:`scatter_visibility`: join the pieces along ``axis``.
+
+    Parameters
+    ----------
+    vis_list : sequence of Visibility
+        Pieces of one observation: ``vis[ntime_k, nbaseline, nchan, npol]`` (axis 'time'),
+        ``[ntime, nbaseline_k, ...]`` ('baseline') or ``[..., nchan_k, npol]``
+        ('frequency'), identical along the other axes.
+    axis : {'time', 'frequency', 'baseline'}
+
+    Returns
+    -------
+    Visibility
+        New arrays (see :func:`concatenate_visibility`).
+    """
     return concatenate_visibility(vis_list, axis=axis)
 
 
 def copy_visibility(vis: Visibility, zero: bool = False) -> Visibility:
-    """A deep copy of ``vis`` (``zero=True``: visibilities zeroed, weights and flags kept)."""
+    """A deep copy of ``vis``.
+
+    Parameters
+    ----------
+    vis : Visibility
+        ``vis[ntime, nbaseline, nchan, npol]`` complex; weight float and flags bool of the
+        same shape, uvw float64 [ntime, nbaseline, 3].
+    zero : bool
+        Zero the visibilities (same dtype); weights, flags and uvw are copied as they are.
+
+    Returns
+    -------
+    Visibility
+        New vis, weight, flags, uvw, time arrays and a new ``meta`` dict.
+    """
     return vis.copy(zero=zero)
 
 
 def subtract_visibility(vis: Visibility, model: Visibility) -> Visibility:
     """``vis.vis - model.vis`` with ``vis``'s weights and flags (a residual).
+
+    Parameters
+    ----------
+    vis : Visibility
+        ``vis[ntime, nbaseline, nchan, npol]`` complex64 or complex128.
+    model : Visibility
+        Same shape, times, baselines, frequencies, polarisation frame and phase centre
+        (its weights and flags are not used).
+
+    Returns
+    -------
+    Visibility
+        ``vis`` with ``vis`` = the difference (dtype of NumPy's subtraction: complex128 if
+        either is), other arrays shared, ``meta`` copied.
 
     Raises
     ------

@@ -140,7 +140,13 @@ class PolarisationFrame:
 
 
 class ReceptorFrame:
-    """The receptors of a feed: ``linear`` (X, Y), ``circular`` (R, L) or ``stokesI`` (one)."""
+    """The receptors of a feed: ``linear`` (X, Y), ``circular`` (R, L) or ``stokesI`` (one).
+
+    Parameters
+    ----------
+    name : str or ReceptorFrame
+        ``'linear'``, ``'circular'`` or ``'stokesI'`` (a single scalar receptor).
+    """
 
     __slots__ = ("name",)
     _RECEPTORS = {"linear": ("X", "Y"), "circular": ("R", "L"), "stokesI": ("I",)}
@@ -180,6 +186,18 @@ def pol_conversion_matrix(
 ) -> np.ndarray:
     """The complex matrix ``M[npol_to, npol_from]`` with ``to = M @ from``.
 
+    Parameters
+    ----------
+    from_frame : PolarisationFrame or str
+        The products the data hold (in this frame's order).
+    to_frame : PolarisationFrame or str
+        The products wanted.
+
+    Returns
+    -------
+    numpy.ndarray of complex128, shape [npol(to_frame), npol(from_frame)]
+        Entries below 1e-15 in magnitude are set to 0 (e.g. ``I = 0.5 XX + 0.5 YY``).
+
     Raises
     ------
     PolarisationError
@@ -217,6 +235,8 @@ def convert_pol(
     data : numpy.ndarray
         Any shape with ``npol(from_frame)`` along ``axis``; complex or real.
     from_frame, to_frame : PolarisationFrame or str
+    axis : int
+        The polarisation axis of ``data``.
 
     Returns
     -------
@@ -252,12 +272,18 @@ def correlation_weights(
 
     Parameters
     ----------
-    weight : numpy.ndarray of float, flags : numpy.ndarray of bool
-        Same shape, ``npol(from_frame)`` along ``axis``.
+    weight : numpy.ndarray of float
+        Any shape with ``npol(from_frame)`` along ``axis``; ≤ 0 means no data.
+    flags : numpy.ndarray of bool
+        The same shape as ``weight``.
+    from_frame, to_frame : PolarisationFrame or str
+    axis : int
+        The polarisation axis.
 
     Returns
     -------
-    (weight, flags) with ``npol(to_frame)`` along ``axis``.
+    (weight, flags) : numpy.ndarray of float64, numpy.ndarray of bool
+        ``npol(to_frame)`` along ``axis``; the inputs themselves when the frames agree.
     """
     src = PolarisationFrame(from_frame)
     dst = PolarisationFrame(to_frame)

@@ -136,9 +136,21 @@ class SkyComponent:
         return self.polarisation_frame.npol
 
     def replace(self, **changes) -> SkyComponent:
+        """A new SkyComponent with ``changes`` applied (validated again); other fields are shared.
+
+        Parameters
+        ----------
+        **changes
+            Field names and new values, as for the constructor.
+
+        Returns
+        -------
+        SkyComponent
+        """
         return dataclasses.replace(self, **changes)
 
     def copy(self) -> SkyComponent:
+        """A copy with a new flux array and params dict."""
         return self.replace(flux=self.flux.copy(), params=dict(self.params))
 
     def __repr__(self) -> str:
@@ -216,9 +228,21 @@ class SkyModel:
                 )
 
     def replace(self, **changes) -> SkyModel:
+        """A new SkyModel with ``changes`` applied (validated again); other fields are shared.
+
+        Parameters
+        ----------
+        **changes
+            Field names and new values, as for the constructor.
+
+        Returns
+        -------
+        SkyModel
+        """
         return dataclasses.replace(self, **changes)
 
     def copy(self) -> SkyModel:
+        """A deep copy: image, components, gain table and mask copied."""
         return SkyModel(
             image=None if self.image is None else self.image.copy(),
             components=[c.copy() for c in self.components],

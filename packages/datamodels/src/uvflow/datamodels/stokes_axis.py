@@ -57,6 +57,15 @@ def stokes_axis_codes(frame: PolarisationFrame | str) -> tuple[float, float]:
     Arithmetic code sequences keep the frame's order; ``linear`` and ``circular`` get their
     first product's code and a step of −1, i.e. the FITS order XX YY XY YX (RR LL RL LR), in
     which files store their planes (:func:`fits_plane_order`).
+
+    Parameters
+    ----------
+    frame : PolarisationFrame or str
+
+    Returns
+    -------
+    (crval, cdelt) : float
+        For CRPIX = 1.
     """
     codes = _codes(frame)
     if len(codes) == 1:
@@ -69,8 +78,15 @@ def stokes_axis_codes(frame: PolarisationFrame | str) -> tuple[float, float]:
 def fits_plane_order(frame: PolarisationFrame | str) -> list[int]:
     """Indices of ``frame``'s planes in the order of the FITS axis :func:`stokes_axis_codes`.
 
-    ``data_in_file_order = data[:, fits_plane_order(frame)]``; the identity for frames whose
-    codes are arithmetic, ``[0, 3, 1, 2]`` for linear (XX YY XY YX) and circular.
+    Parameters
+    ----------
+    frame : PolarisationFrame or str
+
+    Returns
+    -------
+    list of int, length npol
+        ``data_in_file_order = data[:, fits_plane_order(frame)]``; the identity for frames
+        whose codes are arithmetic, ``[0, 3, 1, 2]`` for linear (XX YY XY YX) and circular.
     """
     codes = _codes(frame)
     crval, cdelt = stokes_axis_codes(frame)
@@ -112,8 +128,17 @@ def linear_stokes_axis(wcs: WCS, frame: PolarisationFrame | str) -> WCS:
     """A copy of ``wcs`` whose STOKES axis is linear, holding ``frame``'s products in the
     FITS code order of :func:`stokes_axis_codes` (what a FITS header can say).
 
-    The other axes are unchanged (bit-exact). Use with :func:`fits_plane_order` to write
-    planes; for frames with arithmetic codes this is the in-memory labelling itself.
+    Parameters
+    ----------
+    wcs : astropy.wcs.WCS
+        An Image's four-axis WCS (RA, DEC, STOKES or STOK-TAB, FREQ).
+    frame : PolarisationFrame or str
+
+    Returns
+    -------
+    astropy.wcs.WCS
+        The other axes unchanged (bit-exact). Use with :func:`fits_plane_order` to write
+        planes; for frames with arithmetic codes this is the in-memory labelling itself.
     """
     crval, cdelt = stokes_axis_codes(frame)
     if str(wcs.wcs.ctype[_AXIS]).upper() == STOKES_TAB_CTYPE:
@@ -137,8 +162,18 @@ def linear_stokes_axis(wcs: WCS, frame: PolarisationFrame | str) -> WCS:
 def label_stokes_axis(wcs: WCS, frame: PolarisationFrame | str) -> WCS:
     """``wcs`` with a STOKES axis giving plane k the FITS code of ``frame.names[k]``.
 
-    Returns ``wcs`` itself when it already does, else a copy (other axes bit-exact): a
-    linear axis when the codes are arithmetic, a lookup table (``'STOK-TAB'``) otherwise.
+    Parameters
+    ----------
+    wcs : astropy.wcs.WCS
+        An Image's four-axis WCS (RA, DEC, STOKES or STOK-TAB, FREQ); not changed.
+    frame : PolarisationFrame or str
+
+    Returns
+    -------
+    astropy.wcs.WCS
+        ``wcs`` itself when it already labels the planes so, else a copy (other axes
+        bit-exact): a linear axis when the codes are arithmetic, a lookup table
+        (``'STOK-TAB'``) otherwise.
     """
     frame = PolarisationFrame(frame)
     codes = _codes(frame)

@@ -29,7 +29,24 @@ def random_configuration(
     latitude_deg: float = -30.7,
     name: str = "TEST",
 ) -> Configuration:
-    """``nant`` antennas spread uniformly in a disc of ``radius`` metres (seeded)."""
+    """``nant`` antennas spread uniformly in a disc of ``radius`` metres (seeded).
+
+    Parameters
+    ----------
+    nant : int
+    radius : float
+        Metres, in the local horizontal plane (heights scatter by ~1 m).
+    seed : int
+        For ``numpy.random.default_rng``: the same seed gives the same array.
+    latitude_deg : float
+        Latitude of the array centre (longitude 21.44°, height 1000 m).
+    name : str
+
+    Returns
+    -------
+    Configuration
+        ITRF ``xyz`` float64 [nant, 3], 15 m dishes, names ``A000``….
+    """
     rng = np.random.default_rng(seed)
     r = radius * np.sqrt(rng.uniform(0, 1, nant))
     phi = rng.uniform(0, 2 * np.pi, nant)
@@ -52,7 +69,24 @@ def random_configuration(
 def hour_angle_uvw(
     config: Configuration, hour_angles: np.ndarray, dec: float, a1, a2
 ) -> np.ndarray:
-    """uvw [ntime, nbaseline, 3] in metres for ``XYZ(a2) - XYZ(a1)`` at the given hour angles (rad)."""
+    """uvw [ntime, nbaseline, 3] in metres for ``XYZ(a2) - XYZ(a1)`` at the given hour angles.
+
+    The classic rotation of Earth-fixed baselines (no precession, nutation or aberration).
+
+    Parameters
+    ----------
+    config : Configuration
+    hour_angles : numpy.ndarray of float64, shape [ntime]
+        Radians, of the phase centre at the array's longitude.
+    dec : float
+        Declination of the phase centre, radians.
+    a1, a2 : numpy.ndarray of int, shape [nbaseline]
+        Antenna indices.
+
+    Returns
+    -------
+    numpy.ndarray of float64, shape [ntime, nbaseline, 3]
+    """
     lon = config.location.lon.rad
     # Earth-fixed baseline vectors rotated so that X points to the local meridian (hour angle 0).
     xyz = config.xyz
@@ -91,10 +125,24 @@ def simple_visibility(
     ntime : int
     frequency : sequence of float
         Hz.
+    channel_bandwidth : float
+        Hz.
+    phasecentre : SkyCoord, optional
+        Defaults to RA 15°, Dec −45°.
+    polarisation_frame : str or PolarisationFrame
     hour_angle_span : float
         Radians, centred on transit.
+    integration_time : float
+        Seconds.
+    dtype : numpy dtype
+        Of ``vis`` (complex64 or complex128).
     zerow : bool
         Set w = 0 (for 2d-gridding tests).
+
+    Returns
+    -------
+    Visibility
+        ``vis`` zeros [ntime, nant(nant−1)/2, nchan, npol], unit weights, no flags.
     """
     config = config if config is not None else random_configuration()
     phasecentre = (

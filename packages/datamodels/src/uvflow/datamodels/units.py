@@ -15,7 +15,22 @@ _ALIASES = {"asec": "arcsec", "amin": "arcmin", "deg": "deg", "rad": "rad", "mas
 def to_radians(value) -> float:
     """An angle in radians from a float (radians), an astropy Quantity or a string.
 
-    Strings are a number and a unit, e.g. ``"1.5asec"``, ``"2arcmin"``, ``"0.1deg"``, ``"3 mas"``.
+    Parameters
+    ----------
+    value : float, astropy.units.Quantity or str
+        A number (radians), an angular quantity (``1.5 * u.arcsec``), or a number and a unit
+        as text: ``"1.5asec"``, ``"2arcmin"``, ``"0.1deg"``, ``"3 mas"``.
+
+    Returns
+    -------
+    float
+        Radians.
+
+    Raises
+    ------
+    ValueError
+        A quantity or string whose unit is not an angle, a string without a unit, or a
+        non-finite number.
     """
     if isinstance(value, u.Quantity):
         try:

@@ -46,13 +46,6 @@ class Visibility:
         Hz, every value > 0.
     channel_bandwidth : numpy.ndarray of float64, shape [nchan]
         Hz.
-
-    Notes
-    -----
-    ``uvw``, ``time``, ``integration_time``, ``frequency`` and ``channel_bandwidth`` accept
-    astropy quantities (e.g. ``[100, 110] * u.MHz``, ``uvw * u.km``), converted to the units
-    above; a unit that does not convert (Jy for a frequency) is a ``DataModelError`` naming
-    the field. Plain numbers are taken in the units above.
     phasecentre : astropy.coordinates.SkyCoord
     polarisation_frame : PolarisationFrame
     configuration : Configuration or None
@@ -60,6 +53,13 @@ class Visibility:
         Field name.
     meta : dict
         Free-form provenance (e.g. the MS it came from).
+
+    Notes
+    -----
+    ``uvw``, ``time``, ``integration_time``, ``frequency`` and ``channel_bandwidth`` accept
+    astropy quantities (e.g. ``[100, 110] * u.MHz``, ``uvw * u.km``), converted to the units
+    above; a unit that does not convert (Jy for a frequency) is a ``DataModelError`` naming
+    the field. Plain numbers are taken in the units above.
     """
 
     vis: np.ndarray
@@ -176,11 +176,34 @@ class Visibility:
 
     # ---- copies -----------------------------------------------------------------------
     def replace(self, **changes) -> Visibility:
-        """A new Visibility with ``changes`` applied; other arrays are shared, not copied."""
+        """A new Visibility with ``changes`` applied (validated again); other arrays are shared, not copied.
+
+        Parameters
+        ----------
+        **changes
+            Field names and new values, as for the constructor.
+
+        Returns
+        -------
+        Visibility
+        """
         return dataclasses.replace(self, **changes)
 
     def copy(self, zero: bool = False, deep: bool = True) -> Visibility:
-        """A copy; with ``zero=True`` the visibilities are zeros (weights and flags kept)."""
+        """A copy.
+
+        Parameters
+        ----------
+        zero : bool
+            The visibilities are zeros (same dtype and shape); weights and flags are kept.
+        deep : bool
+            Copy weight, flags, uvw, time and meta too (default); ``deep=False`` gives new
+            ``vis`` only (zeros or shared) and shares the rest.
+
+        Returns
+        -------
+        Visibility
+        """
         vis = np.zeros_like(self.vis) if zero else (self.vis.copy() if deep else self.vis)
         if not deep:
             return self.replace(vis=vis)
@@ -191,9 +214,19 @@ class Visibility:
 
     # ---- selection --------------------------------------------------------------------
     def select(self, time=None, channel=None, baseline=None) -> Visibility:
-        """Select by time, channel and/or baseline (each a slice, int array or bool mask).
+        """Select by time, channel and/or baseline.
 
-        Slices give views of the arrays; index arrays give copies.
+        Parameters
+        ----------
+        time : slice, numpy.ndarray of int or bool [ntime], optional
+        channel : slice, numpy.ndarray of int or bool [nchan], optional
+        baseline : slice, numpy.ndarray of int or bool [nbaseline], optional
+            None keeps the whole axis. A single int is refused (it would drop the axis).
+
+        Returns
+        -------
+        Visibility
+            Slices give views of the arrays; index arrays and masks give copies.
         """
         t = slice(None) if time is None else time
         c = slice(None) if channel is None else channel

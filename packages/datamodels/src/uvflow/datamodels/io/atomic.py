@@ -45,6 +45,18 @@ def atomic_file(path: str | os.PathLike, *, overwrite: bool = True) -> Iterator[
 
     If the body raises, the temporary file is removed and ``path`` is left as it was.
 
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file to write; the temporary file is a sibling (same directory, same file system).
+    overwrite : bool
+        Replace an existing file.
+
+    Yields
+    ------
+    pathlib.Path
+        The temporary path to write to.
+
     Raises
     ------
     FileExistsError

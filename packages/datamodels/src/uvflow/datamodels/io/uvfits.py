@@ -212,6 +212,18 @@ def uvw_to_j2000(direction: SkyCoord, equinox: float) -> np.ndarray:
     ``R = B(s) Mᵀ B(M s)ᵀ`` with B(s) the (u, v, w) basis of the unit vector s. w stays
     towards the source; u and v turn by the change of position angle between the frames
     (128 arcsec for 3C273 from B1950 to J2000). Identity for J2000 files.
+
+    Parameters
+    ----------
+    direction : astropy.coordinates.SkyCoord
+        The phase centre (scalar, any frame; its ICRS direction defines J2000 u, v, w).
+    equinox : float
+        Years: 1950 (FK4 B1950), 2000 (J2000/ICRS) or another Julian equinox (FK5).
+
+    Returns
+    -------
+    numpy.ndarray of float64, shape [3, 3]
+        Orthogonal; ``uvw_j2000 = uvw_file @ R.T`` for uvw arrays [..., 3].
     """
     frame = _equinox_frame(equinox, e_terms=False)
     if frame is None:

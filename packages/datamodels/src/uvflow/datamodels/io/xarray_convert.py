@@ -62,6 +62,17 @@ def visibility_to_xarray(vis: Visibility):
     Coordinates: ``time`` (MJD s), ``frequency`` (Hz), ``polarisation`` (product names),
     ``baseline`` (index), ``uvw_index`` ('u', 'v', 'w'). The phase centre, configuration
     and meta are JSON strings in ``attrs``.
+
+    Parameters
+    ----------
+    vis : Visibility
+        ``vis``, ``weight``, ``flags`` [ntime, nbaseline, nchan, npol] become variables of
+        dims (time, baseline, frequency, polarisation); ``uvw`` float64 [ntime, nbaseline, 3]
+        of dims (time, baseline, uvw_index).
+
+    Returns
+    -------
+    xarray.Dataset
     """
     xr = _xarray()
     if not isinstance(vis, Visibility):
@@ -95,7 +106,22 @@ def visibility_to_xarray(vis: Visibility):
 
 
 def visibility_from_xarray(ds) -> Visibility:
-    """The Visibility of a Dataset made by :func:`visibility_to_xarray` (arrays shared)."""
+    """The Visibility of a Dataset made by :func:`visibility_to_xarray` (arrays shared).
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        With the variables, dims and attributes :func:`visibility_to_xarray` writes.
+
+    Returns
+    -------
+    Visibility
+
+    Raises
+    ------
+    DataModelError
+        A variable, dimension or attribute is missing.
+    """
     phasecentre = _attr(ds, "phasecentre", "Visibility")
     for dims, name in ((_CORR_DIMS, "vis"), (("time", "baseline", "uvw_index"), "uvw")):
         if name not in ds or ds[name].dims != dims:
@@ -123,7 +149,17 @@ def image_to_xarray(im: Image):
     """An ``xarray.Dataset`` with variable ``pixels`` (frequency, polarisation, y, x) sharing
     ``im.data``; coordinates frequency (Hz), polarisation (names), y, x (0-based pixels).
     The WCS is kept exactly as a FITS header string in ``attrs['wcs_header']`` (its STOKES
-    axis in FITS code order; :func:`image_from_xarray` relabels it in frame order)."""
+    axis in FITS code order; :func:`image_from_xarray` relabels it in frame order).
+
+    Parameters
+    ----------
+    im : Image
+        ``data[nchan, npol, ny, nx]`` float or complex.
+
+    Returns
+    -------
+    xarray.Dataset
+    """
     xr = _xarray()
     if not isinstance(im, Image):
         raise TypeError(f"image_to_xarray needs an Image, got {type(im).__name__}")
@@ -145,7 +181,23 @@ def image_to_xarray(im: Image):
 
 
 def image_from_xarray(ds) -> Image:
-    """The Image of a Dataset made by :func:`image_to_xarray` (data shared)."""
+    """The Image of a Dataset made by :func:`image_to_xarray` (data shared).
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        With variable ``pixels`` of dims (frequency, polarisation, y, x) and the attributes
+        :func:`image_to_xarray` writes.
+
+    Returns
+    -------
+    Image
+
+    Raises
+    ------
+    DataModelError
+        ``pixels`` or an attribute is missing.
+    """
     from astropy.io import fits
 
     header = _attr(ds, "wcs_header", "Image")

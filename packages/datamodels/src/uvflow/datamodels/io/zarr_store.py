@@ -132,6 +132,24 @@ def write_visibility_zarr(
 
     Every array keeps its dtype and values; the phase centre, polarisation frame,
     configuration, source and meta go to JSON attributes.
+
+    Parameters
+    ----------
+    vis : Visibility
+        ``vis[ntime, nbaseline, nchan, npol]`` complex64/complex128, ``weight`` float and
+        ``flags`` bool of that shape, ``uvw`` float64 [ntime, nbaseline, 3], ``time``,
+        ``integration_time`` float64 [ntime], ``antenna1``/``antenna2`` int [nbaseline],
+        ``frequency``, ``channel_bandwidth`` float64 [nchan]: all stored as they are.
+    path : str or os.PathLike
+        The store's directory; it is built under a temporary name beside it and renamed.
+    overwrite : bool
+        Replace an existing uvflow store at ``path`` (atomically; a directory that is not a
+        uvflow store is never replaced).
+
+    Returns
+    -------
+    pathlib.Path
+        The store written.
     """
     if not isinstance(vis, Visibility):
         raise TypeError(f"write_visibility_zarr needs a Visibility, got {type(vis).__name__}")
@@ -146,7 +164,23 @@ def write_visibility_zarr(
 
 
 def read_visibility_zarr(path: str | os.PathLike) -> Visibility:
-    """Read a Visibility written by :func:`write_visibility_zarr` (arrays loaded into memory)."""
+    """Read a Visibility written by :func:`write_visibility_zarr` (arrays loaded into memory).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A store written by :func:`write_visibility_zarr` (or :func:`save_checkpoint`).
+
+    Returns
+    -------
+    Visibility
+        Arrays with the dtypes and values written.
+
+    Raises
+    ------
+    DataModelError
+        ``path`` is not a uvflow store, or holds another type.
+    """
     group = _open(path, "Visibility")
     a = group.attrs
     return Visibility(
@@ -160,7 +194,27 @@ def read_visibility_zarr(path: str | os.PathLike) -> Visibility:
 
 
 def write_image_zarr(im: Image, path: str | os.PathLike, *, overwrite: bool = True) -> Path:
-    """Write ``im`` (float or complex data) to a zarr store; the WCS goes as an exact FITS header."""
+    """Write ``im`` (float or complex data) to a zarr store; the WCS goes as an exact FITS header.
+
+    The header's STOKES axis is the linear FITS form (code order); the planes are stored in
+    the polarisation frame's order, and :func:`read_image_zarr` relabels the axis from the
+    frame (:mod:`uvflow.datamodels.stokes_axis`).
+
+    Parameters
+    ----------
+    im : Image
+        ``data[nchan, npol, ny, nx]`` float32/float64 or complex (uv grids), stored as is.
+    path : str or os.PathLike
+        The store's directory; it is built under a temporary name beside it and renamed.
+    overwrite : bool
+        Replace an existing uvflow store at ``path`` (atomically; a directory that is not a
+        uvflow store is never replaced).
+
+    Returns
+    -------
+    pathlib.Path
+        The store written.
+    """
     if not isinstance(im, Image):
         raise TypeError(f"write_image_zarr needs an Image, got {type(im).__name__}")
     attrs = {
@@ -173,7 +227,17 @@ def write_image_zarr(im: Image, path: str | os.PathLike, *, overwrite: bool = Tr
 
 
 def read_image_zarr(path: str | os.PathLike) -> Image:
-    """Read an Image written by :func:`write_image_zarr`."""
+    """Read an Image written by :func:`write_image_zarr`.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+
+    Returns
+    -------
+    Image
+        ``data[nchan, npol, ny, nx]`` with the dtype written, WCS bit-exact, beam and meta.
+    """
     from astropy.io import fits
 
     group = _open(path, "Image")
@@ -189,7 +253,25 @@ def read_image_zarr(path: str | os.PathLike) -> Image:
 
 
 def write_gaintable_zarr(gt: GainTable, path: str | os.PathLike, *, overwrite: bool = True) -> Path:
-    """Write ``gt`` to a zarr store (the pipeline's ``<name>-gaintable.zarr`` products)."""
+    """Write ``gt`` to a zarr store (the pipeline's ``<name>-gaintable.zarr`` products).
+
+    Parameters
+    ----------
+    gt : GainTable
+        ``gain[ntime, nant, nchan, nrec, nrec]`` complex, ``weight`` float of that shape,
+        ``residual`` float [ntime, nchan, nrec, nrec], ``time``/``interval`` float64 [ntime],
+        ``frequency`` float64 [nchan]: all stored as they are.
+    path : str or os.PathLike
+        The store's directory; it is built under a temporary name beside it and renamed.
+    overwrite : bool
+        Replace an existing uvflow store at ``path`` (atomically; a directory that is not a
+        uvflow store is never replaced).
+
+    Returns
+    -------
+    pathlib.Path
+        The store written.
+    """
     if not isinstance(gt, GainTable):
         raise TypeError(f"write_gaintable_zarr needs a GainTable, got {type(gt).__name__}")
     attrs = {
@@ -203,7 +285,16 @@ def write_gaintable_zarr(gt: GainTable, path: str | os.PathLike, *, overwrite: b
 
 
 def read_gaintable_zarr(path: str | os.PathLike) -> GainTable:
-    """Read a GainTable written by :func:`write_gaintable_zarr`."""
+    """Read a GainTable written by :func:`write_gaintable_zarr`.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+
+    Returns
+    -------
+    GainTable
+    """
     group = _open(path, "GainTable")
     a = group.attrs
     return GainTable(
@@ -223,7 +314,26 @@ _READERS = {"Visibility": read_visibility_zarr, "Image": read_image_zarr,
 
 
 def save_checkpoint(obj, path: str | os.PathLike, *, overwrite: bool = True) -> Path:
-    """Write a Visibility, Image or GainTable to a zarr store at ``path``."""
+    """Write a Visibility, Image or GainTable to a zarr store at ``path``.
+
+    Parameters
+    ----------
+    obj : Visibility, Image or GainTable
+    path : str or os.PathLike
+        The store's directory; it is built under a temporary name beside it and renamed.
+    overwrite : bool
+        Replace an existing uvflow store at ``path`` (atomically; a directory that is not a
+        uvflow store is never replaced).
+
+    Returns
+    -------
+    pathlib.Path
+
+    Raises
+    ------
+    TypeError
+        ``obj`` is none of the three.
+    """
     for cls, writer in _WRITERS.items():
         if isinstance(obj, cls):
             return writer(obj, path, overwrite=overwrite)
@@ -234,7 +344,16 @@ def save_checkpoint(obj, path: str | os.PathLike, *, overwrite: bool = True) -> 
 
 
 def load_checkpoint(path: str | os.PathLike):
-    """Read whatever :func:`save_checkpoint` wrote at ``path`` (Visibility, Image or GainTable)."""
+    """Read whatever :func:`save_checkpoint` wrote at ``path``.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+
+    Returns
+    -------
+    Visibility, Image or GainTable
+    """
     group = _open(path)
     kind = group.attrs["uvflow_type"]
     if kind not in _READERS:
@@ -243,6 +362,16 @@ def load_checkpoint(path: str | os.PathLike):
 
 
 def describe_checkpoint(path: str | os.PathLike) -> dict:
-    """The attributes of a checkpoint (type, format, version, frames, meta) without its arrays."""
+    """The attributes of a checkpoint (type, format, version, frames, meta) without its arrays.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+
+    Returns
+    -------
+    dict
+        JSON-able attributes (``uvflow_type``, ``uvflow_version``, frames, ``meta`` …).
+    """
     group = _open(path)
     return json.loads(json.dumps(dict(group.attrs)))
