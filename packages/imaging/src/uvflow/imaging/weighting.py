@@ -38,7 +38,7 @@ import logging
 import numpy as np
 
 from uvflow.datamodels import SPEED_OF_LIGHT, Image, Visibility, to_radians
-from uvflow.datamodels.image import stokes_axis_codes
+from uvflow.datamodels.stokes_axis import label_stokes_axis
 
 from .errors import ImagingError
 from .layout import channel_groups, uvw_rows
@@ -134,9 +134,7 @@ def grid_weights(vis: Visibility, model_image: Image) -> Image:
                 plane = data[group.image_channel, p]
                 plane += np.bincount(idx[on], weights=wp, minlength=ny * nx)
                 plane += np.bincount(mirror[on], weights=wp, minlength=ny * nx)
-    wcs = model_image.wcs.deepcopy()
-    crval, cdelt = stokes_axis_codes(vis.polarisation_frame)
-    wcs.wcs.crval[2], wcs.wcs.cdelt[2], wcs.wcs.crpix[2] = crval, cdelt, 1.0
+    wcs = label_stokes_axis(model_image.wcs.deepcopy(), vis.polarisation_frame)
     return Image(
         data=data.reshape(model_image.nchan, vis.npol, ny, nx),
         wcs=wcs,
