@@ -108,6 +108,8 @@ def choose_chunking(
     memory_fraction: float = 0.5,
     psf_factor: int = 2,
     image_per_channel: bool = False,
+    split_frequency: bool = True,
+    split_time: bool = True,
 ) -> dict:
     """How to split a dataset so that each task fits in a worker's memory.
 
@@ -131,6 +133,10 @@ def choose_chunking(
     image_per_channel : bool
         Spectral cube: a window's image has the window's channels (the image's channels
         are split with the data), not one MFS channel.
+    split_frequency, split_time : bool
+        Whether the data may be split along that axis (e.g. no time chunks for a global
+        calibration solution, whose windows must share their times; no frequency chunks
+        for a uv-plane continuum fit, which needs every channel of a sample).
 
     Returns
     -------
@@ -152,11 +158,12 @@ def choose_chunking(
     budget = limit * memory_fraction / threads_per_worker
     icube = tuple(int(x) for x in image_shape)
     candidates = sorted(
-        ((f, t) for f in range(1, nchan + 1) for t in range(1, ntime + 1)),
+        ((f, t) for f in range(1, (nchan if split_frequency else 1) + 1)
+         for t in range(1, (ntime if split_time else 1) + 1)),
         key=lambda ft: (ft[0] * ft[1], ft[1]),
-    )
+    )  # fmt: skip
     for f, t in candidates:
-        if f * t < min(min_chunks, nchan * ntime):
+        if f * t < min(min_chunks, len(candidates)):
             continue
         shape = (math.ceil(ntime / t), nbl, math.ceil(nchan / f), npol)
         ishape = (math.ceil(icube[0] / f),) + icube[1:] if image_per_channel else icube
@@ -172,10 +179,15 @@ def choose_chunking(
             )  # fmt: skip
             return {"nfreq_windows": f, "ntime_chunks": t, "window_shape": shape,
                     "task_bytes": est["total"], "budget_bytes": int(budget)}  # fmt: skip
-    smallest = estimate_task_memory((1, nbl, 1, npol), icube if not image_per_channel else
-                                    (1,) + icube[1:], vis_dtype, weight_dtype, psf_factor=psf_factor)  # fmt: skip
+    f, t = candidates[-1]
+    shape = (math.ceil(ntime / t), nbl, math.ceil(nchan / f), npol)
+    ishape = (math.ceil(icube[0] / f),) + icube[1:] if image_per_channel else icube
+    smallest = estimate_task_memory(shape, ishape, vis_dtype, weight_dtype, psf_factor=psf_factor)
+    what = {(True, True): "one channel of one integration", (True, False): "one channel",
+            (False, True): "one integration", (False, False): "the whole dataset"}[
+        (split_frequency, split_time)]  # fmt: skip
     raise PipelineError(
-        f"even one channel of one integration needs ~{smallest['total'] / 2**20:.1f} MiB per "
+        f"even {what} needs ~{smallest['total'] / 2**20:.1f} MiB per "
         f"task, over the {budget / 2**20:.1f} MiB allowed ({memory_fraction:.0%} of "
         f"{limit / 2**20:.1f} MiB / {threads_per_worker} threads): raise memory_limit or make "
         "smaller images"

@@ -59,8 +59,11 @@ def continuum_imaging_list_rsexecute_workflow(
 
     Parameters
     ----------
-    vis_list : list of Visibility (or graphs of them)
-        One per window, ``vis[ntime, nbaseline, nchan, npol]``.
+    vis_list : list of Visibility (or graphs of them), or of lists of them
+        One per window, ``vis[ntime, nbaseline, nchan, npol]``; a window may be a list of
+        chunks of its data (split in time or, for one-channel models, in frequency, e.g. by
+        :func:`uvflow.pipelines.choose_chunking`), imaged chunk by chunk and summed
+        (:mod:`uvflow.pipelines.chunks`).
     model_imagelist : Image or list of Image (graphs)
         Starting models (usually zero), data float [nchan, npol, ny, nx] Jy/pixel; they also
         define the images made (grid, cell, channels). One Image is used for every window.

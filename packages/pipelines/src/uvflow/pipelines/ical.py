@@ -151,8 +151,9 @@ def ical_list_rsexecute_workflow(
     -------
     (list, list, list, list or None)
         Per window: model Image, final residual ``(Image, sumwt)``, restored Image, and a
-        dict of gain tables by term (None if no cycle calibrated); graphs in the Dask
-        modes, values in serial mode.
+        dict of gain tables by term (None if no cycle calibrated; for a window given as
+        chunks, a list of one dict per chunk — a global solution needs chunks that share
+        their times, i.e. frequency chunks); graphs in the Dask modes, values in serial mode.
 
     Raises
     ------

@@ -22,6 +22,11 @@ Early stop. A Dask graph cannot branch on a value it computes, so there are two 
 Checkpoints: with ``checkpoint_dir`` a task after each cycle writes the models (and gain
 tables) and then the manifest (:mod:`uvflow.pipelines.checkpoint`); the models of the next
 cycle pass through it. A run finding a manifest continues after the cycle it names.
+
+Chunks: a window given as a list of Visibility chunks (:mod:`uvflow.pipelines.chunks`) is
+weighted, imaged, predicted and calibrated chunk by chunk; its PSF and residual images are
+the sumwt-weighted means of the chunks', and its model, residual and restored image are
+one, as for a window given whole. Gain tables come per chunk.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ from uvflow.imaging.workflows import (
 )
 
 from .checkpoint import load_gaintable, load_model, read_manifest, save_cycle
+from .chunks import flatten_windows
 from .pipeline_common import (
     CheckpointError,
     PipelineError,
@@ -64,32 +70,34 @@ def jsonable(value):
     return repr(value) if not hasattr(value, "shape") else f"array{list(value.shape)}"
 
 
-def _checkpoint(directory, cycle, pipeline, parameters, nwin, keys, *items):
+def _checkpoint(directory, cycle, pipeline, parameters, nwin, ngt, keys, *items):
     """Save a cycle; return its models and tables unchanged (so later cycles depend on it)."""
     models = list(items[:nwin])
     gts = None
     if keys is not None:
-        gts = [{} for _ in range(nwin)]
-        for (w, term), table in zip(keys, items[nwin:]):
-            gts[w][term] = table
+        gts = [{} for _ in range(ngt)]
+        for (c, term), table in zip(keys, items[nwin:]):
+            gts[c][term] = table
     save_cycle(directory, cycle, pipeline, parameters, models, gts)
     return tuple(items)
 
 
 def _pass_through_checkpoint(directory, cycle, pipeline, parameters, models, gts):
-    """The checkpoint task of a cycle: models (and tables by window and term) go through it."""
+    """The checkpoint task of a cycle: models (per window) and tables (per chunk, by term)
+    go through it."""
     nwin = len(models)
-    keys = None if gts is None else [(w, t) for w in range(nwin) for t in gts[w]]
-    flat = [] if keys is None else [gts[w][t] for w, t in keys]
+    ngt = 0 if gts is None else len(gts)
+    keys = None if gts is None else [(c, t) for c in range(ngt) for t in gts[c]]
+    flat = [] if keys is None else [gts[c][t] for c, t in keys]
     items = rsexecute.execute(_checkpoint, nout=nwin + len(flat))(
-        directory, cycle, pipeline, parameters, nwin, keys, *models, *flat
+        directory, cycle, pipeline, parameters, nwin, ngt, keys, *models, *flat
     )
     items = list(items)
     if keys is None:
         return items[:nwin], None
-    out = [{} for _ in range(nwin)]
-    for (w, term), table in zip(keys, items[nwin:]):
-        out[w][term] = table
+    out = [{} for _ in range(ngt)]
+    for (c, term), table in zip(keys, items[nwin:]):
+        out[c][term] = table
     return items[:nwin], out
 
 
@@ -119,7 +127,9 @@ def run_major_cycles(
     ----------
     pipeline : str
         Name recorded in checkpoints.
-    vis_list : list of Visibility (graphs)
+    vis_list : list of Visibility (graphs), or of lists of them
+        One item per window: a Visibility, or a list of Visibility chunks of the window
+        (:mod:`uvflow.pipelines.chunks`: each imaged on its own, the images summed).
     model_imagelist : Image or list of Image (graphs)
         Starting models, one per window (Jy/pixel).
     imaging : dict
@@ -135,12 +145,11 @@ def run_major_cycles(
     Returns
     -------
     (list, list, list, list or None)
-        Models, residuals ``(Image, sumwt)``, restored images, and gain tables per window.
+        Models, residuals ``(Image, sumwt)``, restored images, and gain tables per window
+        (a dict by term, or for a window given as chunks a list of one dict per chunk).
     """
-    vis_list = list(vis_list)
-    nwin = len(vis_list)
-    if nwin == 0:
-        raise PipelineError("vis_list is empty: give at least one visibility window")
+    chunks = flatten_windows(vis_list)
+    nwin = chunks.nwindows
     models = window_list("model_imagelist", model_imagelist, nwin)
     nmajor = check_nmajor(nmajor)
     threshold = float(deconvolution.get("threshold", 0.0))
@@ -152,12 +161,14 @@ def run_major_cycles(
              psf_factor=psf_factor)
     )  # fmt: skip
     vis = weight_list_rsexecute_workflow(
-        vis_list, models, weighting=weighting, robustness=robustness
+        chunks.vis, chunks.per_chunk(models), weighting=weighting, robustness=robustness
     )
     if stop_early:
         vis = rsexecute.persist(vis)
     psf_models = [rsexecute.execute(psf_template)(m, psf_factor) for m in models]
-    psf = invert_list_rsexecute_workflow(vis, psf_models, dopsf=True, **imaging)
+    psf = chunks.combine_images(
+        invert_list_rsexecute_workflow(vis, chunks.per_chunk(psf_models), dopsf=True, **imaging)
+    )
 
     start, gts = 0, None
     manifest = read_manifest(checkpoint_dir, pipeline, nwin, parameters)
@@ -173,6 +184,11 @@ def run_major_cycles(
             for entry, m in zip(manifest["models"], models)
         ]
         if manifest.get("gaintables") is not None:
+            if len(manifest["gaintables"]) != len(chunks.vis):
+                raise CheckpointError(
+                    f"{checkpoint_dir} holds gain tables of {len(manifest['gaintables'])} "
+                    f"chunks, this run has {len(chunks.vis)}; use another checkpoint_dir"
+                )
             gts = [
                 {t: rsexecute.execute(load_gaintable)(checkpoint_dir, p) for t, p in paths.items()}
                 for paths in manifest["gaintables"]
@@ -184,11 +200,13 @@ def run_major_cycles(
     residual = None
     for cycle in range(start, nmajor):
         if selfcal is not None:
-            cal_vis, gts = selfcal.calibrate(cycle, vis, models, gts)
+            cal_vis, gts = selfcal.calibrate(cycle, vis, chunks.per_chunk(models), gts)
             if stop_early:
                 cal_vis = rsexecute.persist(cal_vis)
                 gts = gts if gts is None else rsexecute.persist(gts)
-        residual = residual_list_rsexecute_workflow(cal_vis, models, **imaging)
+        residual = chunks.combine_images(
+            residual_list_rsexecute_workflow(cal_vis, chunks.per_chunk(models), **imaging)
+        )
         if stop_early:
             residual = rsexecute.persist(residual)
             peak = rsexecute.compute(rsexecute.execute(residual_peak)(*residual), sync=True)
@@ -207,6 +225,8 @@ def run_major_cycles(
         if stop_early:
             models = rsexecute.persist(models)
     if residual is None:
-        residual = residual_list_rsexecute_workflow(cal_vis, models, **imaging)
+        residual = chunks.combine_images(
+            residual_list_rsexecute_workflow(cal_vis, chunks.per_chunk(models), **imaging)
+        )
     restored = restore_list_rsexecute_workflow(models, psf, residual, clean_beam=clean_beam)
-    return models, residual, restored, gts
+    return models, residual, restored, None if gts is None else chunks.per_window(gts)

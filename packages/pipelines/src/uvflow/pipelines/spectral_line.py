@@ -8,9 +8,10 @@ Continuum is removed in the uv-plane, in one or both of two ways (in this order)
    for spectral structure.
 2. ``continuum_subtraction_degree``: a polynomial of that degree in frequency is fitted to
    the line-free channels of every sample and subtracted
-   (:func:`uvflow.pipelines.uv_continuum_subtraction`), per window. It removes sources
-   near the phase centre exactly and others to the extent their visibilities are smooth
-   across the window.
+   (:func:`uvflow.pipelines.uv_continuum_subtraction`), per window (chunk). It removes
+   sources near the phase centre: a degree-1 fit to 1 % of a source's flux within
+   ~0.056 θ_b / f of it (θ_b the synthesised beam, f the window's fractional bandwidth:
+   19 beams at f = 0.3 %, half a beam at f = 10 %); see that function for the numbers.
 
 The line data are then imaged by the continuum pipeline's major cycles with cube models:
 each window's model has the window's channels, so each visibility channel is gridded to its
@@ -28,6 +29,7 @@ from uvflow.imaging.workflows import (
     subtract_list_rsexecute_workflow,
 )
 
+from .chunks import flatten_windows
 from .continuum import imaging_options
 from .continuum_subtraction import uv_continuum_subtraction
 from .major_cycle import run_major_cycles
@@ -52,7 +54,8 @@ def _check_cube(vis_list, models) -> None:
         if isinstance(v, Visibility) and isinstance(m, Image) and m.nchan != v.nchan:
             raise PipelineError(
                 f"window {w}: the model has {m.nchan} channels, the data {v.nchan}; a spectral "
-                "cube needs one image channel per visibility channel"
+                "cube needs one image channel per visibility channel (chunks of a window "
+                "must hold all its channels: split it in time)"
             )
 
 
@@ -93,8 +96,9 @@ def spectral_line_imaging_list_rsexecute_workflow(
 
     Parameters
     ----------
-    vis_list : list of Visibility (graphs)
-        Windows ``vis[ntime, nbaseline, nchan, npol]``.
+    vis_list : list of Visibility (graphs), or of lists of them
+        Windows ``vis[ntime, nbaseline, nchan, npol]``; a window may be a list of time
+        chunks (each with all the window's channels; :mod:`uvflow.pipelines.chunks`).
     model_imagelist : Image or list of Image (graphs)
         Starting line models, one per window, data [nchan, npol, ny, nx] with the window's
         ``nchan`` channels at its frequencies.
@@ -125,20 +129,18 @@ def spectral_line_imaging_list_rsexecute_workflow(
     PipelineError
         Bad settings, or model cubes whose channels do not match the data.
     """
-    vis_list = list(vis_list)
-    nwin = len(vis_list)
-    if nwin == 0:
-        raise PipelineError("vis_list is empty: give at least one visibility window")
+    chunks = flatten_windows(vis_list)
+    nwin = chunks.nwindows
     models = window_list("model_imagelist", model_imagelist, nwin)
-    _check_cube(vis_list, models)
+    _check_cube(chunks.vis, chunks.per_chunk(models))
     imaging = imaging_options(context, epsilon, nthreads, small_inversion)
-    vis = vis_list
+    vis = chunks.vis
     if continuum_model_imagelist is not None:
         continuum = window_list("continuum_model_imagelist", continuum_model_imagelist, nwin)
-        predicted = predict_list_rsexecute_workflow(vis, continuum, **imaging)
+        predicted = predict_list_rsexecute_workflow(vis, chunks.per_chunk(continuum), **imaging)
         vis = subtract_list_rsexecute_workflow(vis, predicted)
     if continuum_subtraction_degree is not None:
-        selections = _per_window_selection(line_free_channels, nwin)
+        selections = chunks.per_chunk(_per_window_selection(line_free_channels, nwin))
         vis = [
             rsexecute.execute(uv_continuum_subtraction)(v, continuum_subtraction_degree, s)
             for v, s in zip(vis, selections)
@@ -155,7 +157,8 @@ def spectral_line_imaging_list_rsexecute_workflow(
         deconvolve_taper=deconvolve_taper, deconvolve_rounds=deconvolve_rounds,
     )  # fmt: skip
     models, residual, restored, _ = run_major_cycles(
-        "spectral_line", vis, models, imaging=imaging, deconvolution=deconvolution,
+        "spectral_line", chunks.per_window(vis), models, imaging=imaging,
+        deconvolution=deconvolution,
         nmajor=nmajor, weighting=weighting, robustness=robustness,
         checkpoint_dir=checkpoint_dir, stop_early=stop_early, clean_beam=clean_beam,
         psf_factor=psf_factor,
