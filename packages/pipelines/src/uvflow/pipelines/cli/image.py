@@ -18,6 +18,7 @@ from uvflow.imaging.workflows import image_of
 from . import image_graphs as graphs
 from .calibration_outputs import write_columns, write_gaintables
 from .errors import CLIError
+from .image_chunks import split_windows
 from .image_options import add_arguments, check_arguments, line_free_channels, pipeline_function
 from .products import KINDS, ProductWriter, find_sources, write_png
 from .report import Stages, image_statistics, versions
@@ -53,14 +54,18 @@ def run(args) -> int:
             template = create_image_from_visibility(
                 first, npixel=opts["npixel"], cellsize=opts["cellsize"], polarisation_frame=opts["frame"]
             )  # fmt: skip
-            windows = graphs.make_windows(vis_list, args.channels_out, (template.ny, template.nx),
+            windows = graphs.make_windows(vis_list, args.channels_out or 1, (template.ny, template.nx),
                                           template.cellsize, opts["frame"], cube=args.mode == "spectral")  # fmt: skip
             opts["line_free"] = line_free_channels(
                 args.line_free_channels, [v.nchan for v in windows.vis]
             )
             nvis = int(sum(v.nvis for v in vis_list))
+            chunking = split_windows(windows, args, opts)
             if rsexecute.using_dask:
-                windows.vis = [rsexecute.scatter(v) for v in windows.vis]
+                windows.vis = [
+                    [rsexecute.scatter(c) for c in v] if isinstance(v, list) else rsexecute.scatter(v)
+                    for v in windows.vis
+                ]  # fmt: skip
             if not (args.write_model or args.write_corrected):
                 windows.pieces = []  # kept only to write columns into the inputs
             del vis_list, first
@@ -92,6 +97,8 @@ def run(args) -> int:
                 dirty, psf, residual, models, restored, gt_list, mfs = rsexecute.compute(
                     [dirty, psf, residual, models, restored, gt_list, mfs], sync=True, progress=True
                 )  # fmt: skip
+                if gt_list is not None:  # a global solution: every chunk has the same tables
+                    gt_list = [g[0] if isinstance(g, list) else g for g in gt_list]
         with stages("write"):
             products, single = _write_products(
                 writer, args, windows, dirty, psf, residual, models, restored, mfs
@@ -114,7 +121,7 @@ def run(args) -> int:
         report = {
             "command": "image", "parameters": _parameters(args, opts, threshold),
             "versions": versions(), "execution": describe_execution(), "nvis": nvis,
-            "windows": len(windows.templates), "stages": stages.records,
+            "windows": len(windows.templates), "chunking": chunking, "stages": stages.records,
             "image": {"ny": windows.mfs_template.ny, "nx": windows.mfs_template.nx,
                       "cellsize_arcsec": float(np.rad2deg(windows.mfs_template.cellsize) * 3600)},
             "images": image_statistics(products), "nsources": len(sources),

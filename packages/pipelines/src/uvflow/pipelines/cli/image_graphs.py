@@ -26,6 +26,7 @@ from uvflow.imaging.workflows import (
     taper_list_rsexecute_workflow,
     weight_list_rsexecute_workflow,
 )
+from uvflow.pipelines.chunks import Chunks, flatten_windows
 
 from .errors import CLIError
 
@@ -41,7 +42,7 @@ log = logging.getLogger(__name__)
 class Windows:
     """One window per output band (joined pieces), the pieces as read, and the templates."""
 
-    vis: list  # Visibility per band (values, or scattered futures)
+    vis: list  # per band a Visibility, or a list of its chunks (values or scattered futures)
     pieces: list  # Visibility per (input, band), as read (MS provenance kept)
     band: list[int]  # band of each piece
     templates: list[Image]  # per band, nchan 1
@@ -128,11 +129,11 @@ def make_windows(
     return Windows(vis, pieces, band, templates, mfs)
 
 
-def _prepare(windows: Windows, weighting: str, robustness: float, taper) -> list:
-    # one uv grid (one channel covering the whole band) for every window and channel
-    grid = [windows.mfs_template] * len(windows.vis)
+def _prepare(chunks: Chunks, windows: Windows, weighting: str, robustness: float, taper) -> list:
+    # one uv grid (one channel covering the whole band) for every window, chunk and channel
+    grid = [windows.mfs_template] * len(chunks.vis)
     vis = weight_list_rsexecute_workflow(
-        windows.vis, grid, weighting=weighting, robustness=robustness
+        chunks.vis, grid, weighting=weighting, robustness=robustness
     )
     if taper is not None:
         vis = taper_list_rsexecute_workflow(vis, size_required=taper, taper="gaussian")
@@ -140,12 +141,17 @@ def _prepare(windows: Windows, weighting: str, robustness: float, taper) -> list
 
 
 def invert_graphs(windows: Windows, gridding: dict, weighting: str, robustness: float, taper):
-    """Weighted windows, and their dirty images and PSFs ``(Image, sumwt)`` (graphs)."""
-    vis = _prepare(windows, weighting, robustness, taper)
-    psf = invert_list_rsexecute_workflow(vis, windows.templates, dopsf=True, **gridding)
-    dirty = invert_list_rsexecute_workflow(vis, windows.templates, **gridding)
+    """Weighted windows (a window split into chunks as a list of them), and their dirty
+    images and PSFs ``(Image, sumwt)`` (the chunks' combined; graphs)."""
+    chunks = flatten_windows(windows.vis)
+    vis = _prepare(chunks, windows, weighting, robustness, taper)
+    templates = chunks.per_chunk(windows.templates)
+    psf = chunks.combine_images(
+        invert_list_rsexecute_workflow(vis, templates, dopsf=True, **gridding)
+    )
+    dirty = chunks.combine_images(invert_list_rsexecute_workflow(vis, templates, **gridding))
     psf, dirty = rsexecute.persist([psf, dirty])
-    return vis, dirty, psf
+    return chunks.per_window(vis), dirty, psf
 
 
 def _mean_sigma(result) -> float:

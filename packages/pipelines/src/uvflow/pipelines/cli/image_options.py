@@ -84,9 +84,10 @@ def add_arguments(p) -> None:
         "--channels-out",
         "-channels-out",
         type=int,
-        default=1,
+        default=None,
         metavar="K",
-        help="output channels (equal bands); -MFS- products combine them",
+        help="output channels (equal bands, default 1); -MFS- products combine them "
+        "(not with --mode spectral: one product per data channel)",
     )
     g.add_argument("--gridder", default="ng", help="gridder context (default ng: w-corrected)")
     g.add_argument(
@@ -119,7 +120,7 @@ def add_arguments(p) -> None:
         "-nmajor",
         type=int,
         default=3,
-        help="minor cycles (major-cycle iterations, default 3)",
+        help="number of major cycles, each a residual image and one minor cycle (default 3)",
     )
     g.add_argument(
         "--threshold", "-threshold", type=float, default=0.0, help="absolute stopping threshold, Jy"
@@ -188,6 +189,14 @@ def add_arguments(p) -> None:
     )
     g.add_argument("--plot", action="store_true", help="PNG previews of the products")
     add_execution_arguments(p)  # fmt: skip
+    p.add_argument_group("execution").add_argument(
+        "--memory-limit",
+        default=None,
+        metavar="MEM",
+        help="memory per worker, e.g. 4GiB: each output channel's data are split into "
+        "frequency/time chunks whose estimated task memory fits (default: the Dask workers' "
+        "limit; serial: no splitting)",
+    )
 
 
 def pipeline_function(mode: str):
@@ -348,12 +357,13 @@ def check_arguments(args) -> dict:
         (args.nmajor >= 0, f"--nmajor must be >= 0, got {args.nmajor}"),
         (args.threshold >= 0, f"--threshold must be >= 0 Jy, got {args.threshold}"),
         (args.auto_threshold is None or args.auto_threshold > 0, "--auto-threshold must be > 0"),
-        (args.channels_out >= 1, f"--channels-out must be >= 1, got {args.channels_out}"),
+        (args.channels_out is None or args.channels_out >= 1,
+         f"--channels-out must be >= 1, got {args.channels_out}"),
         (args.nmoment >= 1, f"--nmoment must be >= 1, got {args.nmoment}"),
         (args.deconvolve_facets >= 1, f"--deconvolve-facets must be >= 1, got {args.deconvolve_facets}"),
         (1e-13 < args.accuracy < 0.1, f"--accuracy must be in (1e-13, 0.1), got {args.accuracy}"),
-        (not (args.join_channels and args.nmoment > args.channels_out),
-         f"--nmoment {args.nmoment} needs at least as many --channels-out ({args.channels_out})"),
+        (not (args.join_channels and args.nmoment > (args.channels_out or 1)),
+         f"--nmoment {args.nmoment} needs at least as many --channels-out ({args.channels_out or 1})"),
         (args.gridder in installed_gridders(),
          f"--gridder {args.gridder!r} unknown; installed: {', '.join(installed_gridders())}"),
         (not args.write_corrected or args.mode == "ical", "--write-corrected needs --mode ical"),
@@ -374,6 +384,15 @@ def check_arguments(args) -> dict:
         raise CLIError(
             "--join-channels does not apply to --mode spectral (each channel is cleaned)"
         )
+    if args.mode == "spectral" and args.channels_out is not None:
+        raise CLIError(
+            "--channels-out does not apply to --mode spectral (one product per data channel; "
+            "--memory-limit splits the data in time if needed)"
+        )
+    if args.memory_limit is not None:
+        from .image_chunks import memory_limit
+
+        memory_limit(args.memory_limit)  # a bad value fails before anything is read
     if args.mode != "spectral" and (
         args.line_free_channels or args.continuum_subtraction_degree is not None
     ):
