@@ -14,11 +14,15 @@ import numpy as np
 import pytest
 from astropy.coordinates import SkyCoord
 
-from uvflow.calibration import apply_gaintable, solve_gaintable
+from uvflow.calibration import create_calibration_controls
 from uvflow.datamodels.testing import random_configuration
 from uvflow.execution import rsexecute
-from uvflow.imaging import create_image_from_visibility, invert, predict_dft
-from uvflow.pipelines import MPCCALError, mpccal_skymodel_list_rsexecute_workflow
+from uvflow.imaging import create_image_from_visibility, invert
+from uvflow.pipelines import (
+    MPCCALError,
+    ical_list_rsexecute_workflow,
+    mpccal_skymodel_list_rsexecute_workflow,
+)
 from uvflow.simulation import (
     add_noise,
     create_phase_screen_gaintables,
@@ -30,6 +34,20 @@ from uvflow.simulation import (
 )
 
 BRIGHT = [((-30, -25), 8.0), ((28, -20), 6.0), ((-5, 32), 5.0), ((35, 30), 4.0)]  # pixels, Jy
+
+
+def _load_helpers():
+    import importlib.util
+    import pathlib
+
+    path = pathlib.Path(__file__).with_name("pipe_helpers.py")
+    spec = importlib.util.spec_from_file_location("uvflow_pipe_helpers", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+H = _load_helpers()
 
 
 @pytest.fixture(scope="module")
@@ -77,15 +95,31 @@ def _phase_error(solved, true) -> float:
     return float(np.sqrt(np.mean(np.angle(g * np.conj(t / t[:, :1])) ** 2)))
 
 
+def direction_independent_selfcal(scene, niter: int):
+    """The fair baseline: direction-independent self-calibration (ICAL, phase-only T per
+    integration from cycle 0) from the same starting knowledge — the calibrators, on their
+    pixels — with the same CLEAN (Högbom, threshold, fractional threshold, major cycles) as
+    MPCCAL below; its residual image (of the corrected data minus the final model)."""
+    model = scene["model"]
+    start = model.data.copy()
+    for c in scene["bright"]:
+        x, y = (int(round(float(v))) for v in model.sky_to_pixel(c.direction))
+        start[0, 0, y, x] += float(c.flux[0, 0])
+    controls = create_calibration_controls()
+    controls["T"].update(first_selfcal=0, timeslice="auto", phase_only=True)
+    _, residual, _, _ = ical_list_rsexecute_workflow(
+        [scene["vis"]], [model.replace(data=start)], context="ng", nmajor=6,
+        calibration_context="T", controls=controls, niter=niter, threshold=0.02,
+        fractional_threshold=0.1, algorithm="hogbom",
+    )  # fmt: skip
+    return residual[0][0]
+
+
 def test_mpccal_beats_direction_independent_calibration(scene):
     rsexecute.set_client(use_dask=False)
     vis, model, theta = scene["vis"], scene["model"], scene["theta"]
-    # One direction-independent phase-only solution against the full (calibrator) model,
-    # corrected, the model subtracted and imaged with the same settings as MPCCAL's residual.
-    full = predict_dft(vis, scene["bright"])
-    gt = solve_gaintable(vis, full, phase_only=True)
-    corrected = apply_gaintable(vis, gt, inverse=True)
-    di_residual, _ = invert(corrected.replace(vis=corrected.vis - full.vis), model)
+    # The baseline cleans as much as all of MPCCAL's regions together (4 x 100 per cycle).
+    di_residual = direction_independent_selfcal(scene, niter=100 * len(theta))
 
     history = []
 
@@ -99,7 +133,9 @@ def test_mpccal_beats_direction_independent_calibration(scene):
     )  # fmt: skip
     theta_out, residual = rsexecute.compute(graphs, sync=True)
     di_rms, mpc_rms = float(np.std(di_residual.data)), float(np.std(residual.data))
-    # Measured: DI 0.089 Jy/beam, MPCCAL 0.0046 (ratio ~19); the brief asks for >= 3.
+    # Measured: DI self-calibration and CLEAN 0.042 Jy/beam (its one phase screen fits no
+    # region well, and CLEAN cannot remove the errors' sidelobes), MPCCAL 0.0046 (ratio ~9);
+    # the issue asks for >= 3.
     assert di_rms >= 3.0 * mpc_rms, (di_rms, mpc_rms)
     # The noise alone images to ~0.00076 Jy/beam: what MPCCAL leaves is the part of the faint
     # sources not yet cleaned, < 10x the noise.
@@ -153,6 +189,31 @@ def test_mpccal_component_window_and_fixed(scene):
     assert residual.shape == model.shape
 
 
+def test_mpccal_graph_grows_linearly_in_regions_and_cycles(scene):
+    """Per cycle: K predicts, one cross-subtraction, K picks of its per-region outputs and
+    K region updates (3K + 1 tasks); before the cycles K region preparations and the PSF,
+    after them the final E-step and residual image: exactly bilinear in K x cycles."""
+    vis, model, theta = scene["vis"], scene["model"], scene["theta"]
+    counts = {}
+    rsexecute.set_client(use_dask=True, scheduler="synchronous")
+    try:
+        for k in (2, 3, 4):
+            for nmajor in (1, 2, 3):
+                graphs = mpccal_skymodel_list_rsexecute_workflow(
+                    vis, model, theta[:k], nmajor=nmajor, niter=30
+                )
+                counts[(k, nmajor)] = H.graph_tasks(graphs)
+    finally:
+        rsexecute.close()
+    assert H.bilinear_exact(counts)
+    for k in (2, 3, 4):
+        assert counts[(k, 3)] - counts[(k, 2)] == counts[(k, 2)] - counts[(k, 1)] == 3 * k + 1
+    # the part outside the cycles grows by the same number of tasks per region
+    fixed = {k: counts[(k, 1)] - (3 * k + 1) for k in (2, 3, 4)}
+    assert fixed[4] - fixed[3] == fixed[3] - fixed[2] > 0
+
+
+@pytest.mark.cluster
 def test_mpccal_serial_equals_dask(scene):
     vis, model, theta = scene["vis"], scene["model"], scene["theta"]
     options = dict(nmajor=2, niter=30, threshold=0.02)
@@ -163,17 +224,9 @@ def test_mpccal_serial_equals_dask(scene):
     rsexecute.set_client(use_dask=True, n_workers=2, threads_per_worker=1, dashboard_address=None)
     try:
         graphs = mpccal_skymodel_list_rsexecute_workflow(vis, model, theta, **options)
-        ntask = len(dict(graphs[1].__dask_graph__()))
-        one = mpccal_skymodel_list_rsexecute_workflow(vis, model, theta, nmajor=1, niter=30)
-        three = mpccal_skymodel_list_rsexecute_workflow(vis, model, theta, nmajor=3, niter=30)
-        n1, n3 = (len(dict(g[1].__dask_graph__())) for g in (one, three))
         dask_result = rsexecute.compute(graphs, sync=True)
     finally:
         rsexecute.close()
-    # Graph grows linearly with the major cycles: per cycle, K predicts, one
-    # cross-subtraction, K picks of its per-region outputs, K region updates (K = 4).
-    k = len(theta)
-    assert n3 - ntask == ntask - n1 == 3 * k + 1, (n1, ntask, n3)
     # Same kernels on the same inputs: only summation order could differ, and it does not;
     # 1e-10 relative leaves room for a different BLAS path on a worker.
     for s, d in zip(serial[0], dask_result[0]):
