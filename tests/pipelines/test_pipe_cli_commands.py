@@ -78,6 +78,23 @@ def test_image_bad_arguments(small_ms, tmp_path, capsys, extra, message):
     assert list(out.iterdir()) == []
 
 
+@pytest.mark.parametrize(
+    "extra",
+    [["-weight", "briggs2"], ["-weight", "uniformish"], ["-size", "0"], ["-size", "-64"],
+     ["-size", "0", "64"]],
+)  # fmt: skip
+def test_image_bad_argument_is_exactly_one_line(small_ms, tmp_path, capsys, extra):
+    """An unknown weighting or a size <= 0 is refused before anything is read or logged:
+    stderr is the error line and nothing else, stdout is empty."""
+    argv = ["image", str(small_ms), "-name", str(tmp_path / "x"), "--nworkers", "0", *extra]
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    lines = captured.err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("uvflow: error: --"), captured.err
+    assert captured.out == ""
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_image_missing_output_directory(small_ms, tmp_path, capsys):
     assert (
         main(["image", str(small_ms), "-name", str(tmp_path / "no" / "x"), "--nworkers", "0"]) == 2

@@ -10,6 +10,8 @@ phase screens, predict with gains).
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from astropy.coordinates import SkyCoord
@@ -19,6 +21,7 @@ from uvflow.datamodels.testing import random_configuration
 from uvflow.execution import rsexecute
 from uvflow.imaging import create_image_from_visibility, invert
 from uvflow.pipelines import (
+    CheckpointError,
     MPCCALError,
     ical_list_rsexecute_workflow,
     mpccal_skymodel_list_rsexecute_workflow,
@@ -236,6 +239,43 @@ def test_mpccal_serial_equals_dask(scene):
         np.testing.assert_allclose(d.gaintable.gain, s.gaintable.gain, rtol=1e-10, atol=1e-10)
     scale = np.abs(serial[1].data).max()
     np.testing.assert_allclose(dask_result[1].data, serial[1].data, rtol=0, atol=1e-10 * scale)
+
+
+def test_mpccal_checkpoint_resume(scene, tmp_path):
+    """Two cycles with checkpoint_dir, then a rerun with nmajor=3 continues after cycle 2:
+    the same regions and residual as three cycles from scratch (the checkpoints are
+    lossless: 1e-12), and mpccal_progress sees only the new iteration."""
+    vis, model, theta = scene["vis"], scene["model"], scene["theta"]
+    opts = dict(niter=30, threshold=0.02)
+    ck = tmp_path / "ck"
+    seen = []
+
+    def progress(residual, theta_list, gaintable_list, iteration):
+        seen.append(iteration)
+        return theta_list
+
+    rsexecute.set_client(use_dask=False)
+    rsexecute.compute(mpccal_skymodel_list_rsexecute_workflow(
+        vis, model, theta, nmajor=2, checkpoint_dir=ck, mpccal_progress=progress, **opts),
+        sync=True)  # fmt: skip
+    manifest = json.loads((ck / "manifest.json").read_text())
+    assert (manifest["pipeline"], manifest["cycle"], manifest["nwindows"]) == ("mpccal", 2, 4)
+    resumed = rsexecute.compute(mpccal_skymodel_list_rsexecute_workflow(
+        vis, model, theta, nmajor=3, checkpoint_dir=ck, mpccal_progress=progress, **opts),
+        sync=True)  # fmt: skip
+    assert seen == [0, 1, 2]
+    straight = rsexecute.compute(
+        mpccal_skymodel_list_rsexecute_workflow(vis, model, theta, nmajor=3, **opts), sync=True
+    )
+    for r, s in zip(resumed[0], straight[0]):
+        np.testing.assert_allclose(r.image.data, s.image.data, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(r.gaintable.gain, s.gaintable.gain, rtol=0, atol=1e-12)
+        assert [c.name for c in r.components] == [c.name for c in s.components]
+    np.testing.assert_allclose(resumed[1].data, straight[1].data, rtol=0, atol=1e-12)
+    with pytest.raises(CheckpointError, match="holds cycle 3, beyond nmajor=1"):
+        mpccal_skymodel_list_rsexecute_workflow(vis, model, theta, nmajor=1, checkpoint_dir=ck)
+    with pytest.raises(CheckpointError, match="has 4 windows, this run 2"):
+        mpccal_skymodel_list_rsexecute_workflow(vis, model, theta[:2], checkpoint_dir=ck)
 
 
 def test_mpccal_bad_input(scene):

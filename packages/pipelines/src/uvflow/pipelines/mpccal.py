@@ -30,6 +30,12 @@ After ``nmajor`` cycles a last E-step gives the residual ``V_obs − Σ_k g_k(M_
 dirty image is returned with the updated regions. Phase-only gains have unit amplitude, so
 the PSF (one for all regions and cycles) does not change.
 
+Checkpoints: with ``checkpoint_dir`` a task after each cycle writes every region's model
+image and gain table (:mod:`uvflow.pipelines.checkpoint`, pipeline ``'mpccal'``, one
+"window" per region); a rerun with the same directory continues after the last complete
+cycle (components, masks and ``fixed`` come from ``theta_list`` as given), and
+``mpccal_progress`` sees the iterations it has not seen yet.
+
 Graph: K region-preparation tasks and one PSF task; per cycle K predict tasks, one
 cross-subtraction task and K M-step tasks (plus one residual-image task and one progress
 task when ``mpccal_progress`` is given); then K + 2 tasks for the final residual image.
@@ -48,6 +54,8 @@ from collections.abc import Callable
 from uvflow.execution import rsexecute, strict_keywords
 from uvflow.simulation import predict_skymodel_list_rsexecute_workflow
 
+from .checkpoint import load_gaintable, load_model, read_manifest, save_cycle
+from .major_cycle import jsonable
 from .mpccal_steps import (
     WINDOWS,
     MPCCALError,
@@ -57,6 +65,7 @@ from .mpccal_steps import (
     residual_image,
     update_region,
 )
+from .pipeline_common import CheckpointError
 
 __all__ = ["mpccal_skymodel_list_rsexecute_workflow", "MPCCALError"]
 
@@ -90,6 +99,37 @@ def _progress_step(func, residual, theta_list, iteration):
     return out
 
 
+def _save(directory, cycle, parameters, *theta_list):
+    """Save a cycle's region models and gain tables; return the regions unchanged."""
+    save_cycle(directory, cycle, "mpccal", parameters, [t.image for t in theta_list],
+               [{t.gaintable.jones_type: t.gaintable} for t in theta_list])  # fmt: skip
+    return theta_list
+
+
+def _restore(theta, directory, model_entry, gaintable_paths):
+    """A prepared region with the checkpointed model image and gain table."""
+    (path,) = gaintable_paths.values()
+    return theta.replace(image=load_model(directory, model_entry, theta.image),
+                         gaintable=load_gaintable(directory, path))  # fmt: skip
+
+
+def _resume(checkpoint_dir, theta_list, nmajor, parameters):
+    """``(first cycle to run, regions)``: after the checkpoint's last cycle, or 0."""
+    manifest = read_manifest(checkpoint_dir, "mpccal", len(theta_list), parameters)
+    if manifest is None:
+        return 0, theta_list
+    start = int(manifest["cycle"])
+    if start > nmajor:
+        raise CheckpointError(
+            f"{checkpoint_dir} holds cycle {start}, beyond nmajor={nmajor}; use nmajor >= "
+            f"{start} or another checkpoint_dir"
+        )
+    return start, [
+        rsexecute.execute(_restore)(t, checkpoint_dir, m, g)
+        for t, m, g in zip(theta_list, manifest["models"], manifest["gaintables"])
+    ]
+
+
 def _e_step(visobs, theta_list, context):
     model_vis = predict_skymodel_list_rsexecute_workflow(
         visobs, theta_list, context=context, docal=False
@@ -117,6 +157,7 @@ def mpccal_skymodel_list_rsexecute_workflow(
     solve_niter: int = 200,
     solve_tol: float = 1e-8,
     refant: int = 0,
+    checkpoint_dir=None,
 ):
     """Graphs of MPCCAL: per-region phase screens and models (see the module notes).
 
@@ -151,6 +192,10 @@ def mpccal_skymodel_list_rsexecute_workflow(
     solve_niter, solve_tol, refant
         Phase-only gain solve (:func:`uvflow.calibration.solve_gaintable`'s ``niter``,
         ``tol``, ``refant``).
+    checkpoint_dir : path, optional
+        Save every region's model image and gain table after each major cycle; a rerun
+        continues after the last complete one (see the module notes). Shared by the
+        workers and the client on a cluster.
 
     Returns
     -------
@@ -166,6 +211,9 @@ def mpccal_skymodel_list_rsexecute_workflow(
     MPCCALError (ValueError)
         Bad input: an empty ``theta_list``, ``nmajor`` < 1, an unknown ``window``, a region
         image or mask not on the model's grid.
+    CheckpointError (ValueError)
+        A checkpoint of another pipeline, number of regions, image shape, or of more
+        cycles than ``nmajor``.
 
     Examples
     --------
@@ -183,7 +231,9 @@ def mpccal_skymodel_list_rsexecute_workflow(
         rsexecute.execute(prepare_region)(t, model, visobs, k) for k, t in enumerate(theta_list)
     ]
     psf = rsexecute.execute(psf_image)(visobs, model, context)
-    for iteration in range(nmajor):
+    parameters = jsonable(options)
+    start, theta_list = _resume(checkpoint_dir, theta_list, nmajor, parameters)
+    for iteration in range(start, nmajor):
         model_vis, resid_vis, data = _e_step(visobs, theta_list, context)
         new = [
             rsexecute.execute(update_region)(data[k], model_vis[k], theta_list[k], psf, model,
@@ -194,6 +244,11 @@ def mpccal_skymodel_list_rsexecute_workflow(
             resid_img = rsexecute.execute(residual_image)(resid_vis, model, context)
             new = rsexecute.execute(_progress_step, nout=nregion)(
                 mpccal_progress, resid_img, new, iteration
+            )
+            new = [new[k] for k in range(nregion)]
+        if checkpoint_dir is not None:
+            new = rsexecute.execute(_save, nout=nregion)(
+                checkpoint_dir, iteration + 1, parameters, *new
             )
             new = [new[k] for k in range(nregion)]
         theta_list = new
