@@ -42,8 +42,9 @@ def configure_logging(verbosity: int = 0) -> None:
 def add_execution_arguments(p, default_workers: int | None = None) -> None:
     """``--nworkers``, ``--threads``, ``--scheduler`` and the ``--slurm-*`` options."""
     g = p.add_argument_group("execution")
+    default = "one per core" if default_workers is None else str(default_workers)
     g.add_argument("--nworkers", "-nworkers", type=int, default=default_workers, metavar="N",
-                   help="Dask workers of a local cluster (0: serial, no Dask; default: one per core)")  # fmt: skip
+                   help=f"Dask workers of a local cluster (0: serial, no Dask; default: {default})")  # fmt: skip
     g.add_argument("--threads", "-j", type=int, default=1, metavar="T",
                    help="gridder/FFT threads per task (default 1)")  # fmt: skip
     g.add_argument("--scheduler", default=None, metavar="ADDR",
