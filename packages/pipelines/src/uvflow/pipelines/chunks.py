@@ -51,21 +51,6 @@ class Chunks:
             out.append(items if self.nested[w] else items[0])
         return out
 
-    def flat(self, per_window: list) -> list:
-        """The inverse of :meth:`per_window`: per-window values (lists for chunked
-        windows) as one value per chunk."""
-        out = []
-        for w, item in enumerate(per_window):
-            if self.nested[w]:
-                if not isinstance(item, (list, tuple)) or len(item) != self.owner.count(w):
-                    raise PipelineError(
-                        f"window {w} has {self.owner.count(w)} chunks: give one entry per chunk"
-                    )
-                out += list(item)
-            else:
-                out.append(item)
-        return out
-
 
 def flatten_windows(vis_list) -> Chunks:
     """The chunks of ``vis_list`` (one item per window: a Visibility or a list of chunks).
