@@ -11,13 +11,13 @@ Where it is valid. A source at angular distance θ from the phase centre has the
 phase ``2π ν/c (u l + v m + w (n − 1))``, which turns across a band of fractional width
 ``f = Δν/ν`` by up to ``α ≈ 2π f θ / θ_b`` on the longest baseline ``B`` (``θ_b = λ/B``,
 about the synthesised beam). A polynomial of degree d follows ``exp(iαx/2)``, x in [−1, 1],
-to (least squares, worst sample) ~``(α/2)`` for d = 0, ``0.65 (α/2)²/2`` for d = 1 and
-``0.38 (α/2)³/6`` for d = 2 of the source's flux; 1 % is reached at α = 0.02, 0.35, 1.1
+to (least squares, worst sample) about ``α/2`` for d = 0, ``0.65 (α/2)²/2`` for d = 1
+and ``0.38 (α/2)³/6`` for d = 2 of the source's flux; 1 % is reached at α = 0.02, 0.35, 1.1
 and 2.1 for d = 0, 1, 2, 3. So a degree-1 fit is good to 1 % for θ ≲ 0.056 θ_b / f:
 19 beams from the phase centre for f = 0.3 % (4 MHz at 1.4 GHz), 0.56 beam for f = 10 %.
 Farther sources must be subtracted as a model first (``continuum_model_imagelist`` of the
 spectral-line pipeline) or fitted over narrower windows. The source's spectrum adds its own
-curvature (a power law of index a over f leaves ~``a(a−1) f²/12`` at degree 1). The image
+curvature (a power law of index a over f leaves about ``a(a−1) f²/12`` at degree 1). The image
 of a channel shows less than the worst sample: only the longest baselines reach α, and the
 odd (first-order) part of the misfit images as a dipole around the source, not as flux at
 its position (tests: tests/pipelines/test_pipe_spectral.py, test_pipe_cli_spectral.py).
