@@ -35,6 +35,7 @@ def test_cluster_progress_is_logged(local_client, quick_progress, caplog):
     assert rsexecute.compute(graph, sync=True, progress=True) == 15
     seen = counts(caplog.text)
     assert seen[-1] == (11, 11)  # 6 naps + 5 additions
+    assert "computing 11 tasks" in caplog.text  # the same count, shared dependencies once
     assert any(done < total for done, total in seen)  # lines while it ran
     assert "finished in" in caplog.text
     assert "dashboard: http" in caplog.text

@@ -316,7 +316,8 @@ class Executor:
             template = split_collections(value, leaves)
             futures = self._client.compute(leaves, optimize_graph=self._optimize) if leaves else []
             if progress and futures:
-                ntasks = sum(len(leaf.__dask_graph__()) for leaf in leaves)
+                # unique keys: the leaves' graphs share their common dependencies
+                ntasks = len({key for leaf in leaves for key in leaf.__dask_graph__()})
                 logger.info(
                     "computing %d tasks on %d workers; dashboard: %s",
                     ntasks,
