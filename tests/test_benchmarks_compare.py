@@ -48,6 +48,7 @@ def test_report_columns_from_known_numbers(tmp_path):
         _bench("test_pipeline", 10.0, peak_memory_mb=[900.0]),
         _bench("test_bare_invert", 2.0, group="invert", params={"n": 1}),
         _bench("test_uvflow_invert", 2.1, group="invert", params={"n": 1}, peak_memory_mb=[500.0]),
+        _bench("test_uvflow_predict", 3.0, ratio=1.04, ratio_interleaved=1.02),
     ])  # fmt: skip
     _write(runs, "dask", 2, [
         _bench("test_pipeline", 6.0, peak_memory_mb=[400.0, 450.0], tasks=50, task_seconds=11.0,
@@ -68,6 +69,8 @@ def test_report_columns_from_known_numbers(tmp_path):
     assert serial_row[2:5] == ["10", "1.00", "1.00"] and serial_row[7] == "900"
     invert = [c.strip() for c in rows[("`test_uvflow_invert`", "serial-w1")].split("|")[1:-1]]
     assert invert[-1] == "1.05"
+    predict = [c.strip() for c in rows[("`test_uvflow_predict`", "serial-w1")].split("|")[1:-1]]
+    assert predict[-1] == "1.04 (1.02)"
     pytest.importorskip("matplotlib")
     assert (tmp_path / "scaling.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
