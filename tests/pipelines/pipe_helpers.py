@@ -1,7 +1,7 @@
 """Helpers of the pipeline tests (continuum, ICAL, spectral line, checkpoints): a small field.
 
-Loaded by file path (``load_helpers()`` in each test module), not as a conftest, so the
-other pipeline test modules' fixtures are not affected.
+Imported as ``pipe_helpers`` (``conftest.py`` puts this directory on ``sys.path``); it
+defines no fixtures.
 
 The field: four frequency windows (two channels each, 100–117.5 MHz) of a 6-integration
 track of 16 antennas within 1 km; five flat-spectrum point sources of 0.1–10 Jy, each

@@ -8,15 +8,14 @@ same kernels on the same inputs: 1e-10 as for serial ≡ Dask.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
-import pathlib
 import signal
 import threading
 import time
 
 import numpy as np
+import pipe_helpers as H  # tests/pipelines, on sys.path through conftest.py
 import pytest
 
 from uvflow.calibration import create_calibration_controls
@@ -28,16 +27,6 @@ from uvflow.pipelines import (
 )
 from uvflow.pipelines import checkpoint as checkpoint_module
 
-
-def _load_helpers():
-    path = pathlib.Path(__file__).with_name("pipe_helpers.py")
-    spec = importlib.util.spec_from_file_location("uvflow_pipe_helpers", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-H = _load_helpers()
 # the clean beam is fitted to the PSF (the default): identical PSFs give identical beams
 OPTIONS = dict(niter=500, fractional_threshold=0.3, threshold=1e-4)
 

@@ -6,6 +6,7 @@ import logging
 import tracemalloc
 
 import numpy as np
+import pipe_helpers as H  # tests/pipelines, on sys.path through conftest.py
 import pytest
 
 from uvflow.datamodels import create_image
@@ -103,18 +104,6 @@ def test_cube_images_are_split_with_the_channels():
 # ---- windows given as chunks: the pipelines image each chunk and sum per window ----------
 
 
-def _load_helpers():
-    import importlib.util
-    import pathlib
-
-    path = pathlib.Path(__file__).with_name("pipe_helpers.py")
-    spec = importlib.util.spec_from_file_location("uvflow_pipe_helpers", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-H = _load_helpers()
 # Gridding at epsilon 1e-7: each chunk's image is within ~1e-7 of the exact one, so the sum
 # of the chunks' images equals the whole window's to that accuracy, and CLEAN picks the same
 # components (measured: models, residuals and restored images within 4e-10 of the 10 Jy peak

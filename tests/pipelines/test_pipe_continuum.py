@@ -9,11 +9,10 @@ same kernels on the same arrays in the same order (measured: identical, fitted b
 
 from __future__ import annotations
 
-import importlib.util
 import logging
-import pathlib
 
 import numpy as np
+import pipe_helpers as H  # tests/pipelines, on sys.path through conftest.py
 import pytest
 
 from uvflow.execution import rsexecute
@@ -21,16 +20,6 @@ from uvflow.imaging.workflows import invert_list_rsexecute_workflow
 from uvflow.pipelines import PipelineError, continuum_imaging_list_rsexecute_workflow
 from uvflow.pipelines.pipeline_common import psf_template
 
-
-def _load_helpers():
-    path = pathlib.Path(__file__).with_name("pipe_helpers.py")
-    spec = importlib.util.spec_from_file_location("uvflow_pipe_helpers", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-H = _load_helpers()
 OPTIONS = dict(nmajor=5, niter=1000, fractional_threshold=0.01, threshold=1e-4)
 
 

@@ -15,11 +15,10 @@ fluxes within 2 %, residual rms within 1.5x of the uncorrupted run's.
 
 from __future__ import annotations
 
-import importlib.util
 import logging
-import pathlib
 
 import numpy as np
+import pipe_helpers as H  # tests/pipelines, on sys.path through conftest.py
 import pytest
 
 from uvflow.calibration import (
@@ -36,16 +35,6 @@ from uvflow.pipelines import (
 )
 from uvflow.simulation import simulate_gaintable
 
-
-def _load_helpers():
-    path = pathlib.Path(__file__).with_name("pipe_helpers.py")
-    spec = importlib.util.spec_from_file_location("uvflow_pipe_helpers", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-H = _load_helpers()
 # A 30 % fractional threshold per cycle: cycle 0 (uncalibrated) puts only the brightest
 # emission in the model, so self-calibration is not led astray by the scattered flux.
 OPTIONS = dict(nmajor=12, niter=1000, fractional_threshold=0.3, threshold=1e-4)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pipe_helpers as H  # tests/pipelines, on sys.path through conftest.py
 import pytest
 from astropy.coordinates import SkyCoord
 
@@ -37,20 +38,6 @@ from uvflow.simulation import (
 )
 
 BRIGHT = [((-30, -25), 8.0), ((28, -20), 6.0), ((-5, 32), 5.0), ((35, 30), 4.0)]  # pixels, Jy
-
-
-def _load_helpers():
-    import importlib.util
-    import pathlib
-
-    path = pathlib.Path(__file__).with_name("pipe_helpers.py")
-    spec = importlib.util.spec_from_file_location("uvflow_pipe_helpers", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-H = _load_helpers()
 
 
 @pytest.fixture(scope="module")

@@ -15,10 +15,8 @@ their flux to well under 1 % (as in the continuum tests). Continuum left < 1 % o
 
 from __future__ import annotations
 
-import importlib.util
-import pathlib
-
 import numpy as np
+import pipe_helpers as H  # tests/pipelines, on sys.path through conftest.py
 import pytest
 
 from uvflow.datamodels import SkyComponent, create_image
@@ -32,16 +30,6 @@ from uvflow.pipelines import (
 )
 from uvflow.simulation import lm_to_skycoord
 
-
-def _load_helpers():
-    path = pathlib.Path(__file__).with_name("pipe_helpers.py")
-    spec = importlib.util.spec_from_file_location("uvflow_pipe_helpers", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-H = _load_helpers()
 NCHAN, NWIN, DF = 16, 4, 2.5e6
 FREQ = 1.0e8 + DF * np.arange(NCHAN)
 LINE = np.zeros(NCHAN)
