@@ -512,3 +512,34 @@ def test_bad_images(wide_vis, wide_image):
         invert(wide_vis, wide_image, nthreads=0)
     with pytest.raises(TypeError, match="Visibility"):
         invert(wide_image, wide_image)
+
+
+def test_nthreads_is_honoured_when_the_environment_caps_ducc0(tmp_path):
+    """Dask workers run with OMP_NUM_THREADS=1, which sizes ducc0's thread pool to 1: an
+    explicit nthreads=2 must still get two threads (the pool is grown), and the result
+    must not depend on the thread count beyond ducc0's epsilon-level differences."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import numpy as np\n"
+        "from ducc0.misc import thread_pool_size\n"
+        "from uvflow.datamodels import create_image\n"
+        "from uvflow.datamodels.testing import random_configuration, simple_visibility\n"
+        "from uvflow.imaging import invert\n"
+        "vis = simple_visibility(random_configuration(nant=8, radius=500.0, seed=1), ntime=2,"
+        " frequency=[1e8])\n"
+        "image = create_image(64, np.deg2rad(0.02), vis.phasecentre, frequency=1e8)\n"
+        "before = thread_pool_size()\n"
+        "a, _ = invert(vis, image, nthreads=1)\n"
+        "b, _ = invert(vis, image, nthreads=2)\n"
+        "print(before, thread_pool_size(), float(np.max(np.abs(a.data - b.data))))\n"
+    )
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    env.pop("DUCC0_NUM_THREADS", None)
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert int(out[0]) == 1 and int(out[1]) == 2
+    assert float(out[2]) < 1e-8  # same image (ducc0 epsilon 1e-5 is an upper bound)

@@ -17,8 +17,10 @@ complex128 data in double (epsilon ≥ 2e-13).
 from __future__ import annotations
 
 import logging
+import threading
 
 import numpy as np
+from ducc0.misc import resize_thread_pool, thread_pool_size
 from ducc0.wgridder.experimental import dirty2vis, vis2dirty
 
 from uvflow.datamodels import SPEED_OF_LIGHT, Image, Visibility
@@ -34,9 +36,37 @@ from .layout import (
 from .pixel_geometry import ImageGeometry, image_geometry, point_source_vis, rephase
 from .small_inversion import SmallInversionPlan, plan_small_inversion
 
-__all__ = ["Ducc0Gridder", "Ducc0Gridder2D", "Ducc0GridderWStack", "EPSILON_FLOOR"]
+__all__ = [
+    "Ducc0Gridder",
+    "Ducc0Gridder2D",
+    "Ducc0GridderWStack",
+    "EPSILON_FLOOR",
+    "ensure_thread_pool",
+]
 
 log = logging.getLogger(__name__)
+_POOL_LOCK = threading.Lock()
+
+
+def ensure_thread_pool(nthreads: int) -> None:
+    """Grow ducc0's thread pool to ``nthreads`` when the environment made it smaller.
+
+    ducc0 sizes its pool from ``DUCC0_NUM_THREADS`` or ``OMP_NUM_THREADS``, and Dask
+    sets ``OMP_NUM_THREADS=1`` in its worker processes: an explicit ``nthreads=2`` would
+    then run on one thread. The pool only ever grows (once per process), under a lock.
+
+    Parameters
+    ----------
+    nthreads : int
+        Threads a gridding call asks for.
+    """
+    if nthreads <= 1:
+        return
+    with _POOL_LOCK:
+        if thread_pool_size() < nthreads:
+            log.debug("growing ducc0's thread pool from %d to %d", thread_pool_size(), nthreads)
+            resize_thread_pool(int(nthreads))
+
 
 EPSILON_FLOOR = {np.dtype(np.float32): 1e-5, np.dtype(np.float64): 2e-13}
 _UNSET = object()
@@ -55,6 +85,7 @@ def check_inputs(vis, model_image, epsilon: float, nthreads: int) -> tuple[Image
     check_real_frame(model_image.polarisation_frame)
     if not (isinstance(nthreads, (int, np.integer)) and nthreads >= 1):
         raise ImagingError(f"nthreads must be an integer >= 1, got {nthreads!r}")
+    ensure_thread_pool(int(nthreads))
     rdtype = np.dtype(np.float32) if vis.vis.dtype == np.complex64 else np.dtype(np.float64)
     floor = EPSILON_FLOOR[rdtype]
     if not (np.isfinite(epsilon) and 0 < epsilon < 1):
