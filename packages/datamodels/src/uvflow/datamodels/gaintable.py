@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from astropy.coordinates import SkyCoord
 
+from ._pickling import aligned_state
 from ._validation import DataModelError, broadcast_field, check_array, in_unit, mjd_seconds
 from .configuration import Configuration
 from .polarisation import ReceptorFrame
@@ -112,6 +113,10 @@ class GainTable:
     @property
     def nrec(self) -> int:
         return self.gain.shape[3]
+
+    def __setstate__(self, state: dict) -> None:
+        """Unpickling: arrays that arrive unaligned (Dask network frames) are copied once."""
+        self.__dict__.update(aligned_state(state))
 
     def replace(self, **changes) -> GainTable:
         """A new GainTable with ``changes`` applied (validated again); other fields are shared.

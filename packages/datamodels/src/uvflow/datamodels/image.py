@@ -9,6 +9,7 @@ import numpy as np
 from astropy.coordinates import SkyCoord
 from astropy.wcs import WCS
 
+from ._pickling import aligned_state
 from ._validation import DataModelError, check_array, in_unit
 from .polarisation import PolarisationFrame
 from .stokes_axis import (
@@ -206,7 +207,8 @@ class Image:
     # last bit: an Image sent to a Dask worker would then image a (very slightly) different
     # grid than the same Image in serial mode. The numeric keywords travel as arrays. A
     # lookup-table STOKES axis cannot travel as header text: it goes as the linear FITS
-    # form and is relabelled from the polarisation frame on arrival.
+    # form and is relabelled from the polarisation frame on arrival. Arrays arrive aligned
+    # (:mod:`uvflow.datamodels._pickling`).
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
         wcs = self.wcs
@@ -216,7 +218,7 @@ class Image:
         return state
 
     def __setstate__(self, state: dict) -> None:
-        state = dict(state)
+        state = aligned_state(state)
         frame = PolarisationFrame(state["polarisation_frame"])
         state["wcs"] = label_stokes_axis(_wcs_from_state(state["wcs"]), frame)
         self.__dict__.update(state)

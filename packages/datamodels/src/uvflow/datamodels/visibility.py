@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from astropy.coordinates import SkyCoord
 
+from ._pickling import aligned_state
 from ._validation import (
     DataModelError,
     broadcast_field,
@@ -175,6 +176,10 @@ class Visibility:
         return self.uvw[..., 2]
 
     # ---- copies -----------------------------------------------------------------------
+    def __setstate__(self, state: dict) -> None:
+        """Unpickling: arrays that arrive unaligned (Dask network frames) are copied once."""
+        self.__dict__.update(aligned_state(state))
+
     def replace(self, **changes) -> Visibility:
         """A new Visibility with ``changes`` applied (validated again); other arrays are shared, not copied.
 
