@@ -279,18 +279,21 @@ def test_deconvolve_and_restore_serial_equals_dask(windows, dirty_psf, facets):
     assert len(serial[0]) == len(models) and np.any(serial[0][0].data)
 
 
-def test_deconvolve_list_is_deconvolve_cube_on_the_window_cube(windows, dirty_psf):
+@pytest.mark.parametrize("algorithm", ["hogbom", "msclean", "mmclean"])
+def test_deconvolve_list_is_deconvolve_cube_on_the_window_cube(windows, dirty_psf, algorithm):
     """One facet: the workflow is exactly the kernel on the stacked windows, split back,
-    at the absolute threshold ``fractional_threshold`` times the whole cube's peak."""
+    at the absolute threshold ``fractional_threshold`` times the whole cube's peak — also
+    for hogbom and msclean, whose minor cycle runs one task per window (bit for bit)."""
     from uvflow.imaging import clean_threshold, deconvolve_cube
 
     _, models, _ = windows
     dirty, psf = dirty_psf
     rsexecute.set_client(use_dask=False)
-    out = deconvolve_list_rsexecute_workflow(dirty, psf, models, **CLEAN)
+    clean = dict(CLEAN, algorithm=algorithm, scales=(0, 3), nmoment=2)
+    out = deconvolve_list_rsexecute_workflow(dirty, psf, models, **clean)
     cube_dirty = stack_windows(*dirty)
     stop = clean_threshold(cube_dirty.data, None, 0.0, CLEAN["fractional_threshold"])
-    kw = dict(CLEAN, threshold=stop, fractional_threshold=0.0)
+    kw = dict(clean, threshold=stop, fractional_threshold=0.0)
     cube, _ = deconvolve_cube(cube_dirty, stack_windows(*psf), **kw)
     for i, m in enumerate(out):
         np.testing.assert_array_equal(m.data[0], cube.data[i])
@@ -462,6 +465,27 @@ def test_facets_honour_the_reference_frequency(spectral_windows):
         out.data, recipe.data, rtol=0, atol=1e-12 * np.abs(recipe.data).max()
     )
     assert np.abs(out.data - default.data).max() > 1e-3 * np.abs(out.data).max()
+
+
+@pytest.mark.parametrize("algorithm,per_window", [("hogbom", True), ("msclean", True),
+                                                  ("mmclean", False)])  # fmt: skip
+def test_one_facet_minor_cycle_graph(windows, dirty_psf, algorithm, per_window):
+    """Channel-independent algorithms: one threshold task and one clean task per window
+    (parallel); mmclean couples the windows: two stacks, one cube task and one split."""
+    _, models, _ = windows
+    dirty, psf = dirty_psf
+    nwin = len(models)
+    rsexecute.set_client(use_dask=True, scheduler="synchronous")
+    try:
+        out = deconvolve_list_rsexecute_workflow(dirty, psf, models, algorithm=algorithm,
+                                                 nmoment=2, scales=(0, 3))  # fmt: skip
+        graph = {}
+        for m in out:
+            graph.update(dict(m.__dask_graph__()))
+    finally:
+        rsexecute.close()
+    tasks = [k for k in graph if not str(k).startswith("getitem")]
+    assert len(tasks) == (1 + nwin if per_window else 2 + 1 + 1)
 
 
 @pytest.mark.parametrize("facets,rounds", [(2, 1), (2, 3), (3, 2)])

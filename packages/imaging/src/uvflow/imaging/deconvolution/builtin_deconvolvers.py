@@ -66,6 +66,7 @@ class _PlaneByPlane:
     """Deconvolve every (channel, polarisation) plane on its own with ``self._clean``."""
 
     name = "base"
+    channels_independent = True
 
     def deconvolve(
         self, dirty, psf, *, window=None, niter=100, gain=0.1, threshold=0.0,
@@ -132,6 +133,7 @@ class HogbomComplexDeconvolver:
     """
 
     name = "hogbom-complex"
+    channels_independent = True  # couples polarisations (Q and U), never channels
 
     def deconvolve(
         self, dirty, psf, *, window=None, niter=100, gain=0.1, threshold=0.0,

@@ -30,6 +30,7 @@ from uvflow.datamodels import Image
 from .errors import UnknownDeconvolverError
 
 __all__ = [
+    "deconvolver_channels_independent",
     "DECONVOLVER_GROUP",
     "Deconvolver",
     "get_deconvolver",
@@ -54,6 +55,11 @@ class Deconvolver(Protocol):
     deconvolver that returns another spectral layout, such as Taylor moments, says so in
     the image's ``meta``), the model in Jy/pixel (``meta['BUNIT'] = 'JY/PIXEL'``) with
     ``meta['NITER']`` the number of components, and the residual ``dirty - model ⊛ psf``.
+
+    A deconvolver may also set ``channels_independent = True`` (class attribute) when it
+    treats every channel on its own, so that deconvolving a cube gives the same as
+    deconvolving each channel alone at the same absolute threshold: the minor-cycle
+    workflow then runs one task per frequency window instead of one for the whole cube.
     """
 
     name: str
@@ -100,6 +106,22 @@ def _factory(name: str):
         raise ImportError(
             f"deconvolver {name!r} ({eps[name].value}) is installed but failed to load: {exc}"
         ) from exc
+
+
+def deconvolver_channels_independent(name: str) -> bool:
+    """Whether the deconvolver ``name`` treats every channel on its own.
+
+    Parameters
+    ----------
+    name : str
+        An installed deconvolver (``algorithm``).
+
+    Returns
+    -------
+    bool
+        Its factory's ``channels_independent`` attribute (False when it has none).
+    """
+    return bool(getattr(_factory(name), "channels_independent", False))
 
 
 def deconvolver_options(name: str) -> tuple[list[str], bool]:

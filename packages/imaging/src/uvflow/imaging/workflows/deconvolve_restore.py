@@ -4,6 +4,13 @@ The windows' dirty images are stacked into one cube (a channel per window) so th
 multi-frequency algorithms (mmclean) see every window; the new components are split back
 into per-window model images added to the models given.
 
+Window-parallel minor cycle: an algorithm that treats every channel on its own (its
+deconvolver says ``channels_independent``: hogbom, hogbom-complex, msclean) gives for the
+cube exactly what it gives for each window alone at the same absolute threshold. With one
+facet and no per-channel mask such a minor cycle is one task computing the shared
+threshold from all windows, then one clean task per window, in parallel: the same models,
+bit for bit, as the cube in one task, without one worker cleaning while the others wait.
+
 Facet-parallel minor cycle (``deconvolve_facets > 1``): the kernel recipe of
 :mod:`uvflow.imaging.deconvolution.facet_deconvolve` as a graph. A round is: one task
 computing the round's threshold from the whole residual, one task cutting the residual
@@ -39,6 +46,7 @@ from ..deconvolution import (
     psf_sidelobe_level,
 )
 from ..deconvolution.cleaning_common import check_clean_parameters
+from ..deconvolution.deconvolvers import deconvolver_channels_independent
 from ..errors import ImagingError
 from ..facets import image_gather_facets, image_scatter_facets
 from ..restore import restore_cube
@@ -122,6 +130,23 @@ def _minor_cycle(dirty: Image, psf: Image, mask, options: dict, stopping: dict) 
         dirty, psf, mask=mask, threshold=stop, fractional_threshold=0.0, **options
     )
     return model
+
+
+def _threshold_of_windows(mask, window_shape, window_edge, stopping: dict, *dirty) -> float:
+    """The shared absolute threshold of the windows' dirty images (stacked as one cube)."""
+    cube = stack_windows(*dirty)
+    return _global_threshold(
+        cube, mask=mask, window_shape=window_shape, window_edge=window_edge, **stopping
+    )
+
+
+def _window_clean(dirty, psf, model: Image, mask, options: dict, stop: float) -> Image:
+    """One window's minor cycle at the shared threshold; its components added to ``model``."""
+    delta, _ = deconvolve_cube(
+        image_of(dirty), image_of(psf), mask=mask, threshold=stop, fractional_threshold=0.0,
+        **options,
+    )  # fmt: skip
+    return split_windows(delta, model)[0]
 
 
 def _round_threshold(residual: Image, psf: Image, stop: float, mask=None) -> float:
@@ -228,6 +253,15 @@ def deconvolve_list_rsexecute_workflow(
         psf_support=psf_support, scale_bias=scale_bias, reference_frequency=reference_frequency,
     )  # fmt: skip
     stopping = dict(threshold=threshold, fractional_threshold=fractional_threshold)
+    if deconvolve_facets == 1 and _window_parallel(algorithm, mask):
+        whole = dict(options, window_shape=window_shape, window_edge=window_edge)
+        stop = rsexecute.execute(_threshold_of_windows)(
+            mask, window_shape, window_edge, stopping, *dirty_list
+        )
+        return [
+            rsexecute.execute(_window_clean)(d, p, m, mask, whole, stop)
+            for d, p, m in zip(dirty_list, psfs, models)
+        ]
     dirty_cube = rsexecute.execute(stack_windows)(*dirty_list)
     psf_cube = rsexecute.execute(stack_windows)(*psfs)
     if deconvolve_facets == 1:
@@ -260,6 +294,17 @@ def deconvolve_list_rsexecute_workflow(
                 dirty_cube, psf_cube, delta, deconvolve_overlap, deconvolve_taper, *parts
             )
     return list(rsexecute.execute(split_windows, nout=nwin)(delta, *models))
+
+
+def _window_parallel(algorithm: str, mask) -> bool:
+    """Whether the one-facet minor cycle can run one task per window (see the module notes).
+
+    A mask with one plane per channel of the stacked cube would have to be cut per window
+    (whose channel counts the graph does not know); such masks keep the cube path.
+    """
+    if mask is not None and (not isinstance(mask, Image) or mask.nchan != 1):
+        return False
+    return deconvolver_channels_independent(algorithm)
 
 
 def _zero_like(image: Image) -> Image:
