@@ -21,13 +21,18 @@ from collections import defaultdict
 
 
 def load_runs(directory: pathlib.Path) -> dict[tuple[str, int], dict]:
-    runs = {}
+    """(mode, workers) -> one pytest-benchmark document: the files of a run (one per
+    benchmark package, ``<mode>-w<workers>-<pkg>.json``) merged."""
+    runs: dict[tuple[str, int], dict] = {}
     for path in sorted(directory.glob("*.json")):
         with open(path) as f:
             doc = json.load(f)
         meta = doc.get("uvflow", {})
         key = (meta.get("mode", path.stem.split("-")[0]), int(meta.get("workers", 1)))
-        runs[key] = doc
+        if key in runs:
+            runs[key]["benchmarks"] = runs[key].get("benchmarks", []) + doc.get("benchmarks", [])
+        else:
+            runs[key] = doc
     return runs
 
 
@@ -97,11 +102,11 @@ def write_report(runs: dict, out: pathlib.Path) -> pathlib.Path:
         f"Runs: {', '.join(_run_label(k) for k in keys)}. Times are medians in seconds; speed-up is "
         "serial-w1 time / this run's time; efficiency is speed-up / workers; overhead is "
         "(wall − Σ task time / workers) / wall from the Dask task stream; memory is the peak "
-        "resident set per worker process (MB); × bare ducc0 is the ratio to a bare ducc0 call "
+        "resident set per worker process (MB), in parentheses what the workload added to it; × bare ducc0 is the ratio to a bare ducc0 call "
         "on the same arrays (fastest round over fastest round; in parentheses from calls "
         "interleaved with the bare ones).",
         "",
-        "| workload | run | median s | speed-up | efficiency | overhead | overhead ms / task | peak MB / worker | × bare ducc0 |",
+        "| workload | run | median s | speed-up | efficiency | overhead | overhead ms / task | peak MB / worker (+ added) | × bare ducc0 |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for name in sorted(table):
@@ -118,7 +123,10 @@ def write_report(runs: dict, out: pathlib.Path) -> pathlib.Path:
             ovh = info.get("overhead_fraction")
             per_task = overhead_per_task(info, key[1])
             mem = info.get("peak_memory_mb")
+            added = info.get("memory_increase_mb")
             mem_s = fmt(max(mem), ".0f") if mem else "–"
+            if mem and added:
+                mem_s += f" (+{max(added):.0f})"
             lines.append(
                 f"| `{name.split('::')[-1]}` | {_run_label(key)} | {t:.4g} | {fmt(speedup, '.2f')} | "
                 f"{fmt(eff, '.2f')} | {fmt(None if ovh is None else 100 * ovh, '.1f')}{'%' if ovh is not None else ''} | "

@@ -79,17 +79,23 @@ class BenchExecutor:
         self.rsexecute = rsexecute
         self.client = None
         if env.mode == "dask":
+            import dask
             from distributed import Client, LocalCluster
 
-            self.cluster = LocalCluster(
-                n_workers=env.workers,
-                threads_per_worker=1,
-                processes=True,
-                dashboard_address=None,
-                env={
-                    k: "1" for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
-                },
-            )
+            from uvflow.execution.client import WORKER_ENVIRON
+
+            # workers as uvflow starts them (get_dask_client): glibc's malloc thresholds
+            with dask.config.set(WORKER_ENVIRON):
+                self.cluster = LocalCluster(
+                    n_workers=env.workers,
+                    threads_per_worker=1,
+                    processes=True,
+                    dashboard_address=None,
+                    env={
+                        k: "1"
+                        for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+                    },
+                )
             self.client = Client(self.cluster)
         self.activate()
 
@@ -120,8 +126,10 @@ class BenchExecutor:
     def measure(self, benchmark):
         """Record peak memory per worker and, with Dask, the per-task overhead.
 
-        Puts into ``benchmark.extra_info``: ``peak_memory_mb`` (max over workers of the
-        peak resident set during the timed rounds), ``tasks``, ``task_seconds`` (Σ task
+        Puts into ``benchmark.extra_info``: ``peak_memory_mb`` (per worker, the peak
+        resident set during the timed rounds), ``memory_increase_mb`` (per worker, that
+        peak minus the resident set when the rounds started: what the workload itself
+        added, without what the process held before), ``tasks``, ``task_seconds`` (Σ task
         durations), ``wall_seconds`` and ``overhead_fraction`` = (wall − Σ task / workers) / wall.
         """
         info = benchmark.extra_info
@@ -132,6 +140,7 @@ class BenchExecutor:
             wall = time.perf_counter() - t0
             mem = stop_memory_sampler()
             info["peak_memory_mb"] = [round(mem["peak"] / 2**20, 1)]
+            info["memory_increase_mb"] = [round((mem["peak"] - mem["base"]) / 2**20, 1)]
             info["wall_seconds"] = wall
             return
         from distributed import get_task_stream
@@ -143,6 +152,9 @@ class BenchExecutor:
         wall = time.perf_counter() - t0
         mems = self.client.run(stop_memory_sampler)
         info["peak_memory_mb"] = [round(m["peak"] / 2**20, 1) for m in mems.values() if m]
+        info["memory_increase_mb"] = [
+            round((m["peak"] - m["base"]) / 2**20, 1) for m in mems.values() if m
+        ]
         durations = [
             sum(s["stop"] - s["start"] for s in rec["startstops"] if s["action"] == "compute")
             for rec in ts.data

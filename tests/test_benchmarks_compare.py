@@ -33,28 +33,31 @@ def _bench(name, median, group=None, params=None, **extra):
     }  # fmt: skip
 
 
-def _write(directory, mode, workers, benchmarks):
+def _write(directory, mode, workers, benchmarks, package="pipelines"):
+    """One package's file of a run (nox -s bench writes <mode>-w<workers>-<pkg>.json)."""
     doc = {
         "uvflow": {"mode": mode, "workers": workers, "machine": {"cpus": 2, "memory_gb": 24}},
         "benchmarks": benchmarks,
     }
-    (directory / f"{mode}-w{workers}.json").write_text(json.dumps(doc))
+    (directory / f"{mode}-w{workers}-{package}.json").write_text(json.dumps(doc))
 
 
 def test_report_columns_from_known_numbers(tmp_path):
     runs = tmp_path / "runs"
     runs.mkdir()
-    _write(runs, "serial", 1, [
-        _bench("test_pipeline", 10.0, peak_memory_mb=[900.0]),
+    _write(runs, "serial", 1, [_bench("test_pipeline", 10.0, peak_memory_mb=[900.0])])
+    _write(runs, "serial", 1, package="imaging", benchmarks=[
         _bench("test_bare_invert", 2.0, group="invert", params={"n": 1}),
         _bench("test_uvflow_invert", 2.1, group="invert", params={"n": 1}, peak_memory_mb=[500.0]),
         _bench("test_uvflow_predict", 3.0, ratio=1.04, ratio_interleaved=1.02),
     ])  # fmt: skip
     _write(runs, "dask", 2, [
-        _bench("test_pipeline", 6.0, peak_memory_mb=[400.0, 450.0], tasks=50, task_seconds=11.0,
+        _bench("test_pipeline", 6.0, peak_memory_mb=[400.0, 450.0], memory_increase_mb=[100.0, 120.0],
+               tasks=50, task_seconds=11.0,
                wall_seconds=6.0, overhead_fraction=(6.0 - 5.5) / 6.0),
     ])  # fmt: skip
     compare = _compare()
+    assert len(compare.load_runs(runs)[("serial", 1)]["benchmarks"]) == 4  # files merged
     assert compare.main([str(runs), "--out", str(tmp_path)]) == 0
     report = (tmp_path / "report.md").read_text()
     rows = {
@@ -64,7 +67,7 @@ def test_report_columns_from_known_numbers(tmp_path):
     }
     dask_row = rows[("`test_pipeline`", "dask-w2")].split("|")
     cells = [c.strip() for c in dask_row[1:-1]]
-    assert cells[2:] == ["6", "1.67", "0.83", "8.3%", "10.00", "450", "–"]
+    assert cells[2:] == ["6", "1.67", "0.83", "8.3%", "10.00", "450 (+120)", "–"]
     serial_row = [c.strip() for c in rows[("`test_pipeline`", "serial-w1")].split("|")[1:-1]]
     assert serial_row[2:5] == ["10", "1.00", "1.00"] and serial_row[7] == "900"
     invert = [c.strip() for c in rows[("`test_uvflow_invert`", "serial-w1")].split("|")[1:-1]]

@@ -107,7 +107,7 @@ def _bare_predict(b, epsilon, nthreads):
     )  # fmt: skip
 
 
-def _interleaved(f_uvflow, f_bare, rounds: int = 2) -> float:
+def _interleaved(f_uvflow, f_bare, rounds: int = 3) -> float:
     t_u, t_b = [], []
     for _ in range(rounds):
         for f, ts in ((f_uvflow, t_u), (f_bare, t_b)):
