@@ -100,7 +100,8 @@ def write_report(runs: dict, out: pathlib.Path) -> pathlib.Path:
         f"Machine: {machine.get('cpus', '?')} cores, {machine.get('memory_gb', '?')} GiB, "
         f"{machine.get('platform', '?')}, Python {machine.get('python', '?')}.",
         f"Runs: {', '.join(_run_label(k) for k in keys)}. Times are medians in seconds; speed-up is "
-        "serial-w1 time / this run's time; efficiency is speed-up / workers; overhead is "
+        "serial-w1 time / this run's time (in parentheses: against serial runs made in the same "
+        "process just before, where the benchmark records them); efficiency is speed-up / workers; overhead is "
         "(wall − Σ task time / workers) / wall from the Dask task stream; memory is the peak "
         "resident set per worker process (MB), in parentheses what the workload added to it; × bare ducc0 is the ratio to a bare ducc0 call "
         "on the same arrays (fastest round over fastest round; in parentheses from calls "
@@ -119,6 +120,7 @@ def write_report(runs: dict, out: pathlib.Path) -> pathlib.Path:
             t = b["stats"]["median"]
             info = b.get("extra_info", {})
             speedup = t_serial / t if t_serial else None
+            same = info.get("speedup_same_process")
             eff = speedup / key[1] if speedup else None
             ovh = info.get("overhead_fraction")
             per_task = overhead_per_task(info, key[1])
@@ -128,7 +130,8 @@ def write_report(runs: dict, out: pathlib.Path) -> pathlib.Path:
             if mem and added:
                 mem_s += f" (+{max(added):.0f})"
             lines.append(
-                f"| `{name.split('::')[-1]}` | {_run_label(key)} | {t:.4g} | {fmt(speedup, '.2f')} | "
+                f"| `{name.split('::')[-1]}` | {_run_label(key)} | {t:.4g} | {fmt(speedup, '.2f')}"
+                f"{'' if same is None else f' ({same:.2f})'} | "
                 f"{fmt(eff, '.2f')} | {fmt(None if ovh is None else 100 * ovh, '.1f')}{'%' if ovh is not None else ''} | "
                 f"{fmt(per_task, '.2f')} | {mem_s} | {bare_cell(ratios.get((name, key)), info)} |"
             )

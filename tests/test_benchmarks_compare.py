@@ -53,7 +53,7 @@ def test_report_columns_from_known_numbers(tmp_path):
     ])  # fmt: skip
     _write(runs, "dask", 2, [
         _bench("test_pipeline", 6.0, peak_memory_mb=[400.0, 450.0], memory_increase_mb=[100.0, 120.0],
-               tasks=50, task_seconds=11.0,
+               tasks=50, task_seconds=11.0, speedup_same_process=1.7,
                wall_seconds=6.0, overhead_fraction=(6.0 - 5.5) / 6.0),
     ])  # fmt: skip
     compare = _compare()
@@ -67,7 +67,7 @@ def test_report_columns_from_known_numbers(tmp_path):
     }
     dask_row = rows[("`test_pipeline`", "dask-w2")].split("|")
     cells = [c.strip() for c in dask_row[1:-1]]
-    assert cells[2:] == ["6", "1.67", "0.83", "8.3%", "10.00", "450 (+120)", "–"]
+    assert cells[2:] == ["6", "1.67 (1.70)", "0.83", "8.3%", "10.00", "450 (+120)", "–"]
     serial_row = [c.strip() for c in rows[("`test_pipeline`", "serial-w1")].split("|")[1:-1]]
     assert serial_row[2:5] == ["10", "1.00", "1.00"] and serial_row[7] == "900"
     invert = [c.strip() for c in rows[("`test_uvflow_invert`", "serial-w1")].split("|")[1:-1]]

@@ -26,6 +26,7 @@ import time
 
 import numpy as np
 import pytest
+from ducc0.misc import resize_thread_pool, thread_pool_size
 from ducc0.wgridder.experimental import dirty2vis, vis2dirty
 
 from uvflow.datamodels import SPEED_OF_LIGHT, create_image
@@ -92,7 +93,15 @@ def dataset(bench_env, size):
     return out
 
 
+def _pool(nthreads):
+    """ducc0's thread pool sized for ``nthreads`` (the bench env pins OMP_NUM_THREADS=1,
+    which sizes it to 1; uvflow grows it itself, the bare calls must get the same)."""
+    if thread_pool_size() < nthreads:
+        resize_thread_pool(nthreads)
+
+
 def _bare_invert(b, epsilon, nthreads):
+    _pool(nthreads)
     return vis2dirty(
         uvw=b["uvw"], freq=b["freq"], vis=b["vis"], wgt=b["wgt"], npix_x=b["npix"], npix_y=b["npix"],
         pixsize_x=b["cell"], pixsize_y=b["cell"], epsilon=epsilon, do_wgridding=True,
@@ -101,6 +110,7 @@ def _bare_invert(b, epsilon, nthreads):
 
 
 def _bare_predict(b, epsilon, nthreads):
+    _pool(nthreads)
     return dirty2vis(
         uvw=b["uvw"], freq=b["freq"], dirty=b["model"], pixsize_x=b["cell"], pixsize_y=b["cell"],
         epsilon=epsilon, do_wgridding=True, nthreads=nthreads, flip_v=True, divide_by_n=False,

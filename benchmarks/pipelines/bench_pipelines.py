@@ -4,7 +4,10 @@ The workload the Dask comparison is about: per-window tasks (predict, subtract, 
 calibration statistics) carry the work, the minor cycle runs on the stacked cube. Inputs are
 simulated and (in Dask mode) scattered to the workers before timing, so the timed region is
 the pipeline alone. A Dask run's images must equal the serial run's (1e-10 relative) or the
-benchmark fails instead of reporting a time.
+benchmark fails instead of reporting a time. In Dask mode that serial reference is run (and
+timed) 3 times in the same process just before the Dask rounds:
+``extra_info['speedup_same_process']`` compares the two medians without the drift of this
+machine kind's speed between nox sessions (±10 % seen over minutes).
 
 Full size: MeerKAT (63 dishes, 1953 baselines) × 128 integrations × 2 channels per window
 (0.5 M visibilities per window, 4 M in all), 512² images, natural weighting, Högbom with a
@@ -13,6 +16,8 @@ UVFLOW_BENCH_SIZE=tiny: 12 antennas × 6 integrations × 1 channel, 64² images.
 """
 
 from __future__ import annotations
+
+import time
 
 import numpy as np
 import pytest
@@ -103,7 +108,12 @@ def _run_pipeline(executor, name, vis, images):
 def test_bench_pipeline(benchmark, observation, executor, same_result, pipeline, bench_env):
     data = observation["model"] if pipeline == "continuum" else observation["corrupted"]
     images = observation["images"]
-    expected = executor.reference(lambda: _run_pipeline(executor, pipeline, data, images))
+    rounds = 1 if bench_env.tiny else 3
+    serial_times = []
+    for _ in range(rounds if executor.client is not None else 1):
+        t0 = time.perf_counter()
+        expected = executor.reference(lambda: _run_pipeline(executor, pipeline, data, images))
+        serial_times.append(time.perf_counter() - t0)
     vis = executor.rsexecute.scatter(list(data))  # keep the visibilities on the workers
 
     def run():
@@ -111,9 +121,14 @@ def test_bench_pipeline(benchmark, observation, executor, same_result, pipeline,
 
     with executor.measure(benchmark):
         # 3 rounds: this machine kind's speed drifts by ±10 % over minutes; the median holds
-        result = benchmark.pedantic(run, rounds=3 if not bench_env.tiny else 1, iterations=1,
-                                    warmup_rounds=1)  # fmt: skip
+        result = benchmark.pedantic(run, rounds=rounds, iterations=1, warmup_rounds=1)
     restored = [r.data for r in result[2]]
     same_result(restored, [r.data for r in expected[2]], rtol=1e-10, what=f"{pipeline} restored")
     benchmark.extra_info.update(nvis=observation["nvis"], windows=NWIN, nmajor=OPTIONS["nmajor"],
                                 npixel=images[0].nx)  # fmt: skip
+    if executor.client is not None:
+        # the serial runs made in this process just before the Dask rounds: a speed-up
+        # less exposed than the serial session's to the machine's drift between sessions
+        serial = float(np.median(serial_times))
+        benchmark.extra_info.update(serial_seconds_same_process=serial,
+                                    speedup_same_process=serial / benchmark.stats.stats.median)  # fmt: skip

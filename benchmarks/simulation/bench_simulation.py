@@ -26,7 +26,15 @@ def setup(bench_env):
     return config, ha, freq
 
 
+def _kernel_only(executor):
+    """Kernel benchmarks (no rsexecute) use the executor only to measure memory: they
+    measure the same thing in every mode, so they run in the serial run only."""
+    if executor.client is not None:
+        pytest.skip("kernel benchmark (no rsexecute): measured in the serial run only")
+
+
 def test_bench_create_visibility(benchmark, setup, executor):
+    _kernel_only(executor)
     config, ha, freq = setup
 
     def run():
@@ -39,6 +47,7 @@ def test_bench_create_visibility(benchmark, setup, executor):
 
 
 def test_bench_add_noise(benchmark, setup, executor):
+    _kernel_only(executor)
     config, ha, freq = setup
     vis = create_visibility(config, ha, freq, 1e6, PC, dtype=np.complex64)
     with executor.measure(benchmark):
