@@ -89,6 +89,88 @@ def fmt(x, spec=".3g", none="–"):
     return none if x is None else format(x, spec)
 
 
+TARGETS = {
+    "continuum_speedup_w2": 1.6,  # continuum pipeline, 8 windows, 2 workers, over serial
+    "pipeline_overhead": 0.05,  # Dask overhead as a fraction of wall, pipeline workloads
+    "bare_ratio": 1.10,  # uvflow invert/predict time / bare ducc0 time
+}
+
+
+def _is_pipeline(name: str) -> bool:
+    return "bench_pipeline" in name
+
+
+def target_lines(runs: dict) -> list[str]:
+    """The speed targets of the suite, each with the measured number and whether it is met.
+
+    - continuum pipeline on 2 Dask workers at least ``TARGETS['continuum_speedup_w2']`` ×
+      faster than serial (the across-session speed-up; the same-process one beside it);
+    - Dask overhead below ``TARGETS['pipeline_overhead']`` of wall time for every pipeline
+      workload and Dask run;
+    - uvflow invert/predict at most ``TARGETS['bare_ratio']`` × a bare ducc0 call (judged
+      on the interleaved ratio where recorded: it is the one least exposed to drift);
+    - a peak memory per worker for every workload.
+    """
+    table = collect(runs)
+    ratios = bare_ratios(runs)
+    rows = []
+
+    def verdict(ok):
+        return "–" if ok is None else ("yes" if ok else "**no**")
+
+    for name in sorted(n for n in table if _is_pipeline(n) and "continuum" in n):
+        serial, dask2 = table[name].get(("serial", 1)), table[name].get(("dask", 2))
+        if not (serial and dask2):
+            continue
+        s = serial["stats"]["median"] / dask2["stats"]["median"]
+        same = dask2.get("extra_info", {}).get("speedup_same_process")
+        measured = f"{s:.2f}×" + ("" if same is None else f" ({same:.2f}× same process)")
+        goal = TARGETS["continuum_speedup_w2"]
+        rows.append((f"continuum, 2 workers ≥ {goal}× serial", measured, verdict(s >= goal)))
+    for name in sorted(n for n in table if _is_pipeline(n)):
+        for key in sorted(k for k in table[name] if k[0] == "dask"):
+            ovh = table[name][key].get("extra_info", {}).get("overhead_fraction")
+            if ovh is None:
+                continue
+            goal = TARGETS["pipeline_overhead"]
+            rows.append((
+                f"`{name.split('::')[-1]}` {_run_label(key)}: overhead < {100 * goal:.0f}%",
+                f"{100 * ovh:.1f}%", verdict(ovh < goal),
+            ))  # fmt: skip
+    for name in sorted(n for n in table if "uvflow_invert" in n or "uvflow_predict" in n):
+        for key, b in sorted(table[name].items()):
+            info = b.get("extra_info", {})
+            ratio = info.get("ratio_interleaved", info.get("ratio", ratios.get((name, key))))
+            if ratio is None:
+                continue
+            goal = TARGETS["bare_ratio"]
+            rows.append((
+                f"`{name.split('::')[-1]}` ≤ {goal}× bare ducc0", f"{ratio:.2f}×", verdict(ratio <= goal)
+            ))  # fmt: skip
+    missing = sorted(
+        f"`{name.split('::')[-1]}` {_run_label(key)}"
+        for name in table
+        for key, b in table[name].items()
+        if not b.get("extra_info", {}).get("peak_memory_mb")
+    )
+    rows.append((
+        "peak memory per worker for every workload",
+        "all reported" if not missing else "missing: " + ", ".join(missing),
+        verdict(not missing),
+    ))  # fmt: skip
+    met = sum(r[2] == "yes" for r in rows)
+    return [
+        "## Targets",
+        "",
+        f"{met} of {len(rows)} met.",
+        "",
+        "| target | measured | met |",
+        "|---|---|---|",
+        *(f"| {t} | {m} | {v} |" for t, m, v in rows),
+        "",
+    ]
+
+
 def write_report(runs: dict, out: pathlib.Path) -> pathlib.Path:
     table = collect(runs)
     ratios = bare_ratios(runs)
@@ -106,6 +188,9 @@ def write_report(runs: dict, out: pathlib.Path) -> pathlib.Path:
         "resident set per worker process (MB), in parentheses what the workload added to it; × bare ducc0 is the ratio to a bare ducc0 call "
         "on the same arrays (fastest round over fastest round; in parentheses from calls "
         "interleaved with the bare ones).",
+        "",
+        *target_lines(runs),
+        "## All workloads",
         "",
         "| workload | run | median s | speed-up | efficiency | overhead | overhead ms / task | peak MB / worker (+ added) | × bare ducc0 |",
         "|---|---|---|---|---|---|---|---|---|",

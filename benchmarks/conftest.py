@@ -12,6 +12,9 @@ bench_env   the three settings above, as an object
 executor    a session-wide ``BenchExecutor``: switches ``rsexecute`` between serial (for
             reference results) and the session's Dask client (for timed runs), measures
             per-worker peak memory and the Dask overhead from the task stream.
+
+Every benchmark reports ``peak_memory_mb`` in its ``extra_info``: through
+``executor.measure`` or, for kernels that run in this process only, an autouse fixture.
 """
 
 from __future__ import annotations
@@ -180,6 +183,26 @@ def executor(bench_env):
         yield ex
     finally:
         ex.close()
+
+
+@pytest.fixture(autouse=True)
+def _kernel_peak_memory(request):
+    """Peak memory of the benchmarks that do not go through ``executor`` (kernels, bare
+    ducc0 calls): this process is their only worker, so its peak resident set during the
+    test (warm-up and timed rounds) is the "peak per worker" of the report.  Benchmarks
+    with ``executor`` measure their own timed region (``BenchExecutor.measure``)."""
+    if "benchmark" not in request.fixturenames or "executor" in request.fixturenames:
+        yield
+        return
+    info = request.getfixturevalue("benchmark").extra_info  # set up first, torn down after
+    start_memory_sampler()
+    try:
+        yield
+    finally:
+        mem = stop_memory_sampler()
+        if mem is not None and "peak_memory_mb" not in info:
+            info["peak_memory_mb"] = [round(mem["peak"] / 2**20, 1)]
+            info["memory_increase_mb"] = [round((mem["peak"] - mem["base"]) / 2**20, 1)]
 
 
 def assert_same_result(actual, expected, rtol: float = 1e-10, what: str = "result") -> None:

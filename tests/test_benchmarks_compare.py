@@ -82,3 +82,42 @@ def test_no_runs_is_an_error(tmp_path, capsys):
     assert _compare().main([str(tmp_path), "--out", str(tmp_path)]) == 1
     assert "no benchmark JSON files" in capsys.readouterr().err
     assert not (tmp_path / "report.md").exists()
+
+
+def test_targets_section_judges_each_target(tmp_path):
+    """Continuum 10 s serial / 5.9 s on 2 workers = 1.69× (met); its overhead 4% (met), the
+    ICAL overhead 7% (not met); invert 1.08× bare (met) and predict 1.2× (not met, judged on
+    the interleaved ratio 1.2 although the other is 1.05); one workload without peak memory."""
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    pipe = "test_bench_pipeline[{}]"
+    _write(runs, "serial", 1, [
+        _bench(pipe.format("continuum"), 10.0, peak_memory_mb=[900.0]),
+        _bench(pipe.format("ical"), 12.0, peak_memory_mb=[900.0]),
+        _bench("test_uvflow_invert[1M]", 1.0, ratio=1.08, peak_memory_mb=[1.0]),
+        _bench("test_uvflow_predict[1M]", 1.0, ratio=1.05, ratio_interleaved=1.2, peak_memory_mb=[1.0]),
+        _bench("test_msclean", 1.0),
+    ])  # fmt: skip
+    _write(runs, "dask", 2, [
+        _bench(pipe.format("continuum"), 5.9, overhead_fraction=0.04, peak_memory_mb=[1.0]),
+        _bench(pipe.format("ical"), 8.0, overhead_fraction=0.07, peak_memory_mb=[1.0]),
+    ])  # fmt: skip
+    compare = _compare()
+    lines = compare.target_lines(compare.load_runs(runs))
+    rows = {
+        line.split("|")[1].strip(): line.split("|")[2:4]
+        for line in lines
+        if line.startswith("| ") and "---" not in line
+    }
+    verdicts = {k: v[1].strip() for k, v in rows.items() if k != "target"}
+    assert verdicts == {
+        "continuum, 2 workers ≥ 1.6× serial": "yes",
+        "`test_bench_pipeline[continuum]` dask-w2: overhead < 5%": "yes",
+        "`test_bench_pipeline[ical]` dask-w2: overhead < 5%": "**no**",
+        "`test_uvflow_invert[1M]` ≤ 1.1× bare ducc0": "yes",
+        "`test_uvflow_predict[1M]` ≤ 1.1× bare ducc0": "**no**",
+        "peak memory per worker for every workload": "**no**",
+    }
+    assert rows["continuum, 2 workers ≥ 1.6× serial"][0].strip() == "1.69×"
+    assert "`test_msclean` serial-w1" in rows["peak memory per worker for every workload"][0]
+    assert "3 of 6 met." in lines
