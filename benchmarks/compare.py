@@ -104,7 +104,10 @@ def target_lines(runs: dict) -> list[str]:
     """The speed targets of the suite, each with the measured number and whether it is met.
 
     - continuum pipeline on 2 Dask workers at least ``TARGETS['continuum_speedup_w2']`` ×
-      faster than serial (the across-session speed-up; the same-process one beside it);
+      faster than serial, judged on the speed-up from serial and Dask rounds interleaved in
+      one process where the benchmark records it (``speedup_same_process``: the serial
+      session ran minutes earlier, and this machine kind's speed drifts by ±15 % over
+      minutes), else on the speed-up against the serial session; both are shown;
     - Dask overhead below ``TARGETS['pipeline_overhead']`` of wall time for every pipeline
       workload and Dask run;
     - uvflow invert/predict at most ``TARGETS['bare_ratio']`` × a bare ducc0 call (judged
@@ -122,11 +125,14 @@ def target_lines(runs: dict) -> list[str]:
         serial, dask2 = table[name].get(("serial", 1)), table[name].get(("dask", 2))
         if not (serial and dask2):
             continue
-        s = serial["stats"]["median"] / dask2["stats"]["median"]
+        across = serial["stats"]["median"] / dask2["stats"]["median"]
         same = dask2.get("extra_info", {}).get("speedup_same_process")
-        measured = f"{s:.2f}×" + ("" if same is None else f" ({same:.2f}× same process)")
+        judged = across if same is None else same
+        measured = f"{judged:.2f}×" + (
+            "" if same is None else f" (interleaved; {across:.2f}× against the serial session)"
+        )
         goal = TARGETS["continuum_speedup_w2"]
-        rows.append((f"continuum, 2 workers ≥ {goal}× serial", measured, verdict(s >= goal)))
+        rows.append((f"continuum, 2 workers ≥ {goal}× serial", measured, verdict(judged >= goal)))
     for name in sorted(n for n in table if _is_pipeline(n)):
         for key in sorted(k for k in table[name] if k[0] == "dask"):
             ovh = table[name][key].get("extra_info", {}).get("overhead_fraction")
@@ -182,8 +188,8 @@ def write_report(runs: dict, out: pathlib.Path) -> pathlib.Path:
         f"Machine: {machine.get('cpus', '?')} cores, {machine.get('memory_gb', '?')} GiB, "
         f"{machine.get('platform', '?')}, Python {machine.get('python', '?')}.",
         f"Runs: {', '.join(_run_label(k) for k in keys)}. Times are medians in seconds; speed-up is "
-        "serial-w1 time / this run's time (in parentheses: against serial runs made in the same "
-        "process just before, where the benchmark records them); efficiency is speed-up / workers; overhead is "
+        "serial-w1 time / this run's time (in parentheses: against serial runs interleaved with "
+        "the Dask rounds in the same process, where the benchmark records them); efficiency is speed-up / workers; overhead is "
         "(wall − Σ task time / workers) / wall from the Dask task stream; memory is the peak "
         "resident set per worker process (MB), in parentheses what the workload added to it; × bare ducc0 is the ratio to a bare ducc0 call "
         "on the same arrays (fastest round over fastest round; in parentheses from calls "

@@ -72,6 +72,30 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
+class _Timing:
+    """The region ``BenchExecutor.measure`` times: ``restart()`` begins it afresh (after a
+    warm-up round), ``untimed()`` leaves a block out of it (serial runs between rounds)."""
+
+    def __init__(self):
+        self.restart()
+
+    def restart(self) -> None:
+        self.t0 = time.perf_counter()
+        self.epoch = time.time()  # Dask's task stream is in wall-clock seconds
+        self.excluded = 0.0
+
+    @contextlib.contextmanager
+    def untimed(self):
+        t0 = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.excluded += time.perf_counter() - t0
+
+    def wall(self) -> float:
+        return time.perf_counter() - self.t0 - self.excluded
+
+
 class BenchExecutor:
     """The execution side of a benchmark run."""
 
@@ -134,13 +158,17 @@ class BenchExecutor:
         peak minus the resident set when the rounds started: what the workload itself
         added, without what the process held before), ``tasks``, ``task_seconds`` (Σ task
         durations), ``wall_seconds`` and ``overhead_fraction`` = (wall − Σ task / workers) / wall.
+
+        Yields a ``_Timing``: its ``untimed()`` context leaves a block out of the wall time
+        (no Dask tasks may run inside it), ``restart()`` begins the timed region afresh
+        (tasks started before it are not counted). :meth:`timed_rounds` uses both.
         """
         info = benchmark.extra_info
+        timing = _Timing()
         if self.client is None:
             start_memory_sampler()
-            t0 = time.perf_counter()
-            yield
-            wall = time.perf_counter() - t0
+            yield timing
+            wall = timing.wall()
             mem = stop_memory_sampler()
             info["peak_memory_mb"] = [round(mem["peak"] / 2**20, 1)]
             info["memory_increase_mb"] = [round((mem["peak"] - mem["base"]) / 2**20, 1)]
@@ -149,18 +177,19 @@ class BenchExecutor:
         from distributed import get_task_stream
 
         self.client.run(start_memory_sampler)
-        t0 = time.perf_counter()
         with get_task_stream(self.client) as ts:
-            yield
-        wall = time.perf_counter() - t0
+            yield timing
+        wall = timing.wall()
         mems = self.client.run(stop_memory_sampler)
         info["peak_memory_mb"] = [round(m["peak"] / 2**20, 1) for m in mems.values() if m]
         info["memory_increase_mb"] = [
             round((m["peak"] - m["base"]) / 2**20, 1) for m in mems.values() if m
         ]
         durations = [
-            sum(s["stop"] - s["start"] for s in rec["startstops"] if s["action"] == "compute")
+            sum(s["stop"] - s["start"] for s in computes)
             for rec in ts.data
+            if (computes := [s for s in rec["startstops"] if s["action"] == "compute"])
+            and computes[0]["start"] >= timing.epoch
         ]
         task_seconds = float(np.sum(durations)) if durations else 0.0
         info["tasks"] = len(durations)
@@ -168,6 +197,31 @@ class BenchExecutor:
         info["wall_seconds"] = wall
         busy = task_seconds / max(self.env.workers, 1)
         info["overhead_fraction"] = max(0.0, (wall - busy) / wall) if wall > 0 else 0.0
+
+    def timed_rounds(self, benchmark, run, rounds: int, args=(), before_round=None):
+        """``benchmark.pedantic(run, args, rounds, iterations=1, warmup_rounds=1)`` inside
+        :meth:`measure`, whose wall time, task count and overhead then cover the timed
+        rounds only (as pytest-benchmark's times do); peak memory covers the warm-up too.
+
+        ``before_round()``, if given, runs before every round (the warm-up included),
+        outside the timing: e.g. a serial run of the same workload, so that serial and Dask
+        rounds interleave. Returns the last round's result.
+        """
+        with self.measure(benchmark) as timing:
+            rounds_started = []
+
+            def setup():
+                if before_round is not None:
+                    with timing.untimed():
+                        before_round()
+                rounds_started.append(True)
+                if len(rounds_started) == 2:  # the first timed round: leave the warm-up out
+                    timing.restart()
+                return (tuple(args), {})
+
+            return benchmark.pedantic(
+                run, setup=setup, rounds=rounds, iterations=1, warmup_rounds=1
+            )
 
     def close(self) -> None:
         self.rsexecute.set_client(use_dask=False)

@@ -100,7 +100,7 @@ def test_bench_solve_G(benchmark, problem):
     def run():
         return solve_gaintable(observed, model, gt=gt, phase_only=False)
 
-    sol = benchmark.pedantic(run, rounds=3, iterations=1, warmup_rounds=0)
+    sol = benchmark.pedantic(run, rounds=3, iterations=1, warmup_rounds=1)
     nvis = observed.nvis
     its = np.asarray(sol.meta["iterations"])
     t0 = time.perf_counter()
@@ -151,8 +151,7 @@ def test_bench_calibrate_workflow(benchmark, windows, executor, same_result):
     # that the previous round's release may drop ("lost dependencies").
     vl = [rs.scatter(v) for v in vis_list] if rs.using_dask else vis_list
     ml = [rs.scatter(m) for m in model_list] if rs.using_dask else model_list
-    with executor.measure(benchmark):
-        result = benchmark.pedantic(build_and_compute, args=(vl, ml), rounds=2, iterations=1)
+    result = executor.timed_rounds(benchmark, build_and_compute, rounds=2, args=(vl, ml))
     same_result(result[0], reference[0], rtol=1e-10, what="calibrated visibilities")
     benchmark.extra_info["nvis"] = int(sum(v.nvis for v in vis_list))
     benchmark.extra_info["windows"] = len(vis_list)

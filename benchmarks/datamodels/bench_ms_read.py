@@ -41,7 +41,9 @@ def test_bench_read_ms(benchmark, big_ms, bench_env, pol):
     path, nvis = big_ms
     options = {} if pol is None else {"pol": pol}
     rss = read_ms_peak_rss(path, **options)
-    result = benchmark.pedantic(read_ms, args=(path,), kwargs=options, rounds=3, iterations=1)
+    result = benchmark.pedantic(
+        read_ms, args=(path,), kwargs=options, rounds=3, iterations=1, warmup_rounds=1
+    )
     assert (
         sum(v.nvis for v in result) * (4 if pol else 1) == nvis == rss["nvis"] * (4 if pol else 1)
     )

@@ -40,8 +40,7 @@ def test_bench_create_visibility(benchmark, setup, executor):
     def run():
         return create_visibility(config, ha, freq, 1e6, PC, dtype=np.complex64)
 
-    with executor.measure(benchmark):
-        vis = benchmark.pedantic(run, rounds=3, iterations=1)
+    vis = executor.timed_rounds(benchmark, run, rounds=3)
     benchmark.extra_info["nvis"] = vis.nvis
     assert vis.nbaseline == config.nants * (config.nants - 1) // 2
 
@@ -50,9 +49,9 @@ def test_bench_add_noise(benchmark, setup, executor):
     _kernel_only(executor)
     config, ha, freq = setup
     vis = create_visibility(config, ha, freq, 1e6, PC, dtype=np.complex64)
-    with executor.measure(benchmark):
-        noisy = benchmark.pedantic(add_noise, args=(vis,), kwargs={"sefd": 400.0, "seed": 1},
-                                   rounds=3, iterations=1)  # fmt: skip
+    noisy = executor.timed_rounds(
+        benchmark, lambda v: add_noise(v, sefd=400.0, seed=1), rounds=3, args=(vis,)
+    )
     benchmark.extra_info["nvis"] = noisy.nvis
 
 
@@ -74,7 +73,6 @@ def test_bench_simulate_corrupt_workflow(benchmark, setup, executor, same_result
         return rsx.compute(out, sync=True)
 
     expected = executor.reference(run)
-    with executor.measure(benchmark):
-        result = benchmark.pedantic(run, rounds=2, iterations=1)
+    result = executor.timed_rounds(benchmark, run, rounds=2)
     same_result(result, expected, rtol=0.0, what="simulate+corrupt")  # identical seeds: exact
     benchmark.extra_info["nvis"] = sum(v.nvis for v in result)
