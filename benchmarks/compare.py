@@ -118,8 +118,8 @@ def target_lines(runs: dict) -> list[str]:
     ratios = bare_ratios(runs)
     rows = []
 
-    def verdict(ok):
-        return "–" if ok is None else ("yes" if ok else "**no**")
+    def verdict(ok: bool) -> str:
+        return "yes" if ok else "**no**"
 
     for name in sorted(n for n in table if _is_pipeline(n) and "continuum" in n):
         serial, dask2 = table[name].get(("serial", 1)), table[name].get(("dask", 2))

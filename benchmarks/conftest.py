@@ -72,6 +72,16 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
+def _memory_info(samples) -> dict:
+    """``peak_memory_mb`` and ``memory_increase_mb`` (peak − base), one entry per process,
+    from ``stop_memory_sampler()`` results (None entries: sampler not running, skipped)."""
+    samples = [m for m in samples if m]
+    return {
+        "peak_memory_mb": [round(m["peak"] / 2**20, 1) for m in samples],
+        "memory_increase_mb": [round((m["peak"] - m["base"]) / 2**20, 1) for m in samples],
+    }
+
+
 class _Timing:
     """The region ``BenchExecutor.measure`` times: ``restart()`` begins it afresh (after a
     warm-up round), ``untimed()`` leaves a block out of it (serial runs between rounds)."""
@@ -169,9 +179,7 @@ class BenchExecutor:
             start_memory_sampler()
             yield timing
             wall = timing.wall()
-            mem = stop_memory_sampler()
-            info["peak_memory_mb"] = [round(mem["peak"] / 2**20, 1)]
-            info["memory_increase_mb"] = [round((mem["peak"] - mem["base"]) / 2**20, 1)]
+            info.update(_memory_info([stop_memory_sampler()]))
             info["wall_seconds"] = wall
             return
         from distributed import get_task_stream
@@ -180,11 +188,7 @@ class BenchExecutor:
         with get_task_stream(self.client) as ts:
             yield timing
         wall = timing.wall()
-        mems = self.client.run(stop_memory_sampler)
-        info["peak_memory_mb"] = [round(m["peak"] / 2**20, 1) for m in mems.values() if m]
-        info["memory_increase_mb"] = [
-            round((m["peak"] - m["base"]) / 2**20, 1) for m in mems.values() if m
-        ]
+        info.update(_memory_info(self.client.run(stop_memory_sampler).values()))
         durations = [
             sum(s["stop"] - s["start"] for s in computes)
             for rec in ts.data
@@ -208,14 +212,15 @@ class BenchExecutor:
         rounds interleave. Returns the last round's result.
         """
         with self.measure(benchmark) as timing:
-            rounds_started = []
+            started = 0
 
             def setup():
+                nonlocal started
                 if before_round is not None:
                     with timing.untimed():
                         before_round()
-                rounds_started.append(True)
-                if len(rounds_started) == 2:  # the first timed round: leave the warm-up out
+                started += 1
+                if started == 2:  # the first timed round: leave the warm-up out
                     timing.restart()
                 return (tuple(args), {})
 
@@ -253,10 +258,9 @@ def _kernel_peak_memory(request):
     try:
         yield
     finally:
-        mem = stop_memory_sampler()
-        if mem is not None and "peak_memory_mb" not in info:
-            info["peak_memory_mb"] = [round(mem["peak"] / 2**20, 1)]
-            info["memory_increase_mb"] = [round((mem["peak"] - mem["base"]) / 2**20, 1)]
+        memory = _memory_info([stop_memory_sampler()])
+        if memory["peak_memory_mb"] and "peak_memory_mb" not in info:
+            info.update(memory)
 
 
 def assert_same_result(actual, expected, rtol: float = 1e-10, what: str = "result") -> None:

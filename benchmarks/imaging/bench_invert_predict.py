@@ -29,12 +29,12 @@ import time
 
 import numpy as np
 import pytest
-from ducc0.misc import resize_thread_pool, thread_pool_size
 from ducc0.wgridder.experimental import dirty2vis, vis2dirty
 
 from uvflow.datamodels import SPEED_OF_LIGHT, create_image
 from uvflow.datamodels.testing import random_configuration, simple_visibility
 from uvflow.imaging import invert, predict
+from uvflow.imaging.ducc0_gridder import ensure_thread_pool
 
 ROUNDS = 3
 PRECISIONS = {"c64-1e-4": (np.complex64, 1e-4), "c128-1e-6": (np.complex128, 1e-6)}
@@ -96,15 +96,8 @@ def dataset(bench_env, size):
     return out
 
 
-def _pool(nthreads):
-    """ducc0's thread pool sized for ``nthreads`` (the bench env pins OMP_NUM_THREADS=1,
-    which sizes it to 1; uvflow grows it itself, the bare calls must get the same)."""
-    if thread_pool_size() < nthreads:
-        resize_thread_pool(nthreads)
-
-
 def _bare_invert(b, epsilon, nthreads):
-    _pool(nthreads)
+    ensure_thread_pool(nthreads)  # as uvflow does: OMP_NUM_THREADS=1 sized ducc0's pool to 1
     return vis2dirty(
         uvw=b["uvw"], freq=b["freq"], vis=b["vis"], wgt=b["wgt"], npix_x=b["npix"], npix_y=b["npix"],
         pixsize_x=b["cell"], pixsize_y=b["cell"], epsilon=epsilon, do_wgridding=True,
@@ -113,7 +106,7 @@ def _bare_invert(b, epsilon, nthreads):
 
 
 def _bare_predict(b, epsilon, nthreads):
-    _pool(nthreads)
+    ensure_thread_pool(nthreads)  # as uvflow does: OMP_NUM_THREADS=1 sized ducc0's pool to 1
     return dirty2vis(
         uvw=b["uvw"], freq=b["freq"], dirty=b["model"], pixsize_x=b["cell"], pixsize_y=b["cell"],
         epsilon=epsilon, do_wgridding=True, nthreads=nthreads, flip_v=True, divide_by_n=False,

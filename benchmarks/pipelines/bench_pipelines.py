@@ -112,7 +112,11 @@ def test_bench_pipeline(benchmark, observation, executor, same_result, pipeline,
     data = observation["model"] if pipeline == "continuum" else observation["corrupted"]
     images = observation["images"]
     rounds = 1 if bench_env.tiny else 3
-    expected = executor.reference(lambda: _run_pipeline(executor, pipeline, data, images))
+
+    def serial_pipeline():
+        return executor.reference(lambda: _run_pipeline(executor, pipeline, data, images))
+
+    expected = serial_pipeline()
     # inputs live on the workers before timing (the 8 model images would otherwise travel
     # in every graph: 16 MiB)
     vis = executor.rsexecute.scatter(list(data))
@@ -128,7 +132,7 @@ def test_bench_pipeline(benchmark, observation, executor, same_result, pipeline,
         # drift (±15 % over minutes) cannot bias one way.
         if executor.client is not None:
             t0 = time.perf_counter()
-            executor.reference(lambda: _run_pipeline(executor, pipeline, data, images))
+            serial_pipeline()
             serial_times.append(time.perf_counter() - t0)
 
     # 3 rounds: the median holds against the drift
