@@ -93,6 +93,16 @@ class _Timing:
         self.t0 = time.perf_counter()
         self.epoch = time.time()  # Dask's task stream is in wall-clock seconds
         self.excluded = 0.0
+        self.rounds: list[tuple[float, float]] = []  # (start, stop) of each timed round
+
+    @contextlib.contextmanager
+    def round(self):
+        """Record the enclosed block as one timed round (wall-clock, as the task stream)."""
+        start = time.time()
+        try:
+            yield
+        finally:
+            self.rounds.append((start, time.time()))
 
     @contextlib.contextmanager
     def untimed(self):
@@ -104,6 +114,20 @@ class _Timing:
 
     def wall(self) -> float:
         return time.perf_counter() - self.t0 - self.excluded
+
+
+def _compute_durations(stream, start: float, stop: float) -> list[float]:
+    """Compute time of each task of a Dask task stream that started in [start, stop)."""
+    return [
+        sum(s["stop"] - s["start"] for s in computes)
+        for rec in stream
+        if (computes := [s for s in rec["startstops"] if s["action"] == "compute"])
+        and start <= computes[0]["start"] < stop
+    ]
+
+
+def _compute_seconds(stream, start: float, stop: float) -> float:
+    return float(np.sum(_compute_durations(stream, start, stop)))
 
 
 class BenchExecutor:
@@ -189,23 +213,29 @@ class BenchExecutor:
             yield timing
         wall = timing.wall()
         info.update(_memory_info(self.client.run(stop_memory_sampler).values()))
-        durations = [
-            sum(s["stop"] - s["start"] for s in computes)
-            for rec in ts.data
-            if (computes := [s for s in rec["startstops"] if s["action"] == "compute"])
-            and computes[0]["start"] >= timing.epoch
-        ]
+        durations = _compute_durations(ts.data, timing.epoch, np.inf)
         task_seconds = float(np.sum(durations)) if durations else 0.0
         info["tasks"] = len(durations)
         info["task_seconds"] = task_seconds
         info["wall_seconds"] = wall
+        info["overhead_fraction"] = self._overhead(wall, task_seconds)
+        if timing.rounds:
+            # each round's own overhead: how much it varies from round to round
+            info["overhead_rounds"] = [
+                self._overhead(stop - start, _compute_seconds(ts.data, start, stop))
+                for start, stop in timing.rounds
+            ]
+
+    def _overhead(self, wall: float, task_seconds: float) -> float:
+        """(wall − Σ task time / workers) / wall, at least 0."""
         busy = task_seconds / max(self.env.workers, 1)
-        info["overhead_fraction"] = max(0.0, (wall - busy) / wall) if wall > 0 else 0.0
+        return max(0.0, (wall - busy) / wall) if wall > 0 else 0.0
 
     def timed_rounds(self, benchmark, run, rounds: int, args=(), before_round=None):
         """``benchmark.pedantic(run, args, rounds, iterations=1, warmup_rounds=1)`` inside
         :meth:`measure`, whose wall time, task count and overhead then cover the timed
-        rounds only (as pytest-benchmark's times do); peak memory covers the warm-up too.
+        rounds only (as pytest-benchmark's times do), with ``overhead_rounds``: the overhead
+        of each timed round on its own; peak memory covers the warm-up too.
 
         ``before_round()``, if given, runs before every round (the warm-up included),
         outside the timing: e.g. a serial run of the same workload, so that serial and Dask
@@ -224,8 +254,14 @@ class BenchExecutor:
                     timing.restart()
                 return (tuple(args), {})
 
+            def timed_run(*a, **k):
+                if started < 2:  # the warm-up
+                    return run(*a, **k)
+                with timing.round():
+                    return run(*a, **k)
+
             return benchmark.pedantic(
-                run, setup=setup, rounds=rounds, iterations=1, warmup_rounds=1
+                timed_run, setup=setup, rounds=rounds, iterations=1, warmup_rounds=1
             )
 
     def close(self) -> None:

@@ -132,3 +132,9 @@ def test_targets_section_judges_each_target(tmp_path):
                for line in compare.target_lines(loaded))  # fmt: skip
     assert "`test_msclean` serial-w1" in rows["peak memory per worker for every workload"][0]
     assert "3 of 6 met." in lines
+    # the per-pair speed-ups and per-round overheads, where recorded, as their range
+    info = loaded[("dask", 2)]["benchmarks"][0]["extra_info"]
+    info.update(speedup_pairs=[1.5, 1.38, 1.71], overhead_rounds=[0.031, 0.052, 0.044])
+    spread = "\n".join(compare.target_lines(loaded))
+    assert "| 1.50× (interleaved, pairs 1.38×–1.71×; 1.69× against the serial session) |" in spread
+    assert "| 4.0% (rounds 3.1%–5.2%) | yes |" in spread
