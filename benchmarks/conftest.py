@@ -126,10 +126,6 @@ def _compute_durations(stream, start: float, stop: float) -> list[float]:
     ]
 
 
-def _compute_seconds(stream, start: float, stop: float) -> float:
-    return float(np.sum(_compute_durations(stream, start, stop)))
-
-
 class BenchExecutor:
     """The execution side of a benchmark run."""
 
@@ -214,7 +210,7 @@ class BenchExecutor:
         wall = timing.wall()
         info.update(_memory_info(self.client.run(stop_memory_sampler).values()))
         durations = _compute_durations(ts.data, timing.epoch, np.inf)
-        task_seconds = float(np.sum(durations)) if durations else 0.0
+        task_seconds = float(sum(durations))
         info["tasks"] = len(durations)
         info["task_seconds"] = task_seconds
         info["wall_seconds"] = wall
@@ -222,7 +218,7 @@ class BenchExecutor:
         if timing.rounds:
             # each round's own overhead: how much it varies from round to round
             info["overhead_rounds"] = [
-                self._overhead(stop - start, _compute_seconds(ts.data, start, stop))
+                self._overhead(stop - start, sum(_compute_durations(ts.data, start, stop)))
                 for start, stop in timing.rounds
             ]
 
