@@ -11,37 +11,52 @@ a Dask cluster::
     rsexecute.close()
 
 This package knows nothing of astronomy; it imports only dask, distributed and (for
-HTML statistics) bokeh.
+HTML statistics) bokeh. Names are imported when first used: the keyword checker and the
+plugin loader (``uvflow.execution.keywords``, ``uvflow.execution.plugins``) import no
+dask, so kernels can use them without paying for dask's import.
 """
 
-from uvflow.execution.client import dashboard_link, get_dask_client, read_scheduler_file
-from uvflow.execution.clusters import slurm_cluster, ssh_cluster
-from uvflow.execution.errors import ClusterConnectionError, ExecutionError, MissingExtraError
-from uvflow.execution.executor import Executor, rsexecute
-from uvflow.execution.keywords import strict_keywords
-from uvflow.execution.logging_setup import close_logging, init_logging
-from uvflow.execution.memory import current_rss_bytes, start_memory_sampler, stop_memory_sampler
-from uvflow.execution.reduction import sum_list_rsexecute
+from __future__ import annotations
+
+import importlib
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "ClusterConnectionError",
-    "ExecutionError",
-    "Executor",
-    "MissingExtraError",
-    "__version__",
-    "close_logging",
-    "current_rss_bytes",
-    "dashboard_link",
-    "get_dask_client",
-    "init_logging",
-    "read_scheduler_file",
-    "rsexecute",
-    "slurm_cluster",
-    "ssh_cluster",
-    "start_memory_sampler",
-    "stop_memory_sampler",
-    "strict_keywords",
-    "sum_list_rsexecute",
-]
+#: public name -> module that defines it
+_LAZY = {
+    "dashboard_link": "client",
+    "get_dask_client": "client",
+    "read_scheduler_file": "client",
+    "slurm_cluster": "clusters",
+    "ssh_cluster": "clusters",
+    "ClusterConnectionError": "errors",
+    "ExecutionError": "errors",
+    "MissingExtraError": "errors",
+    "Executor": "executor",
+    "rsexecute": "executor",
+    "check_keywords": "keywords",
+    "strict_keywords": "keywords",
+    "close_logging": "logging_setup",
+    "init_logging": "logging_setup",
+    "current_rss_bytes": "memory",
+    "start_memory_sampler": "memory",
+    "stop_memory_sampler": "memory",
+    "PluginGroup": "plugins",
+    "PluginLoadError": "plugins",
+    "sum_list_rsexecute": "reduction",
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        value = getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
+
+__all__ = ["__version__", *sorted(_LAZY)]
