@@ -216,3 +216,44 @@ def build(session: nox.Session) -> None:
     shutil.rmtree(dist, ignore_errors=True)
     for name in PACKAGES:
         session.run("python", "-m", "build", "--outdir", str(dist), f"packages/{name}")
+    problems = check_dist_licenses(dist)
+    if problems:
+        session.error("\n".join(problems))
+    session.log(f"every wheel and sdist in {dist} carries LICENSE")
+
+
+def check_dist_licenses(dist: pathlib.Path) -> list[str]:
+    """Open every wheel and sdist in ``dist``: each must hold the repository's LICENSE.
+
+    A wheel keeps it as ``<name>.dist-info/licenses/LICENSE`` (PEP 639), an sdist at the
+    top of its one directory. Returns what is wrong (missing, different, or not one
+    wheel and one sdist per package), so the build session fails on it.
+    """
+    import tarfile
+    import zipfile
+
+    text = (ROOT / "LICENSE").read_bytes()
+    wheels, sdists = sorted(dist.glob("*.whl")), sorted(dist.glob("*.tar.gz"))
+    problems = []
+    if len(wheels) != len(PACKAGES) or len(sdists) != len(PACKAGES):
+        problems.append(f"{dist}: {len(wheels)} wheels and {len(sdists)} sdists, expected "
+                        f"{len(PACKAGES)} of each")  # fmt: skip
+    for wheel in wheels:
+        with zipfile.ZipFile(wheel) as zf:
+            names = [n for n in zf.namelist() if n.endswith(".dist-info/licenses/LICENSE")]
+            if not names:
+                problems.append(f"{wheel.name}: no .dist-info/licenses/LICENSE")
+            elif zf.read(names[0]) != text:
+                problems.append(f"{wheel.name}: {names[0]} differs from the root LICENSE")
+    for sdist in sdists:
+        with tarfile.open(sdist) as tf:
+            top = sdist.name.removesuffix(".tar.gz")
+            try:
+                member = tf.extractfile(f"{top}/LICENSE")
+            except KeyError:
+                member = None
+            if member is None:
+                problems.append(f"{sdist.name}: no {top}/LICENSE")
+            elif member.read() != text:
+                problems.append(f"{sdist.name}: {top}/LICENSE differs from the root LICENSE")
+    return problems
