@@ -92,3 +92,81 @@ def test_ci_runs_the_readme_test_command_verbatim():
         if line.strip() and not line.startswith(("#", "set ", "cd "))
     ]
     assert ci == [commands[1]], ci
+
+
+# hatchling's license-files when a pyproject names none (PEP 639 / hatchling >= 1.27; the
+# same globs as its older default): a LICENSE beside the pyproject ships in wheel and sdist
+HATCH_DEFAULT_LICENSE_FILES = ["LICEN[CS]E*", "COPYING*", "NOTICE*", "AUTHORS*"]
+
+
+def _pyproject(pkg: pathlib.Path) -> dict:
+    with open(pkg / "pyproject.toml", "rb") as f:
+        return tomllib.load(f)
+
+
+def test_root_license_is_bsd3():
+    text = (ROOT / "LICENSE").read_text()
+    assert text.startswith("BSD 3-Clause License")
+    assert "Copyright (c) 2026, The uvflow developers" in text
+
+
+@pytest.mark.parametrize("pkg", PACKAGE_DIRS, ids=lambda p: p.name)
+def test_package_license_is_the_root_one(pkg):
+    """hatchling cannot reach above a package's root: each keeps a copy, kept identical."""
+    assert (pkg / "LICENSE").exists(), f"{pkg}/LICENSE missing: copy the root LICENSE there"
+    assert (pkg / "LICENSE").read_bytes() == (ROOT / "LICENSE").read_bytes(), (
+        f"{pkg}/LICENSE differs from the root LICENSE"
+    )
+
+
+@pytest.mark.parametrize("pkg", PACKAGE_DIRS, ids=lambda p: p.name)
+def test_license_files_ship_license(pkg):
+    import fnmatch
+
+    proj = _pyproject(pkg)["project"]
+    assert "BSD-3-Clause" in proj["license"].split(" AND ")
+    globs = proj.get("license-files", HATCH_DEFAULT_LICENSE_FILES)
+    assert any(fnmatch.fnmatchcase("LICENSE", g) for g in globs), (
+        f"{pkg.name}: license-files {globs} does not include LICENSE"
+    )
+    if "license-files" in proj:  # PEP 639 license-files: hatchling >= 1.27 reads them
+        build_requires = _pyproject(pkg)["build-system"]["requires"]
+        assert "hatchling>=1.27" in build_requires, build_requires
+
+
+@pytest.mark.parametrize("pkg", PACKAGE_DIRS, ids=lambda p: p.name)
+def test_project_urls(pkg):
+    urls = _pyproject(pkg)["project"].get("urls", {})
+    assert set(urls) >= {"Homepage", "Documentation", "Source", "Issues"}, urls
+    assert all(u.startswith("https://") for u in urls.values()), urls
+
+
+@pytest.mark.parametrize("pkg", PACKAGE_DIRS, ids=lambda p: p.name)
+def test_every_dependency_has_a_lower_bound(pkg):
+    """``nox -s minimums`` installs each direct dependency at its declared minimum."""
+    proj = _pyproject(pkg)["project"]
+    reqs = list(proj.get("dependencies", []))
+    for extra in proj.get("optional-dependencies", {}).values():
+        reqs += extra
+    for req in reqs:
+        if req.startswith("uvflow-"):
+            continue  # siblings: exact pins, checked above
+        assert re.fullmatch(r"[A-Za-z0-9_.\-]+(\[[a-z,]+\])?>=[0-9][0-9.]*(,<[0-9.]+)?", req), (
+            f"{pkg.name}: {req!r} needs a lower bound name>=X (the minimums session pins it)"
+        )
+
+
+@pytest.mark.parametrize("pkg", PACKAGE_DIRS, ids=lambda p: p.name)
+def test_package_readme_stands_alone(pkg):
+    """The README is the PyPI page: links are absolute, no paths into the monorepo's docs."""
+    text = (pkg / "README.md").read_text()
+    for target in re.findall(r"\]\(([^)\s]+)\)", text):
+        assert target.startswith(("https://", "#")), (
+            f"{pkg.name}/README.md: link to {target!r} breaks on PyPI: use an absolute URL"
+        )
+    for line in text.splitlines():
+        plain = re.sub(r"\[[^\]]*\]\(https://[^)]*\)|<?https://\S+", "", line)
+        for path in ("../", "docs/"):
+            assert path not in plain, (
+                f"{pkg.name}/README.md names {path!r}, which is not on PyPI: {line.strip()!r}"
+            )
