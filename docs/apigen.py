@@ -34,7 +34,7 @@ EXTENSION_MODULES = [
     "uvflow.imaging.testing",
     "uvflow.imaging.ducc0_gridder",
     "uvflow.imaging.deconvolution.conformance",
-    "uvflow.imaging.deconvolution.builtin_deconvolvers",
+    "uvflow.imaging.deconvolution.clean_algorithms",
 ]
 
 

@@ -197,7 +197,8 @@ def test_facet_kernel_runs_every_algorithm(algorithm):
     _, dirty = point_source_dirty(48, psf, [(12, 14), (30, 33), (24, 23)], [1.0, 2.0, 0.5])
     level = 0.25  # above sidelobe x peak (0.19 Jy): one round is the classic parallel cycle
     assert psf_sidelobe_level(psf) * np.abs(dirty.data).max() < level
-    kw = dict(algorithm=algorithm, niter=500, scales=(0, 3), nmoment=2)
+    own = {"hogbom": {}, "msclean": {"scales": (0, 3)}, "mmclean": {"scales": (0, 3), "nmoment": 2}}
+    kw = dict(algorithm=algorithm, niter=500, **own[algorithm])
     models = []
     for f in image_scatter_facets(dirty, 2, 6, "tukey"):
         m, r = deconvolve_facet(f, psf, threshold=level, **kw)

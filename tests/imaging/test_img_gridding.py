@@ -438,7 +438,7 @@ def test_unknown_context_lists_the_installed_ones(wide_vis, wide_image):
 
 
 def test_gridder_options_are_checked(wide_vis, wide_image):
-    with pytest.raises(TypeError, match="valid: small_inversion"):
+    with pytest.raises(TypeError, match="valid keywords: small_inversion"):
         invert(wide_vis, wide_image, gridder_options={"oversampling": 2})
     with pytest.raises(TypeError, match="used as it is"):
         invert(wide_vis, wide_image, context=get_gridder("ng"), small_inversion=False)

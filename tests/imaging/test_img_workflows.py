@@ -289,7 +289,8 @@ def test_deconvolve_list_is_deconvolve_cube_on_the_window_cube(windows, dirty_ps
     _, models, _ = windows
     dirty, psf = dirty_psf
     rsexecute.set_client(use_dask=False)
-    clean = dict(CLEAN, algorithm=algorithm, scales=(0, 3), nmoment=2)
+    own = {"hogbom": {}, "msclean": {"scales": (0, 3)}, "mmclean": {"scales": (0, 3), "nmoment": 2}}
+    clean = dict(CLEAN, algorithm=algorithm, **own[algorithm])
     out = deconvolve_list_rsexecute_workflow(dirty, psf, models, **clean)
     cube_dirty = stack_windows(*dirty)
     stop = clean_threshold(cube_dirty.data, None, 0.0, CLEAN["fractional_threshold"])

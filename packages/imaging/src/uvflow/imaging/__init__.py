@@ -22,10 +22,11 @@ from .errors import (
     UnknownGridderError,
 )
 from .facets import facet_layout, facet_weight, image_gather_facets, image_scatter_facets
-from .gridders import Gridder, get_gridder, installed_gridders
-from .gridding import invert, predict
+from .gridder_plugins import Gridder, get_gridder, installed_gridders
 from .image_geometry import advise_wide_field, create_image_from_visibility
+from .invert_predict import invert, predict
 from .restore import fit_psf, restore_cube
+from .settings import CleanSettings, GriddingSettings, WeightingSettings
 from .weighting import (
     apply_grid_weights,
     grid_weights,
@@ -39,6 +40,10 @@ __version__ = "0.1.0"
 
 __all__ = [
     "__version__",
+    # settings
+    "GriddingSettings",
+    "WeightingSettings",
+    "CleanSettings",
     # gridding kernels
     "invert",
     "predict",

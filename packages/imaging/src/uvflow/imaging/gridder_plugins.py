@@ -18,18 +18,16 @@ A plugin package declares its own entry point and can check itself with
 
 from __future__ import annotations
 
-import functools
-import inspect
-from importlib.metadata import EntryPoint, entry_points
 from typing import Protocol, runtime_checkable
 
 import numpy as np
 
 from uvflow.datamodels import Image, Visibility
+from uvflow.execution.plugins import PluginGroup
 
 from .errors import UnknownGridderError
 
-__all__ = ["GRIDDER_GROUP", "Gridder", "get_gridder", "installed_gridders"]
+__all__ = ["GRIDDER_GROUP", "GRIDDERS", "Gridder", "get_gridder", "installed_gridders"]
 
 GRIDDER_GROUP = "uvflow.gridders"
 
@@ -71,9 +69,8 @@ class Gridder(Protocol):
         ...
 
 
-@functools.lru_cache(maxsize=1)
-def _entry_points() -> dict[str, EntryPoint]:
-    return {ep.name: ep for ep in entry_points(group=GRIDDER_GROUP)}
+#: The ``uvflow.gridders`` entry-point group (uvflow.execution's one plugin loader).
+GRIDDERS = PluginGroup(GRIDDER_GROUP, "gridder", UnknownGridderError, parameter="context")
 
 
 def installed_gridders() -> list[str]:
@@ -81,23 +78,7 @@ def installed_gridders() -> list[str]:
 
     The installed set is read once per process (entry points do not change while it runs).
     """
-    return sorted(_entry_points())
-
-
-@functools.cache
-def _factory(name: str):
-    eps = _entry_points()
-    if name not in eps:
-        raise UnknownGridderError(
-            f"gridder (context) {name!r} unknown; installed: {', '.join(sorted(eps)) or 'none'} "
-            f"(entry-point group {GRIDDER_GROUP!r})"
-        )
-    try:
-        return eps[name].load()
-    except Exception as exc:  # a broken plugin: say which one
-        raise ImportError(
-            f"gridder {name!r} ({eps[name].value}) is installed but failed to load: {exc}"
-        ) from exc
+    return GRIDDERS.installed()
 
 
 def get_gridder(name: str, **options) -> Gridder:
@@ -115,32 +96,7 @@ def get_gridder(name: str, **options) -> Gridder:
     UnknownGridderError
         No gridder of that name is installed (the message lists the installed ones).
     TypeError
-        An option the gridder does not take (the message lists those it does).
+        An option the gridder does not take (the message lists those it does), or a
+        factory that builds something without the :class:`Gridder` protocol.
     """
-    if not isinstance(name, str):
-        raise TypeError(f"gridder name must be a str, got {type(name).__name__}")
-    factory = _factory(name)
-    try:
-        sig = inspect.signature(factory)
-    except (TypeError, ValueError):
-        sig = None
-    if sig is not None:
-        valid = [
-            p.name
-            for p in sig.parameters.values()
-            if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)
-        ]
-        takes_any = any(p.kind is p.VAR_KEYWORD for p in sig.parameters.values())
-        bad = sorted(set(options) - set(valid))
-        if bad and not takes_any:
-            raise TypeError(
-                f"gridder {name!r} does not take option(s) {', '.join(bad)}; "
-                f"valid: {', '.join(valid) or 'none'}"
-            )
-    gridder = factory(**options)
-    if not isinstance(gridder, Gridder):
-        raise TypeError(
-            f"gridder {name!r} ({_entry_points()[name].value}) built a {type(gridder).__name__}, "
-            "which lacks the Gridder protocol (name, invert, predict)"
-        )
-    return gridder
+    return GRIDDERS.create(name, Gridder, **options)

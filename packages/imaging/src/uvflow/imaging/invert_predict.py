@@ -1,7 +1,7 @@
 """invert (visibilities → dirty image / PSF) and predict (model image → visibilities).
 
 Both resolve ``context`` through the ``uvflow.gridders`` entry points
-(:mod:`uvflow.imaging.gridders`); the built-in contexts run ducc0's wgridder:
+(:mod:`uvflow.imaging.gridder_plugins`); the built-in contexts run ducc0's wgridder:
 
 ======== ============================================================================
 context  gridder
@@ -25,7 +25,7 @@ import numpy as np
 
 from uvflow.datamodels import Image, Visibility
 
-from .gridders import Gridder, get_gridder
+from .gridder_plugins import Gridder, get_gridder
 
 __all__ = ["invert", "predict"]
 

@@ -21,7 +21,7 @@ from scipy.optimize import least_squares
 
 from uvflow.datamodels import Image
 
-from .deconvolution.cleaning_common import convolve_same
+from .deconvolution.convolution import convolve_same
 from .deconvolution.errors import DeconvolutionError
 
 __all__ = ["fit_psf", "beam_kernel", "restore_cube"]

@@ -3,7 +3,7 @@
 ``check_gridder(g)`` runs a gridder on small synthetic data and raises AssertionError,
 with the numbers, unless it
 
-1. follows the :class:`~uvflow.imaging.gridders.Gridder` protocol;
+1. follows the :class:`~uvflow.imaging.gridder_plugins.Gridder` protocol;
 2. is adjoint: ``Re<predict(x), v> = <x, invert(v, normalise=False)>`` for unit weights, to
    ``adjoint_rtol`` relative to ``||x|| ||invert(v)||`` (exact adjoint pairs such as
    ducc0's reach rounding error);
@@ -24,7 +24,7 @@ from uvflow.datamodels import SkyComponent, create_image
 from uvflow.datamodels.testing import random_configuration, simple_visibility
 
 from .dft import invert_dft, predict_dft
-from .gridders import Gridder
+from .gridder_plugins import Gridder
 
 __all__ = ["check_gridder", "wide_field_visibility"]
 

@@ -6,9 +6,9 @@ The one-plane algorithms live in modules of their names (``hogbom.hogbom``,
 module names stay importable as modules.
 """
 
-from .cleaning_common import clean_threshold, create_window, crop_psf
-from .deconvolve import deconvolve_cube
-from .deconvolvers import Deconvolver, get_deconvolver, installed_deconvolvers
+from .clean_parameters import clean_threshold
+from .clean_window import create_window
+from .deconvolver_plugins import Deconvolver, get_deconvolver, installed_deconvolvers
 from .errors import DeconvolutionError, UnknownDeconvolverError
 from .facet_deconvolve import (
     deconvolve_facet,
@@ -17,7 +17,9 @@ from .facet_deconvolve import (
     image_residual,
     psf_sidelobe_level,
 )
+from .minor_cycle import deconvolve_cube
 from .mmclean import evaluate_moments, frequency_moments, taylor_offsets
+from .psf_support import crop_psf
 from .scales import scale_kernel
 
 __all__ = [

@@ -14,7 +14,9 @@ import numpy as np
 
 from uvflow.datamodels import Image
 
-from .cleaning_common import check_clean_parameters, convolve_same, window_plane
+from .clean_parameters import check_clean_parameters
+from .clean_window import window_plane
+from .convolution import convolve_same
 from .errors import DeconvolutionError
 from .hogbom import hogbom
 from .mmclean import (

@@ -25,7 +25,7 @@ from scipy.signal import fftconvolve
 from uvflow.datamodels import SPEED_OF_LIGHT, Image, create_image
 from uvflow.datamodels.testing import random_configuration, simple_visibility
 
-from .deconvolvers import Deconvolver
+from .deconvolver_plugins import Deconvolver
 
 __all__ = ["synthetic_psf", "point_source_dirty", "check_deconvolver"]
 

@@ -7,10 +7,10 @@ algorithm's own options (e.g. ``scales``), returning an object that follows
 :class:`Deconvolver`. The built-ins register the same way (``packages/imaging/pyproject.toml``)::
 
     [project.entry-points."uvflow.deconvolvers"]
-    hogbom = "uvflow.imaging.deconvolution.builtin_deconvolvers:HogbomDeconvolver"
-    hogbom-complex = "uvflow.imaging.deconvolution.builtin_deconvolvers:HogbomComplexDeconvolver"
-    msclean = "uvflow.imaging.deconvolution.builtin_deconvolvers:MultiscaleDeconvolver"
-    mmclean = "uvflow.imaging.deconvolution.builtin_deconvolvers:MSMFSDeconvolver"
+    hogbom = "uvflow.imaging.deconvolution.clean_algorithms:HogbomDeconvolver"
+    hogbom-complex = "uvflow.imaging.deconvolution.clean_algorithms:HogbomComplexDeconvolver"
+    msclean = "uvflow.imaging.deconvolution.clean_algorithms:MultiscaleDeconvolver"
+    mmclean = "uvflow.imaging.deconvolution.clean_algorithms:MSMFSDeconvolver"
 
 A plugin package declares its own entry point and can check itself with
 :func:`uvflow.imaging.deconvolution.conformance.check_deconvolver`.
@@ -18,20 +18,19 @@ A plugin package declares its own entry point and can check itself with
 
 from __future__ import annotations
 
-import functools
-import inspect
-from importlib.metadata import EntryPoint, entry_points
 from typing import Protocol, runtime_checkable
 
 import numpy as np
 
 from uvflow.datamodels import Image
+from uvflow.execution.plugins import PluginGroup
 
 from .errors import UnknownDeconvolverError
 
 __all__ = [
     "deconvolver_channels_independent",
     "DECONVOLVER_GROUP",
+    "DECONVOLVERS",
     "Deconvolver",
     "get_deconvolver",
     "installed_deconvolvers",
@@ -79,9 +78,10 @@ class Deconvolver(Protocol):
         ...
 
 
-@functools.lru_cache(maxsize=1)
-def _entry_points() -> dict[str, EntryPoint]:
-    return {ep.name: ep for ep in entry_points(group=DECONVOLVER_GROUP)}
+#: The ``uvflow.deconvolvers`` entry-point group (uvflow.execution's one plugin loader).
+DECONVOLVERS = PluginGroup(
+    DECONVOLVER_GROUP, "deconvolver", UnknownDeconvolverError, parameter="algorithm"
+)
 
 
 def installed_deconvolvers() -> list[str]:
@@ -89,23 +89,7 @@ def installed_deconvolvers() -> list[str]:
 
     The installed set is read once per process (entry points do not change while it runs).
     """
-    return sorted(_entry_points())
-
-
-@functools.cache
-def _factory(name: str):
-    eps = _entry_points()
-    if name not in eps:
-        raise UnknownDeconvolverError(
-            f"deconvolver (algorithm) {name!r} unknown; installed: "
-            f"{', '.join(sorted(eps)) or 'none'} (entry-point group {DECONVOLVER_GROUP!r})"
-        )
-    try:
-        return eps[name].load()
-    except Exception as exc:  # a broken plugin: say which one
-        raise ImportError(
-            f"deconvolver {name!r} ({eps[name].value}) is installed but failed to load: {exc}"
-        ) from exc
+    return DECONVOLVERS.installed()
 
 
 def deconvolver_channels_independent(name: str) -> bool:
@@ -121,22 +105,12 @@ def deconvolver_channels_independent(name: str) -> bool:
     bool
         Its factory's ``channels_independent`` attribute (False when it has none).
     """
-    return bool(getattr(_factory(name), "channels_independent", False))
+    return bool(getattr(DECONVOLVERS.load(name), "channels_independent", False))
 
 
 def deconvolver_options(name: str) -> tuple[list[str], bool]:
-    """(keyword options the factory of ``name`` takes, whether it takes any ``**kwargs``)."""
-    factory = _factory(name)
-    try:
-        sig = inspect.signature(factory)
-    except (TypeError, ValueError):
-        return [], True
-    valid = [
-        p.name
-        for p in sig.parameters.values()
-        if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)
-    ]
-    return valid, any(p.kind is p.VAR_KEYWORD for p in sig.parameters.values())
+    """(keyword options the factory of ``name`` declares, whether it takes any ``**kwargs``)."""
+    return DECONVOLVERS.options(name)
 
 
 def get_deconvolver(name: str, **options) -> Deconvolver:
@@ -155,23 +129,7 @@ def get_deconvolver(name: str, **options) -> Deconvolver:
     UnknownDeconvolverError
         No deconvolver of that name is installed (the message lists the installed ones).
     TypeError
-        An option the deconvolver does not take (the message lists those it does), or a
-        factory that builds something without the :class:`Deconvolver` protocol.
+        An option the deconvolver does not declare (the message lists those it does), or
+        a factory that builds something without the :class:`Deconvolver` protocol.
     """
-    if not isinstance(name, str):
-        raise TypeError(f"deconvolver name must be a str, got {type(name).__name__}")
-    factory = _factory(name)
-    valid, takes_any = deconvolver_options(name)
-    bad = sorted(set(options) - set(valid))
-    if bad and not takes_any:
-        raise TypeError(
-            f"deconvolver {name!r} does not take option(s) {', '.join(bad)}; "
-            f"valid: {', '.join(valid) or 'none'}"
-        )
-    deconvolver = factory(**options)
-    if not isinstance(deconvolver, Deconvolver):
-        raise TypeError(
-            f"deconvolver {name!r} ({_entry_points()[name].value}) built a "
-            f"{type(deconvolver).__name__}, which lacks the Deconvolver protocol (name, deconvolve)"
-        )
-    return deconvolver
+    return DECONVOLVERS.create(name, Deconvolver, **options)

@@ -49,9 +49,9 @@ from scipy import ndimage
 from uvflow.datamodels import Image
 
 from ..facets import facet_weight_of, image_window
-from .cleaning_common import convolve_same
-from .deconvolve import deconvolve_cube
+from .convolution import convolve_same
 from .errors import DeconvolutionError
+from .minor_cycle import deconvolve_cube
 
 __all__ = [
     "facet_psf",
@@ -74,18 +74,11 @@ def facet_psf(psf: Image, facet: Image) -> Image:
 def deconvolve_facet(
     dirty_facet: Image,
     psf: Image,
+    clean=None,
     *,
     threshold: float,
-    algorithm: str = "hogbom",
-    niter: int = 100,
-    gain: float = 0.1,
     mask: np.ndarray | None = None,
-    scales=(0, 3, 10, 30),
-    nmoment: int = 3,
-    findpeak: str = "RASCIL",
-    scale_bias: float = 0.6,
-    psf_support: int | None = None,
-    reference_frequency: float | None = None,
+    **keywords,
 ) -> tuple[Image, Image]:
     """Clean one facet (made by :func:`~uvflow.imaging.image_scatter_facets`) to a shared threshold.
 
@@ -96,23 +89,31 @@ def deconvolve_facet(
         place in the layout).
     psf : Image
         The PSF of the whole image [nchan, npol, py, px] (peak at (py//2, px//2)).
+    clean : CleanSettings, optional
+        The minor cycle's settings (their thresholds are replaced by ``threshold``); or
+        give them as keywords, as for :func:`~.minor_cycle.deconvolve_cube` (not both).
+        mmclean's ``reference_frequency`` should be the same for every facet (its default,
+        the mean channel frequency, is the same for every facet of one cube).
     threshold : float
         The absolute threshold shared by all facets (Jy/beam), e.g.
-        :func:`~.cleaning_common.clean_threshold` of the whole dirty image.
-    algorithm, niter, gain, scales, nmoment, findpeak, scale_bias, psf_support
-        As for :func:`~.deconvolve.deconvolve_cube` (mmclean returns spectral cubes).
-    reference_frequency : float, optional
-        mmclean: ν0 (Hz) of the Taylor expansion; give every facet the same one (default
-        the mean channel frequency, the same for every facet of one cube).
+        :func:`~.clean_parameters.clean_threshold` of the whole dirty image.
     mask : numpy.ndarray of float, shape [fy, fx] or [nchan|1, npol|1, fy, fx], optional
         The facet's part of a global clean mask; multiplies the facet's support (the
         pixels where its gather weight is > 0, where it may place components).
+    **keywords
+        Settings as keywords (see ``clean``).
 
     Returns
     -------
     model, residual : Image
         On the facet's grid, with its meta (so that the models gather with the layout).
     """
+    from ..settings import CleanSettings
+
+    if clean is None:
+        clean = CleanSettings.create(**keywords)
+    elif keywords:
+        raise TypeError("give the facet's settings either as clean= or as keywords, not both")
     support = (facet_weight_of(dirty_facet) > 0).astype(float)
     window = support if mask is None else support * np.asarray(mask, dtype=float)
     if not np.any(window > 0):
@@ -120,11 +121,8 @@ def deconvolve_facet(
             f"facet {dirty_facet.meta['FACET']}: its mask excludes every pixel"
         )
     return deconvolve_cube(
-        dirty_facet, facet_psf(psf, dirty_facet), algorithm=algorithm, niter=niter, gain=gain,
-        threshold=threshold, fractional_threshold=0.0, scales=scales, nmoment=nmoment,
-        findpeak=findpeak, mask=window, psf_support=psf_support, scale_bias=scale_bias,
-        reference_frequency=reference_frequency,
-    )  # fmt: skip
+        dirty_facet, facet_psf(psf, dirty_facet), clean.with_stop(threshold), mask=window
+    )
 
 
 def image_residual(dirty: Image, model: Image, psf: Image) -> Image:

@@ -2,7 +2,7 @@
 
 The minor cycle touches only what changes: each iteration subtracts the part of the PSF
 that falls inside the image around the peak, and the peak search keeps per-tile maxima of
-``|residual| · window`` (:class:`~.cleaning_common.PeakTracker`), recomputing only the
+``|residual| · window`` (:class:`~.peak_tracker.PeakTracker`), recomputing only the
 tiles the PSF patch touched. With a PSF support of s pixels an iteration costs
 O((2s)² + ny·nx / tile²) rather than O(ny·nx).
 
@@ -17,16 +17,10 @@ import time
 
 import numpy as np
 
-from .cleaning_common import (
-    PeakTracker,
-    Scratch,
-    check_psf_centre,
-    clean_threshold,
-    overlap_slices,
-    pad_planes,
-    padded_shape,
-    subtract_scaled,
-)
+from .clean_parameters import clean_threshold
+from .convolution import overlap_slices
+from .peak_tracker import PeakTracker, Scratch, pad_planes, padded_shape, subtract_scaled
+from .psf_support import check_psf_centre
 
 __all__ = ["hogbom"]
 

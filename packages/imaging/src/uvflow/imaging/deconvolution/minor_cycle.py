@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from uvflow.datamodels import Image
 
-from .cleaning_common import check_clean_parameters, check_psf_centre, create_window, crop_psf
-from .deconvolvers import deconvolver_options, get_deconvolver
+from .clean_window import create_window
 from .errors import DeconvolutionError
+from .psf_support import check_psf_centre, crop_psf
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..settings import CleanSettings
 
 __all__ = ["deconvolve_cube"]
 
@@ -47,21 +51,9 @@ def _check_images(dirty: Image, psf: Image) -> None:
 def deconvolve_cube(
     dirty: Image,
     psf: Image,
-    algorithm: str = "hogbom",
-    niter: int = 100,
-    gain: float = 0.1,
-    threshold: float = 0.0,
-    fractional_threshold: float = 0.1,
-    scales=(0, 3, 10, 30),
-    nmoment: int = 3,
-    findpeak: str = "RASCIL",
-    window_shape: str | None = None,
-    window_edge: int = 16,
+    clean: CleanSettings | None = None,
     mask: Image | np.ndarray | None = None,
-    psf_support: int | None = None,
-    return_moments: bool = False,
-    scale_bias: float = 0.6,
-    reference_frequency: float | None = None,
+    **keywords,
 ) -> tuple[Image, Image]:
     """Deconvolve a dirty image (all channels and polarisations) with its PSF.
 
@@ -73,41 +65,38 @@ def deconvolve_cube(
         data float [nchan, npol, py, px], each plane peaking at (py // 2, px // 2) (the
         other planes' peaks may differ from 1: components are scaled by it). ``py, px`` may
         differ from ``ny, nx``: twice the image size lets sidelobes be subtracted everywhere.
-    algorithm : str
-        A deconvolver in the ``uvflow.deconvolvers`` entry-point group: 'hogbom',
-        'hogbom-complex' (stokesIQUV: I, V by Högbom, Q + iU complex), 'msclean',
-        'mmclean', or a plugin's name.
-    niter : int
-        Maximum components per plane (per polarisation for mmclean), >= 0.
-    gain : float
-        Loop gain, in (0, 2).
-    threshold : float
-        Absolute stopping threshold, Jy/beam.
-    fractional_threshold : float
-        In [0, 1): each minor cycle stops when its peak ``|residual| · window`` falls below
-        ``max(threshold, fractional_threshold · initial peak)``.
-    scales : sequence of float
-        Scale widths in pixels for msclean and mmclean (0 = points).
-    nmoment : int
-        Taylor terms for mmclean.
-    findpeak : 'RASCIL', 'Algorithm1' or 'CASA'
-        mmclean's peak criterion.
-    window_shape : None, 'quarter' or 'no_edge'
-    window_edge : int
-        Border excluded by 'no_edge', pixels.
+    clean : CleanSettings, optional
+        The minor cycle's settings (:class:`uvflow.imaging.CleanSettings`); or give them as
+        keywords instead (not both).
     mask : Image or numpy.ndarray, optional
         bool, 0/1 or weights in [0, 1], [ny, nx] or [nchan|1, npol|1, ny, nx]; multiplies
         the window.
-    psf_support : int, optional
-        Half-width in pixels of the PSF used in the minor cycle (``2 psf_support + 1``
-        pixels); None uses it whole. Smaller is faster (cost per component ∝ support²) but
-        leaves sidelobes beyond it for the next major cycle.
-    return_moments : bool
-        mmclean: return Taylor-term images instead of spectral cubes.
-    scale_bias : float
-        msclean/mmclean: preference for small scales, in [0, 1).
-    reference_frequency : float, optional
-        mmclean: ν0 (Hz) of the Taylor expansion (default the mean channel frequency).
+    **keywords
+        The fields of :class:`~uvflow.imaging.CleanSettings` and the deconvolver's own
+        options (:meth:`CleanSettings.create <uvflow.imaging.CleanSettings.create>`):
+
+        algorithm : str
+            A deconvolver in the ``uvflow.deconvolvers`` entry-point group: 'hogbom',
+            'hogbom-complex' (stokesIQUV: I, V by Högbom, Q + iU complex), 'msclean',
+            'mmclean', or a plugin's name. Default 'hogbom'.
+        niter : int
+            Maximum components per plane (per polarisation for mmclean), >= 0 (100).
+        gain : float
+            Loop gain, in (0, 2) (0.1).
+        threshold : float
+            Absolute stopping threshold, Jy/beam (0).
+        fractional_threshold : float
+            In [0, 1): each plane's minor cycle stops when its peak ``|residual| · window``
+            falls below ``max(threshold, fractional_threshold · initial peak)`` (0.1).
+        window_shape, window_edge
+            None, 'quarter' or 'no_edge', and the border excluded by 'no_edge' (pixels).
+        psf_support : int, optional
+            Half-width in pixels of the PSF used in the minor cycle (``2 psf_support + 1``
+            pixels); None uses it whole. Smaller is faster (cost per component ∝ support²)
+            but leaves sidelobes beyond it for the next major cycle.
+        scales, scale_bias (msclean, mmclean); nmoment, findpeak, reference_frequency,
+        return_moments (mmclean); a plugin's own options
+            Given to the deconvolver, which must declare them.
 
     Returns
     -------
@@ -120,32 +109,35 @@ def deconvolve_cube(
 
     Raises
     ------
+    TypeError
+        A keyword that is neither a setting nor an option the deconvolver declares (the
+        message lists the valid ones), or both ``clean`` and keywords.
     DeconvolutionError (ValueError)
         Bad parameters, mismatched shapes, a PSF not peaking at its centre.
     UnknownDeconvolverError (ValueError)
         ``algorithm`` is not installed (the message lists the installed ones).
     """
+    from ..settings import CleanSettings
+
     t0 = time.perf_counter()
-    if not isinstance(algorithm, str):
-        raise TypeError(f"algorithm must be a str, got {type(algorithm).__name__}")
-    check_clean_parameters(niter, gain, threshold, fractional_threshold)
+    if clean is None:
+        clean = CleanSettings.create(**keywords)
+    elif keywords:
+        raise TypeError(
+            f"give the minor cycle's settings either as clean= or as keywords, not both "
+            f"(got clean and {', '.join(sorted(keywords))})"
+        )
     _check_images(dirty, psf)
-    window = create_window(dirty, window_shape, window_edge, mask)
-    psf_used = crop_psf(psf, psf_support)
-    offered = {
-        "scales": scales, "nmoment": nmoment, "findpeak": findpeak, "scale_bias": scale_bias,
-        "return_moments": return_moments, "reference_frequency": reference_frequency,
-    }  # fmt: skip
-    valid, takes_any = deconvolver_options(algorithm)
-    options = offered if takes_any else {k: v for k, v in offered.items() if k in valid}
-    deconvolver = get_deconvolver(algorithm, **options)
+    window = create_window(dirty, clean.window_shape, clean.window_edge, mask)
+    psf_used = crop_psf(psf, clean.psf_support)
+    deconvolver = clean.deconvolver()
     model, residual = deconvolver.deconvolve(
-        dirty, psf_used, window=window, niter=niter, gain=gain, threshold=threshold,
-        fractional_threshold=fractional_threshold,
+        dirty, psf_used, window=window, niter=clean.niter, gain=clean.gain,
+        threshold=clean.threshold, fractional_threshold=clean.fractional_threshold,
     )  # fmt: skip
     log.info(
         "deconvolve_cube: %s on %s (PSF %s), %s components, %.3f s",
-        algorithm, list(dirty.shape), list(psf_used.shape[-2:]), model.meta.get("NITER"),
+        clean.algorithm, list(dirty.shape), list(psf_used.shape[-2:]), model.meta.get("NITER"),
         time.perf_counter() - t0,
     )  # fmt: skip
     return model, residual

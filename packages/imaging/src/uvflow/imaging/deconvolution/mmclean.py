@@ -28,17 +28,11 @@ import time
 
 import numpy as np
 
-from .cleaning_common import (
-    PeakTracker,
-    Scratch,
-    check_psf_centre,
-    clean_threshold,
-    convolve_same,
-    overlap_slices,
-    pad_planes,
-    padded_shape,
-)
+from .clean_parameters import clean_threshold
+from .convolution import convolve_same, overlap_slices
 from .errors import DeconvolutionError
+from .peak_tracker import PeakTracker, Scratch, pad_planes, padded_shape
+from .psf_support import check_psf_centre
 from .scales import (
     check_scales,
     convolve_scale_stack,

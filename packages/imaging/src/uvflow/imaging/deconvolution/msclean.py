@@ -8,7 +8,7 @@ that scale there, ``R_s² / c_ss``, times ``bias_s = 1 - scale_bias · s / max(s
 ``gain · R_s / c_ss`` times the blob
 ``k_s`` to the model there, and subtract ``gain · R_s / c_ss · B_ps`` from every ``R_p`` —
 only over the region the PSF patch covers, with the per-tile peak tracking of
-:class:`~.cleaning_common.PeakTracker`.
+:class:`~.peak_tracker.PeakTracker`.
 
 The residual returned is ``dirty - model ⊛ psf`` computed afresh by FFT (linear
 convolution with the PSF as given).
@@ -21,17 +21,10 @@ import time
 
 import numpy as np
 
-from .cleaning_common import (
-    PeakTracker,
-    Scratch,
-    check_psf_centre,
-    clean_threshold,
-    convolve_same,
-    overlap_slices,
-    pad_planes,
-    padded_shape,
-    subtract_scaled,
-)
+from .clean_parameters import clean_threshold
+from .convolution import convolve_same, overlap_slices
+from .peak_tracker import PeakTracker, Scratch, pad_planes, padded_shape, subtract_scaled
+from .psf_support import check_psf_centre
 from .scales import (
     check_scales,
     convolve_scale_stack,

@@ -14,7 +14,7 @@ import math
 import numpy as np
 from scipy import fft as sfft
 
-from .cleaning_common import convolve_same
+from .convolution import convolve_same
 from .errors import DeconvolutionError
 
 __all__ = [

@@ -6,14 +6,18 @@ These are the only modules of uvflow-imaging that build graphs; the kernels they
 
 from .deconvolve_restore import (
     deconvolve_list_rsexecute_workflow,
+    deconvolve_windows,
     image_of,
     restore_list_rsexecute_workflow,
 )
 from .invert_predict import (
     invert_list_rsexecute_workflow,
+    invert_windows,
     predict_list_rsexecute_workflow,
+    predict_windows,
     residual_image,
     residual_list_rsexecute_workflow,
+    residual_windows,
     sum_invert_results_rsexecute,
     sum_predict_results_rsexecute,
 )
@@ -21,10 +25,16 @@ from .visibility_ops import (
     subtract_list_rsexecute_workflow,
     taper_list_rsexecute_workflow,
     weight_list_rsexecute_workflow,
+    weight_windows,
     zero_list_rsexecute_workflow,
 )
 
 __all__ = [
+    "deconvolve_windows",
+    "invert_windows",
+    "predict_windows",
+    "residual_windows",
+    "weight_windows",
     "deconvolve_list_rsexecute_workflow",
     "image_of",
     "restore_list_rsexecute_workflow",

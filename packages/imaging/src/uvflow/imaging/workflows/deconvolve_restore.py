@@ -45,14 +45,18 @@ from ..deconvolution import (
     image_residual,
     psf_sidelobe_level,
 )
-from ..deconvolution.cleaning_common import check_clean_parameters
-from ..deconvolution.deconvolvers import deconvolver_channels_independent
 from ..errors import ImagingError
 from ..facets import image_gather_facets, image_scatter_facets
 from ..restore import restore_cube
+from ..settings import CleanSettings
 from ._lists import as_list
 
-__all__ = ["deconvolve_list_rsexecute_workflow", "restore_list_rsexecute_workflow", "image_of"]
+__all__ = [
+    "deconvolve_list_rsexecute_workflow",
+    "deconvolve_windows",
+    "restore_list_rsexecute_workflow",
+    "image_of",
+]
 
 
 def image_of(item) -> Image:
@@ -108,44 +112,27 @@ def split_windows(cube: Image, *models: Image) -> list[Image]:
     return out
 
 
-def _global_threshold(
-    dirty: Image,
-    threshold: float,
-    fractional_threshold: float,
-    mask=None,
-    window_shape: str | None = None,
-    window_edge: int = 16,
-) -> float:
+def _global_threshold(dirty: Image, clean: CleanSettings, mask=None, facets: bool = False) -> float:
     """The absolute threshold shared by the whole cube (see the module notes)."""
-    window = create_window(dirty, window_shape, window_edge, mask)
-    return clean_threshold(dirty.data, window, threshold, fractional_threshold)
+    shape = None if facets else clean.window_shape
+    window = create_window(dirty, shape, clean.window_edge, mask)
+    return clean_threshold(dirty.data, window, clean.threshold, clean.fractional_threshold)
 
 
-def _minor_cycle(dirty: Image, psf: Image, mask, options: dict, stopping: dict) -> Image:
-    stop = _global_threshold(
-        dirty, mask=mask, window_shape=options["window_shape"],
-        window_edge=options["window_edge"], **stopping,
-    )  # fmt: skip
-    model, _ = deconvolve_cube(
-        dirty, psf, mask=mask, threshold=stop, fractional_threshold=0.0, **options
-    )
+def _minor_cycle(dirty: Image, psf: Image, mask, clean: CleanSettings) -> Image:
+    stop = _global_threshold(dirty, clean, mask)
+    model, _ = deconvolve_cube(dirty, psf, clean.with_stop(stop), mask=mask)
     return model
 
 
-def _threshold_of_windows(mask, window_shape, window_edge, stopping: dict, *dirty) -> float:
+def _threshold_of_windows(mask, clean: CleanSettings, *dirty) -> float:
     """The shared absolute threshold of the windows' dirty images (stacked as one cube)."""
-    cube = stack_windows(*dirty)
-    return _global_threshold(
-        cube, mask=mask, window_shape=window_shape, window_edge=window_edge, **stopping
-    )
+    return _global_threshold(stack_windows(*dirty), clean, mask)
 
 
-def _window_clean(dirty, psf, model: Image, mask, options: dict, stop: float) -> Image:
+def _window_clean(dirty, psf, model: Image, mask, clean: CleanSettings, stop: float) -> Image:
     """One window's minor cycle at the shared threshold; its components added to ``model``."""
-    delta, _ = deconvolve_cube(
-        image_of(dirty), image_of(psf), mask=mask, threshold=stop, fractional_threshold=0.0,
-        **options,
-    )  # fmt: skip
+    delta, _ = deconvolve_cube(image_of(dirty), image_of(psf), clean.with_stop(stop), mask=mask)
     return split_windows(delta, model)[0]
 
 
@@ -154,20 +141,20 @@ def _round_threshold(residual: Image, psf: Image, stop: float, mask=None) -> flo
     return facet_round_threshold(residual, psf_sidelobe_level(psf), stop, window)
 
 
-def _scatter(image: Image, facets: int, overlap: int, taper):
-    return image_scatter_facets(image, facets, overlap, taper)
+def _scatter(image: Image, clean: CleanSettings):
+    return image_scatter_facets(image, clean.facets, clean.facet_overlap, clean.facet_taper)
 
 
 def _facet_clean(
-    facets: list, index: int, psf: Image, level: float, mask_facets, options: dict
+    facets: list, index: int, psf: Image, level: float, mask_facets, clean: CleanSettings
 ) -> Image:
     mask = None if mask_facets is None else mask_facets[index].data
-    model, _ = deconvolve_facet(facets[index], psf, threshold=level, mask=mask, **options)
+    model, _ = deconvolve_facet(facets[index], psf, clean, threshold=level, mask=mask)
     return model
 
 
-def _gather_residual(dirty: Image, psf: Image, model: Image, overlap: int, taper, *parts: Image):
-    delta = image_gather_facets(list(parts), dirty, overlap, taper)
+def _gather_residual(dirty: Image, psf: Image, model: Image, clean: CleanSettings, *parts: Image):
+    delta = image_gather_facets(list(parts), dirty, clean.facet_overlap, clean.facet_taper)
     total = model.replace(data=model.data + delta.data)
     return total, image_residual(dirty, total, psf)
 
@@ -183,20 +170,25 @@ def deconvolve_list_rsexecute_workflow(
     gain: float = 0.1,
     threshold: float = 0.0,
     fractional_threshold: float = 0.1,
-    scales=(0, 3, 10, 30),
-    nmoment: int = 3,
-    findpeak: str = "RASCIL",
+    scales=None,
+    nmoment: int | None = None,
+    findpeak: str | None = None,
     window_shape: str | None = None,
     window_edge: int = 16,
     psf_support: int | None = None,
-    scale_bias: float = 0.6,
+    scale_bias: float | None = None,
     reference_frequency: float | None = None,
     deconvolve_facets: int = 1,
     deconvolve_overlap: int = 0,
     deconvolve_taper: str | None = None,
     deconvolve_rounds: int = 3,
+    deconvolver_options: dict | None = None,
 ) -> list:
     """The minor cycle over all windows: new model images, one per window.
+
+    RASCIL's call shape: the keywords build one :class:`~uvflow.imaging.CleanSettings`
+    (:meth:`~uvflow.imaging.CleanSettings.from_rascil`) and the graph is
+    :func:`deconvolve_windows`'s.
 
     Parameters
     ----------
@@ -208,10 +200,13 @@ def deconvolve_list_rsexecute_workflow(
         Current models (Jy/pixel); the components found are added to them.
     mask : Image, optional
         Where components may go (1) or not (0), data [1|nchan, 1|npol, ny, nx].
-    algorithm, niter, gain, scales, nmoment, findpeak, window_shape, window_edge,
-    psf_support, scale_bias, reference_frequency
-        As :func:`uvflow.imaging.deconvolve_cube` (``window_shape`` only with one facet;
-        ``reference_frequency``: mmclean's ν0 in Hz, also in every facet).
+    algorithm, niter, gain, window_shape, window_edge, psf_support
+        As :func:`uvflow.imaging.deconvolve_cube` (``window_shape`` only with one facet).
+    scales, nmoment, findpeak, scale_bias, reference_frequency
+        Options of the algorithms that declare them (None: the algorithm's default);
+        RASCIL passes them to every algorithm, and one that does not use an option
+        ignores it with a warning logged once (mmclean's ``reference_frequency`` ν0 in Hz
+        is the same in every facet).
     threshold : float
         Absolute stopping threshold, Jy/beam, >= 0.
     fractional_threshold : float
@@ -225,13 +220,45 @@ def deconvolve_list_rsexecute_workflow(
         Facets per axis (1: the whole image in one task).
     deconvolve_overlap : int
         Pixels by which facets overlap their neighbours' central tiles.
-    deconvolve_taper : {None, 'linear', 'tukey'}
+    deconvolve_taper : {None, 'linear', 'tukey', 'flat'}
         How overlapping facets are blended (None with overlap 0).
     deconvolve_rounds : int
         Facet rounds (see the module notes); ignored with one facet. A round cleans down to
         at most the PSF's sidelobe level times the residual peak, so about
         ``1 + log(stop / peak) / log(sidelobe)`` rounds reach the stop (3 for sidelobes of
         0.1 and a 1 % threshold; 6 for sidelobes of 0.4): fewer leave the residual above it.
+    deconvolver_options : dict, optional
+        The deconvolver's own options (a plugin's, or the built-ins' as above); an option
+        the deconvolver does not declare raises ``TypeError`` naming the ones it does.
+
+    Returns
+    -------
+    list of Image
+        One model per window (graphs in Dask mode).
+    """
+    clean = CleanSettings.from_rascil(
+        algorithm=algorithm, niter=niter, gain=gain, threshold=threshold,
+        fractional_threshold=fractional_threshold, scales=scales, nmoment=nmoment,
+        findpeak=findpeak, window_shape=window_shape, window_edge=window_edge,
+        psf_support=psf_support, scale_bias=scale_bias, reference_frequency=reference_frequency,
+        deconvolve_facets=deconvolve_facets, deconvolve_overlap=deconvolve_overlap,
+        deconvolve_taper=deconvolve_taper, deconvolve_rounds=deconvolve_rounds,
+        deconvolver_options=deconvolver_options,
+    )  # fmt: skip
+    return deconvolve_windows(dirty_list, psf_list, model_imagelist, clean, mask)
+
+
+def deconvolve_windows(dirty_list, psf_list, model_imagelist, clean: CleanSettings, mask=None):
+    """The graph of one minor cycle over all windows (see the module notes).
+
+    Parameters
+    ----------
+    dirty_list, psf_list, model_imagelist
+        As :func:`deconvolve_list_rsexecute_workflow`.
+    clean : CleanSettings
+        The minor cycle's settings; its thresholds apply to the stacked cube.
+    mask : Image, optional
+        Where components may go, data [1|nchan, 1|npol, ny, nx].
 
     Returns
     -------
@@ -241,62 +268,50 @@ def deconvolve_list_rsexecute_workflow(
     nwin = len(dirty_list)
     if nwin == 0:
         raise ImagingError("dirty_list is empty")
+    if not isinstance(clean, CleanSettings):
+        raise TypeError(f"clean must be a CleanSettings, got {type(clean).__name__}")
     psfs = as_list("psf_list", psf_list, nwin)
     models = as_list("model_imagelist", model_imagelist, nwin)
-    if not (isinstance(deconvolve_facets, int) and deconvolve_facets >= 1):
-        raise ImagingError(f"deconvolve_facets must be an integer >= 1, got {deconvolve_facets!r}")
-    if not (isinstance(deconvolve_rounds, int) and deconvolve_rounds >= 1):
-        raise ImagingError(f"deconvolve_rounds must be an integer >= 1, got {deconvolve_rounds!r}")
-    check_clean_parameters(niter, gain, threshold, fractional_threshold)
-    options = dict(
-        algorithm=algorithm, niter=niter, gain=gain, scales=scales, nmoment=nmoment, findpeak=findpeak,
-        psf_support=psf_support, scale_bias=scale_bias, reference_frequency=reference_frequency,
-    )  # fmt: skip
-    stopping = dict(threshold=threshold, fractional_threshold=fractional_threshold)
-    if deconvolve_facets == 1 and _window_parallel(algorithm, mask):
-        whole = dict(options, window_shape=window_shape, window_edge=window_edge)
-        stop = rsexecute.execute(_threshold_of_windows)(
-            mask, window_shape, window_edge, stopping, *dirty_list
-        )
+    if clean.facets == 1 and _window_parallel(clean, mask):
+        stop = rsexecute.execute(_threshold_of_windows)(mask, clean, *dirty_list)
         return [
-            rsexecute.execute(_window_clean)(d, p, m, mask, whole, stop)
+            rsexecute.execute(_window_clean)(d, p, m, mask, clean, stop)
             for d, p, m in zip(dirty_list, psfs, models)
         ]
     dirty_cube = rsexecute.execute(stack_windows)(*dirty_list)
     psf_cube = rsexecute.execute(stack_windows)(*psfs)
-    if deconvolve_facets == 1:
-        whole = dict(options, window_shape=window_shape, window_edge=window_edge)
-        delta = rsexecute.execute(_minor_cycle)(dirty_cube, psf_cube, mask, whole, stopping)
+    if clean.facets == 1:
+        delta = rsexecute.execute(_minor_cycle)(dirty_cube, psf_cube, mask, clean)
     else:
-        if window_shape is not None:
-            raise ImagingError(
-                "window_shape applies to one facet; give a mask with deconvolve_facets > 1"
-            )
-        nf = deconvolve_facets * deconvolve_facets
-        stop = rsexecute.execute(_global_threshold)(dirty_cube, mask=mask, **stopping)
-        mask_facets = None
-        if mask is not None:
-            mask_facets = rsexecute.execute(_scatter)(
-                mask, deconvolve_facets, deconvolve_overlap, deconvolve_taper
-            )
-        delta = rsexecute.execute(_zero_like)(dirty_cube)
-        residual = dirty_cube
-        for _ in range(deconvolve_rounds):
-            level = rsexecute.execute(_round_threshold)(residual, psf_cube, stop, mask)
-            facets = rsexecute.execute(_scatter)(
-                residual, deconvolve_facets, deconvolve_overlap, deconvolve_taper
-            )
-            parts = [
-                rsexecute.execute(_facet_clean)(facets, i, psf_cube, level, mask_facets, options)
-                for i in range(nf)
-            ]
-            delta, residual = rsexecute.execute(_gather_residual, nout=2)(
-                dirty_cube, psf_cube, delta, deconvolve_overlap, deconvolve_taper, *parts
-            )
+        delta = _facet_rounds(dirty_cube, psf_cube, clean, mask)
     return list(rsexecute.execute(split_windows, nout=nwin)(delta, *models))
 
 
-def _window_parallel(algorithm: str, mask) -> bool:
+def _facet_rounds(dirty_cube, psf_cube, clean: CleanSettings, mask):
+    """The facet-parallel minor cycle's rounds (graphs): the model of the cube."""
+    if clean.window_shape is not None:
+        raise ImagingError(
+            "window_shape applies to one facet; give a mask with deconvolve_facets > 1"
+        )
+    nf = clean.facets * clean.facets
+    stop = rsexecute.execute(_global_threshold)(dirty_cube, clean, mask, True)
+    mask_facets = None if mask is None else rsexecute.execute(_scatter)(mask, clean)
+    delta = rsexecute.execute(_zero_like)(dirty_cube)
+    residual = dirty_cube
+    for _ in range(clean.facet_rounds):
+        level = rsexecute.execute(_round_threshold)(residual, psf_cube, stop, mask)
+        facets = rsexecute.execute(_scatter)(residual, clean)
+        parts = [
+            rsexecute.execute(_facet_clean)(facets, i, psf_cube, level, mask_facets, clean)
+            for i in range(nf)
+        ]
+        delta, residual = rsexecute.execute(_gather_residual, nout=2)(
+            dirty_cube, psf_cube, delta, clean, *parts
+        )
+    return delta
+
+
+def _window_parallel(clean: CleanSettings, mask) -> bool:
     """Whether the one-facet minor cycle can run one task per window (see the module notes).
 
     A mask with one plane per channel of the stacked cube would have to be cut per window
@@ -304,7 +319,7 @@ def _window_parallel(algorithm: str, mask) -> bool:
     """
     if mask is not None and (not isinstance(mask, Image) or mask.nchan != 1):
         return False
-    return deconvolver_channels_independent(algorithm)
+    return clean.channels_independent
 
 
 def _zero_like(image: Image) -> Image:

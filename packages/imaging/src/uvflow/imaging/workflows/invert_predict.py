@@ -2,6 +2,11 @@
 
 Each window is one task that keeps its visibilities where they are: residual imaging
 predicts, subtracts and inverts inside one task, so model visibilities never travel.
+
+The RASCIL-named workflows keep RASCIL's flat keywords (``context``, ``epsilon``,
+``nthreads`` …); they build one :class:`~uvflow.imaging.GriddingSettings` and hand it to
+:func:`invert_windows`, :func:`predict_windows` or :func:`residual_windows`, which the
+pipelines call with settings directly.
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ import numpy as np
 from uvflow.datamodels import Image, Visibility
 from uvflow.execution import rsexecute, strict_keywords, sum_list_rsexecute
 
-from ..gridding import invert, predict
+from ..settings import GriddingSettings
 from ._lists import as_list, combine_invert_pair, sum_visibility_pair
 
 __all__ = [
@@ -21,7 +26,93 @@ __all__ = [
     "sum_invert_results_rsexecute",
     "sum_predict_results_rsexecute",
     "residual_image",
+    "invert_windows",
+    "predict_windows",
+    "residual_windows",
 ]
+
+
+def _settings(context, epsilon, nthreads, small_inversion, gridder_options) -> GriddingSettings:
+    return GriddingSettings(context, epsilon, nthreads, small_inversion, gridder_options or ())
+
+
+def _invert(
+    vis: Visibility, model: Image, gridding: GriddingSettings, dopsf: bool, normalise: bool
+):
+    return gridding.invert(vis, model, dopsf=dopsf, normalise=normalise)
+
+
+def _predict(vis: Visibility, model: Image, gridding: GriddingSettings) -> Visibility:
+    return gridding.predict(vis, model)
+
+
+def invert_windows(
+    vis_list, models, gridding: GriddingSettings, dopsf: bool = False, normalise: bool = True
+) -> list:
+    """One invert task per window: ``(Image, sumwt[nchan, npol])`` each (graphs in Dask mode).
+
+    Parameters
+    ----------
+    vis_list : list of Visibility (or graphs of them)
+    models : Image or list of Image (or graphs)
+        Templates of the images made, one per window or one shared by all.
+    gridding : GriddingSettings
+    dopsf, normalise : bool
+        As :func:`uvflow.imaging.invert`.
+    """
+    models = as_list("template_model_imagelist", models, len(vis_list))
+    return [
+        rsexecute.execute(_invert, nout=2)(vis, model, gridding, dopsf, normalise)
+        for vis, model in zip(vis_list, models)
+    ]
+
+
+def predict_windows(vis_list, models, gridding: GriddingSettings) -> list:
+    """One predict task per window: Visibility graphs holding the models' visibilities."""
+    models = as_list("model_imagelist", models, len(vis_list))
+    return [rsexecute.execute(_predict)(v, m, gridding) for v, m in zip(vis_list, models)]
+
+
+def residual_image(
+    vis: Visibility, model: Image, gridding: GriddingSettings | None = None, normalise: bool = True
+) -> tuple[Image, np.ndarray]:
+    """The dirty image of ``vis − predict(model)``: ``(Image, sumwt[nchan, npol])``.
+
+    A model of zeros skips the prediction (the residual is the dirty image).
+
+    Parameters
+    ----------
+    vis : Visibility
+        ``vis[ntime, nbaseline, nchan, npol]`` complex, with ``weight`` and ``flags``.
+    model : Image
+        data float [nchan, npol, ny, nx], Jy/pixel; also the template of the image made.
+    gridding : GriddingSettings, optional
+        Default ``GriddingSettings()`` (context 'ng', epsilon 1e-5, one thread).
+    normalise : bool
+        As :func:`uvflow.imaging.invert`.
+
+    Returns
+    -------
+    image : Image
+        The residual image, data [nchan, npol, ny, nx] (float32 for complex64 data, else
+        float64), Jy/beam when normalised.
+    sumwt : numpy.ndarray of float64, shape [nchan, npol]
+        Sum of the gridding weights per plane.
+    """
+    gridding = GriddingSettings() if gridding is None else gridding
+    if np.any(model.data):
+        modelvis = gridding.predict(vis, model)
+        vis = vis.replace(vis=vis.vis - modelvis.vis)
+    return gridding.invert(vis, model, normalise=normalise)
+
+
+def residual_windows(vis_list, models, gridding: GriddingSettings, normalise: bool = True) -> list:
+    """One task per window: predict the model, subtract, invert → ``(Image, sumwt)``."""
+    models = as_list("model_imagelist", models, len(vis_list))
+    return [
+        rsexecute.execute(residual_image, nout=2)(vis, model, gridding, normalise)
+        for vis, model in zip(vis_list, models)
+    ]
 
 
 @strict_keywords
@@ -51,21 +142,8 @@ def invert_list_rsexecute_workflow(
     list
         ``(Image, sumwt[nchan, npol])`` per window (graphs in Dask mode).
     """
-    models = as_list("template_model_imagelist", template_model_imagelist, len(vis_list))
-    return [
-        rsexecute.execute(invert, nout=2)(
-            vis,
-            model,
-            context=context,
-            dopsf=dopsf,
-            normalise=normalise,
-            epsilon=epsilon,
-            nthreads=nthreads,
-            small_inversion=small_inversion,
-            gridder_options=gridder_options,
-        )  # fmt: skip
-        for vis, model in zip(vis_list, models)
-    ]
+    gridding = _settings(context, epsilon, nthreads, small_inversion, gridder_options)
+    return invert_windows(vis_list, template_model_imagelist, gridding, dopsf, normalise)
 
 
 @strict_keywords
@@ -96,58 +174,8 @@ def predict_list_rsexecute_workflow(
         Per window, a new Visibility whose ``vis`` is the model's prediction (weights and
         flags shared); graphs in Dask mode.
     """
-    models = as_list("model_imagelist", model_imagelist, len(vis_list))
-    return [
-        rsexecute.execute(predict)(
-            vis,
-            model,
-            context=context,
-            epsilon=epsilon,
-            nthreads=nthreads,
-            small_inversion=small_inversion,
-            gridder_options=gridder_options,
-        )  # fmt: skip
-        for vis, model in zip(vis_list, models)
-    ]
-
-
-def residual_image(
-    vis: Visibility,
-    model: Image,
-    context="ng",
-    normalise: bool = True,
-    epsilon: float = 1e-5,
-    nthreads: int = 1,
-    small_inversion: bool | None = None,
-    gridder_options: dict | None = None,
-) -> tuple[Image, np.ndarray]:
-    """The dirty image of ``vis − predict(model)``: ``(Image, sumwt[nchan, npol])``.
-
-    A model of zeros skips the prediction (the residual is the dirty image).
-
-    Parameters
-    ----------
-    vis : Visibility
-        ``vis[ntime, nbaseline, nchan, npol]`` complex, with ``weight`` and ``flags``.
-    model : Image
-        data float [nchan, npol, ny, nx], Jy/pixel; also the template of the image made.
-    context, normalise, epsilon, nthreads, small_inversion, gridder_options
-        As :func:`uvflow.imaging.invert` / :func:`uvflow.imaging.predict`.
-
-    Returns
-    -------
-    image : Image
-        The residual image, data [nchan, npol, ny, nx] (float32 for complex64 data, else
-        float64), Jy/beam when normalised.
-    sumwt : numpy.ndarray of float64, shape [nchan, npol]
-        Sum of the gridding weights per plane.
-    """
-    opts = dict(context=context, epsilon=epsilon, nthreads=nthreads, small_inversion=small_inversion,
-                gridder_options=gridder_options)  # fmt: skip
-    if np.any(model.data):
-        modelvis = predict(vis, model, **opts)
-        vis = vis.replace(vis=vis.vis - modelvis.vis)
-    return invert(vis, model, normalise=normalise, **opts)
+    gridding = _settings(context, epsilon, nthreads, small_inversion, gridder_options)
+    return predict_windows(vis_list, model_imagelist, gridding)
 
 
 @strict_keywords
@@ -171,7 +199,7 @@ def residual_list_rsexecute_workflow(
         Models, data float [nchan, npol, ny, nx] Jy/pixel, one per window or one for all;
         also the templates of the residual images.
     context, normalise, epsilon, nthreads, small_inversion, gridder_options
-        As :func:`residual_image`.
+        As :func:`uvflow.imaging.invert` / :func:`uvflow.imaging.predict`.
 
     Returns
     -------
@@ -179,20 +207,8 @@ def residual_list_rsexecute_workflow(
         Per window, ``(Image, sumwt[nchan, npol])`` (:func:`residual_image`); graphs in
         Dask mode, where the model visibilities never leave the window's task.
     """
-    models = as_list("model_imagelist", model_imagelist, len(vis_list))
-    return [
-        rsexecute.execute(residual_image, nout=2)(
-            vis,
-            model,
-            context=context,
-            normalise=normalise,
-            epsilon=epsilon,
-            nthreads=nthreads,
-            small_inversion=small_inversion,
-            gridder_options=gridder_options,
-        )  # fmt: skip
-        for vis, model in zip(vis_list, models)
-    ]
+    gridding = _settings(context, epsilon, nthreads, small_inversion, gridder_options)
+    return residual_windows(vis_list, model_imagelist, gridding, normalise)
 
 
 @strict_keywords

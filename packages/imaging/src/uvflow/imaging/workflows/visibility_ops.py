@@ -6,6 +6,7 @@ from uvflow.datamodels import subtract_visibility
 from uvflow.execution import rsexecute, strict_keywords, sum_list_rsexecute
 
 from ..errors import ImagingError
+from ..settings import WeightingSettings
 from ..weighting import (
     apply_grid_weights,
     grid_weights,
@@ -15,28 +16,63 @@ from ..weighting import (
 from ._lists import as_list
 
 __all__ = [
+    "weight_windows",
     "weight_list_rsexecute_workflow",
     "taper_list_rsexecute_workflow",
     "zero_list_rsexecute_workflow",
     "subtract_list_rsexecute_workflow",
 ]
 
-_WEIGHTINGS = ("natural", "uniform", "robust")
-
 
 def _sum_grids(a, b):
     return a.replace(data=a.data + b.data)
+
+
+def weight_windows(vis_list, grid_templates, weighting: WeightingSettings, split: int = 2) -> list:
+    """Imaging weights (and taper) of every window, on ONE uv grid shared by all windows.
+
+    Each window grids its weights (a task per window), the grids are summed as a tree, and
+    every window is reweighted by the total density: uniform and robust weighting then
+    mean the same thing whatever the partition of the data into windows (or chunks).
+
+    Parameters
+    ----------
+    vis_list : list of Visibility (graphs)
+    grid_templates : Image or list of Image
+        The images to be made (grid size and cell); all windows must share ny, nx and cell.
+    weighting : WeightingSettings
+    split : int
+        Fan-in of the tree summing the grids.
+
+    Returns
+    -------
+    list of Visibility
+        Per window, the data with ``weight`` holding the imaging weights (graphs in Dask
+        mode); natural weighting without a taper returns ``vis_list`` itself.
+    """
+    if not isinstance(weighting, WeightingSettings):
+        raise TypeError(f"weighting must be a WeightingSettings, got {type(weighting).__name__}")
+    out = list(vis_list)
+    if weighting.needs_grid:
+        models = as_list("model_imagelist", grid_templates, len(out))
+        grids = [rsexecute.execute(grid_weights)(v, m) for v, m in zip(out, models)]
+        total = sum_list_rsexecute(grids, func=_sum_grids, split=split)
+        out = [
+            rsexecute.execute(apply_grid_weights)(
+                v, total, weighting=weighting.weighting, robustness=weighting.robustness
+            )
+            for v in out
+        ]
+    if weighting.taper is not None:
+        out = [rsexecute.execute(taper_visibility_gaussian)(v, weighting.taper) for v in out]
+    return out
 
 
 @strict_keywords
 def weight_list_rsexecute_workflow(
     vis_list, model_imagelist, weighting: str = "natural", robustness: float = 0.0, split: int = 2
 ) -> list:
-    """Imaging weights computed on ONE uv grid shared by all windows.
-
-    Each window grids its weights (a task per window), the grids are summed as a tree, and
-    every window is reweighted by the total density: uniform and robust weighting then
-    mean the same thing whatever the partition of the data into windows.
+    """Imaging weights computed on ONE uv grid shared by all windows (:func:`weight_windows`).
 
     Parameters
     ----------
@@ -46,18 +82,11 @@ def weight_list_rsexecute_workflow(
     weighting : {'natural', 'uniform', 'robust'}
     robustness : float
         Briggs' R for 'robust'.
+    split : int
+        Fan-in of the tree summing the windows' weight grids.
     """
-    if weighting not in _WEIGHTINGS:
-        raise ImagingError(f"weighting {weighting!r} unknown; use natural, uniform or robust")
-    if weighting == "natural":
-        return list(vis_list)
-    models = as_list("model_imagelist", model_imagelist, len(vis_list))
-    grids = [rsexecute.execute(grid_weights)(v, m) for v, m in zip(vis_list, models)]
-    total = sum_list_rsexecute(grids, func=_sum_grids, split=split)
-    return [
-        rsexecute.execute(apply_grid_weights)(v, total, weighting=weighting, robustness=robustness)
-        for v in vis_list
-    ]
+    settings = WeightingSettings(weighting, robustness)
+    return weight_windows(vis_list, model_imagelist, settings, split)
 
 
 @strict_keywords
