@@ -170,9 +170,12 @@ def test_full_jones_memory_is_bounded_by_batching(h, rng, monkeypatch):
     BLAS summation order may differ) and the injected gains to the 1e-6 standard."""
     import tracemalloc
 
-    from uvflow.calibration import solve as solve_module
-    from uvflow.calibration import solve_gaintable_from_statistics
-    from uvflow.calibration.solve import full_solve_batch, gaintable_statistics
+    from uvflow.calibration import (
+        gaintable_statistics,
+        solve_gaintable_from_statistics,
+        stefcal_batches,
+    )
+    from uvflow.calibration.stefcal_batches import full_solve_batch
 
     nant, nint = 16, 8
     model, gt, truth, observed = _case(h, rng, nant, nint, 1, "linear", "G", h.POLARISED,
@@ -192,9 +195,9 @@ def test_full_jones_memory_is_bounded_by_batching(h, rng, monkeypatch):
         finally:
             tracemalloc.stop()
 
-    monkeypatch.setattr(solve_module, "FULL_SOLVE_MEMORY", 2 * one)
+    monkeypatch.setattr(stefcal_batches, "FULL_SOLVE_MEMORY", 2 * one)
     batched, batched_peak = peak_of_solve()
-    monkeypatch.setattr(solve_module, "FULL_SOLVE_MEMORY", 10**12)
+    monkeypatch.setattr(stefcal_batches, "FULL_SOLVE_MEMORY", 10**12)
     whole, whole_peak = peak_of_solve()
     assert whole_peak > nint * one, (whole_peak / one, nint)
     assert batched_peak < 6 * one, (batched_peak / one, 6)

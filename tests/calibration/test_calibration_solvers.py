@@ -9,7 +9,6 @@ from importlib.metadata import EntryPoint
 import numpy as np
 import pytest
 
-import uvflow.calibration.solvers as solvers_module
 from uvflow.calibration import (
     CalibrationError,
     JonesSolver,
@@ -20,6 +19,7 @@ from uvflow.calibration import (
     get_solver,
     solve_calibrate_chain,
 )
+from uvflow.calibration.solver_plugins import SOLVERS
 from uvflow.datamodels import GainTable
 
 
@@ -86,16 +86,14 @@ class NotASolver:
 def plugin(tmp_path, monkeypatch):
     (tmp_path / "uvflow_test_plugin.py").write_text(textwrap.dedent(PLUGIN))
     monkeypatch.syspath_prepend(str(tmp_path))
-    real = solvers_module._entry_points()
-    fake = dict(real)
+    fake = dict(SOLVERS.entry_points)
     for name, attr in (("K", "ConstantPhase"), ("Z", "NotASolver")):
         fake[name] = EntryPoint(
             name=name, value=f"uvflow_test_plugin:{attr}", group="uvflow.solvers"
         )
-    monkeypatch.setattr(solvers_module, "_entry_points", lambda: fake)
+    SOLVERS.reset(fake)
     yield
-    for name in ("K", "Z"):
-        solvers_module._CACHE.pop(name, None)
+    SOLVERS.reset()
     sys.modules.pop("uvflow_test_plugin", None)
 
 

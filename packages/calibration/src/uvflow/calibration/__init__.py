@@ -3,18 +3,15 @@
 Convention: ``V_obs_ij = G_i V_model_ij G_j^H`` (2×2 Jones matrices on the correlation
 matrix ``[[XX, XY], [YX, YY]]``, or per receptor, or scalar); ``apply_gaintable(...,
 inverse=True)`` corrects. Kernels are numpy only; ``calibrate_list_rsexecute_workflow``
-(in ``uvflow.calibration.calibration_workflows``) builds task graphs through
-``uvflow.execution.rsexecute``.
+and ``calibrate_list`` (in ``uvflow.calibration.calibration_workflows``) build task graphs
+through ``uvflow.execution.rsexecute``.
 """
 
 from .apply import apply_gaintable
-from .chain import (
-    apply_calibration_chain,
-    create_calibration_controls,
-    solve_calibrate_chain,
-    validate_controls,
-)
+from .chain import apply_calibration_chain, solve_calibrate_chain
 from .errors import CalibrationError, ControlsError, SolverNotFoundError
+from .gain_solve import gaintable_statistics, solve_gaintable, solve_gaintable_from_statistics
+from .gain_terms import StefCalSolver
 from .gaintable_create import (
     create_gaintable_from_visibility,
     solution_channel_index,
@@ -22,25 +19,26 @@ from .gaintable_create import (
 )
 from .operations import multiply_gaintables, qa_gaintable
 from .plotting import plot_gaintable, plot_gaintable_spectrum
-from .solve import gaintable_statistics, solve_gaintable, solve_gaintable_from_statistics
-from .solvers import ENTRY_POINT_GROUP, JonesSolver, StefCalSolver, available_solvers, get_solver
+from .settings import CalibrationSettings, create_calibration_controls, validate_controls
+from .solver_plugins import ENTRY_POINT_GROUP, JonesSolver, available_solvers, get_solver
 from .statistics import GainStatistics, accumulate_statistics, combine_statistics
 
 __version__ = "0.1.0"
 
 
 def __getattr__(name):
-    # The workflow imports uvflow.execution (and so dask): only when asked for.
-    if name == "calibrate_list_rsexecute_workflow":
-        from .calibration_workflows import calibrate_list_rsexecute_workflow
+    # The workflows import uvflow.execution's executor (and so dask): only when asked for.
+    if name in ("calibrate_list", "calibrate_list_rsexecute_workflow"):
+        from . import calibration_workflows
 
-        return calibrate_list_rsexecute_workflow
+        return getattr(calibration_workflows, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = [
     "ENTRY_POINT_GROUP",
     "CalibrationError",
+    "CalibrationSettings",
     "ControlsError",
     "GainStatistics",
     "JonesSolver",
@@ -51,6 +49,7 @@ __all__ = [
     "apply_calibration_chain",
     "apply_gaintable",
     "available_solvers",
+    "calibrate_list",
     "calibrate_list_rsexecute_workflow",
     "combine_statistics",
     "create_calibration_controls",

@@ -28,13 +28,23 @@ number of windows ``nwindow``:
   result);
 - a term skipped at this iteration (``first_selfcal > iteration``) without a given table:
   ``nwindow`` (a unit table per window), otherwise none;
-- ``global_solution=False``: ``3·nwindow`` for the whole chain (one task per window and
-  its two ``getitem`` tasks).
+- ``global_solution=False``: ``(2 + nterm)·nwindow`` for the whole chain of ``nterm``
+  terms (one task per window and the ``getitem`` tasks that unpack its result: the
+  calibrated visibility and one table per term).
+
+Every window's result is a dict of gain tables by term whose values are tables (serial)
+or deferred tables (Dask), in both kinds of solution, so the tables of one call can be
+the ``gt_list`` of the next (self-calibration cycles) in every execution mode.
+
+``calibrate_list_rsexecute_workflow`` takes RASCIL's flat arguments; :func:`calibrate_list`
+does the same from one :class:`~uvflow.calibration.CalibrationSettings`, made once, which
+every task receives.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -42,42 +52,37 @@ from uvflow.datamodels import GainTable
 from uvflow.execution import rsexecute, strict_keywords
 
 from .apply import apply_gaintable
-from .chain import (
-    apply_calibration_chain,
-    calibration_terms,
-    solve_calibrate_chain,
-    term_controls,
-    validate_controls,
-)
+from .chain import apply_chain, solve_chain
 from .errors import CalibrationError
-from .solvers import get_solver
+from .settings import CalibrationSettings
+from .solver_plugins import get_solver
 
-__all__ = ["calibrate_list_rsexecute_workflow"]
+__all__ = ["calibrate_list", "calibrate_list_rsexecute_workflow"]
 
 logger = logging.getLogger(__name__)
 
 
-def _calibrate_window(vis, model, gaintables, terms, controls, iteration):
-    """One window, whole chain: solve, then correct."""
-    gts = solve_calibrate_chain(vis, model, gaintables, terms, controls, iteration)
-    return apply_calibration_chain(vis, gts, terms, controls, iteration), gts
+def _calibrate_window(vis, model, gaintables, settings, iteration):
+    """One window, whole chain: the corrected window, then one table per term (in order)."""
+    gts = solve_chain(vis, model, gaintables, settings, iteration)
+    return (apply_chain(vis, gts, settings, iteration), *(gts[t] for t in settings.terms))
 
 
-def _solve_and_correct(term, vis, model, gt, controls):
+def _solve_and_correct(term, vis, model, gt, settings):
     """One window, one term: solve it and correct the window's data by it."""
-    solver = get_solver(term)
-    gt = solver.solve(vis, model, gt, **controls)
+    gt = get_solver(term).solve(vis, model, gt, **settings.term_controls(term)[1])
     return apply_gaintable(vis, gt, inverse=True), gt
 
 
-def _accumulate(term, vis, model, gt, controls):
+def _accumulate(term, vis, model, gt, settings):
     """One window's table for ``term`` (given or new) and its solve statistics."""
     solver = get_solver(term)
+    controls = settings.term_controls(term)[1]
     table = gt if gt is not None else solver.create(vis, **controls)
     return table, solver.accumulate(vis, model, table, **controls)
 
 
-def _solve_global(term, parts, controls):
+def _solve_global(term, parts, settings):
     """Add the windows' statistics (in window order) and solve one table for all windows."""
     solver = get_solver(term)
     tables = [p[0] for p in parts]
@@ -94,7 +99,7 @@ def _solve_global(term, parts, controls):
     meta["frequency_interval"] = np.array([hi - lo])
     meta["windows"] = len(tables)
     table = first.replace(frequency=freq, meta=meta)
-    return solver.solve_accumulated([p[1] for p in parts], table, **controls)
+    return solver.solve_accumulated([p[1] for p in parts], table, **settings.term_controls(term)[1])
 
 
 def _widths(t: GainTable) -> np.ndarray:
@@ -102,8 +107,8 @@ def _widths(t: GainTable) -> np.ndarray:
     return np.asarray(w, float) if w is not None else np.zeros(t.nchan)
 
 
-def _create(term, vis, controls):
-    return get_solver(term).create(vis, **controls)
+def _create(term, vis, settings):
+    return get_solver(term).create(vis, **settings.term_controls(term)[1])
 
 
 @strict_keywords
@@ -121,11 +126,14 @@ def calibrate_list_rsexecute_workflow(
     Parameters
     ----------
     vis_list : list of Visibility (or of deferred Visibility)
-        One per frequency window; windows of a global solution share times and antennas.
+        One per frequency window (``vis[ntime, nbaseline, nchan, npol]`` complex, with
+        ``weight`` float and ``flags`` bool); windows of a global solution share times and
+        antennas.
     model_vislist : list of Visibility (or deferred), or of None
         Model visibilities, one per window (None: 1 Jy point source at the phase centre).
     gt_list : list of dict, optional
-        Per window, existing gain tables by term (starting gains and solution grids).
+        Per window, existing gain tables by term (starting gains and solution grids),
+        e.g. the tables a previous call returned.
     calibration_context : str or sequence of str
         Terms in chain order, e.g. 'TG' or 'TGB'.
     controls : dict, optional
@@ -153,6 +161,37 @@ def calibrate_list_rsexecute_workflow(
         installed solver provides, or a key the term's solver does not know; raised while
         the graph is built, in every execution mode.
     """
+    settings = CalibrationSettings.create(calibration_context, controls, global_solution)
+    return calibrate_list(vis_list, model_vislist, gt_list, settings, iteration)
+
+
+def calibrate_list(vis_list, model_vislist, gt_list, settings: CalibrationSettings, iteration=0):
+    """:func:`calibrate_list_rsexecute_workflow` with one :class:`CalibrationSettings`.
+
+    Parameters
+    ----------
+    vis_list, model_vislist, gt_list, iteration
+        As for :func:`calibrate_list_rsexecute_workflow` (``gt_list`` may be None).
+    settings : CalibrationSettings
+        Terms, controls and ``global_solution``, checked when the settings were made.
+
+    Returns
+    -------
+    (list, list)
+        As :func:`calibrate_list_rsexecute_workflow` returns.
+
+    Raises
+    ------
+    CalibrationError
+        Lists of different lengths, ``vis_list`` holding something other than
+        visibilities, ``gt_list`` holding something other than dicts, or a term without
+        a global solution asked to solve globally.
+    """
+    if not isinstance(settings, CalibrationSettings):
+        raise CalibrationError(
+            f"settings must be a CalibrationSettings (CalibrationSettings.create(...)), got "
+            f"{type(settings).__name__}"
+        )
     vis_list, model_vislist = list(vis_list), list(model_vislist)
     nwin = len(vis_list)
     if nwin == 0:
@@ -164,33 +203,21 @@ def calibrate_list_rsexecute_workflow(
     for v in vis_list:
         if isinstance(v, (GainTable, dict, list, np.ndarray)) or v is None:
             raise CalibrationError(f"vis_list must hold Visibility objects, got {type(v).__name__}")
-    terms = calibration_terms(calibration_context)
-    validate_controls(controls)  # before any task: a bad key must not wait for compute
-    per_term = {t: term_controls(t, controls) for t in terms}
-    gts = [dict(gt_list[w]) if gt_list is not None else {} for w in range(nwin)]
-
-    if not global_solution:
-        results = [
-            rsexecute.execute(_calibrate_window, nout=2)(
-                vis_list[w], model_vislist[w], gts[w], terms, controls, iteration
-            )
-            for w in range(nwin)
-        ]
-        return [r[0] for r in results], [r[1] for r in results]
-
+    gts = [_tables_by_term(gt_list[w] if gt_list is not None else None) for w in range(nwin)]
+    if not settings.global_solution:
+        return _calibrate_windows(vis_list, model_vislist, gts, settings, iteration)
     current = list(vis_list)
-    for term in terms:
-        first, c = per_term[term]
+    for term in settings.terms:
         solver = get_solver(term)
-        if iteration < first:
+        if iteration < settings.term_controls(term)[0]:
             for w in range(nwin):
                 if term not in gts[w]:
-                    gts[w][term] = rsexecute.execute(_create)(term, vis_list[w], c)
+                    gts[w][term] = rsexecute.execute(_create)(term, vis_list[w], settings)
             continue
         if solver.frequency_dependent:
             for w in range(nwin):
                 current[w], gts[w][term] = rsexecute.execute(_solve_and_correct, nout=2)(
-                    term, current[w], model_vislist[w], gts[w].get(term), c
+                    term, current[w], model_vislist[w], gts[w].get(term), settings
                 )
             continue
         if not (hasattr(solver, "accumulate") and hasattr(solver, "solve_accumulated")):
@@ -200,12 +227,42 @@ def calibrate_list_rsexecute_workflow(
             )
         parts = [
             rsexecute.execute(_accumulate, nout=2)(
-                term, current[w], model_vislist[w], gts[w].get(term), c
+                term, current[w], model_vislist[w], gts[w].get(term), settings
             )
             for w in range(nwin)
         ]
-        table = rsexecute.execute(_solve_global)(term, parts, c)
+        table = rsexecute.execute(_solve_global)(term, parts, settings)
         for w in range(nwin):
             gts[w][term] = table
             current[w] = rsexecute.execute(apply_gaintable)(current[w], table, inverse=True)
     return current, gts
+
+
+def _tables_by_term(given) -> dict:
+    """A new dict of one window's given tables (None: none)."""
+    if given is None:
+        return {}
+    if not isinstance(given, Mapping):
+        raise CalibrationError(
+            f"gt_list must hold one dict of gain tables by term per window, got "
+            f"{type(given).__name__}"
+        )
+    return dict(given)
+
+
+def _calibrate_windows(vis_list, model_vislist, gts, settings, iteration):
+    """Per-window solutions: one task per window runs the whole chain.
+
+    The task returns the calibrated window and then one table per term, unpacked here
+    (``nout``) into a dict by term: the graph never has to iterate a deferred dict, so
+    the tables can be the next call's ``gt_list`` in every execution mode.
+    """
+    calibrated, tables = [], []
+    nout = 1 + len(settings.terms)
+    for vis, model, given in zip(vis_list, model_vislist, gts):
+        corrected, *solved = rsexecute.execute(_calibrate_window, nout=nout)(
+            vis, model, given, settings, iteration
+        )
+        calibrated.append(corrected)
+        tables.append({**given, **dict(zip(settings.terms, solved))})
+    return calibrated, tables

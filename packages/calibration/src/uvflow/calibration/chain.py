@@ -5,176 +5,105 @@ sequence of term names for multi-character plugin names. The observed data are m
 as ``V = J_1 J_2 … J_n M J_n^H … J_1^H`` for the context ``J_1 J_2 … J_n``; each term is
 solved on the data corrected by the terms before it, against the uncorrupted model.
 
-``controls`` (see :func:`create_calibration_controls`) give per term:
-
-- ``first_selfcal``: the iteration from which the term is used. Before it, the term is
-  neither solved nor applied (a unit table is made for it if none was given).
-- ``shape``: 'scalar' (T), 'vector' (per receptor) or 'matrix' (full 2×2) for G and B.
-- ``timeslice``, ``frequencyslice``, ``phase_only`` and solver options (``niter``,
-  ``tol``, ``refant``, ``normalise_gains``).
-
-Controls are checked before anything is solved or a graph is built
-(:func:`validate_controls`): an entry for a term that no installed solver provides
-(``{'g': ...}``, ``{'Q': ...}``) and a key the term's solver does not know (every key of
-its ``default_controls()`` is known) raise :class:`~uvflow.calibration.ControlsError`
-naming the bad one and listing the valid ones. Entries for installed terms that are not
-in the calibration context are allowed (``create_calibration_controls()`` gives T, G and
-B for any context) and checked all the same.
+The terms and their controls (``first_selfcal``, solution intervals, solver options)
+are described, and checked, in :mod:`uvflow.calibration.settings`.
+:func:`solve_calibrate_chain` and :func:`apply_calibration_chain` take RASCIL's flat
+arguments; :func:`solve_chain` and :func:`apply_chain` do the same from one
+:class:`~uvflow.calibration.CalibrationSettings`.
 """
 
 from __future__ import annotations
 
-import difflib
 import logging
 
 from uvflow.datamodels import GainTable, Visibility
 
 from .apply import apply_gaintable
-from .errors import CalibrationError, ControlsError, SolverNotFoundError, check_keywords
-from .solvers import available_solvers, get_solver
+from .errors import CalibrationError
+from .settings import CalibrationSettings
+from .solver_plugins import get_solver
 
-__all__ = [
-    "apply_calibration_chain",
-    "calibration_terms",
-    "create_calibration_controls",
-    "solve_calibrate_chain",
-    "term_controls",
-    "validate_controls",
-]
+__all__ = ["apply_calibration_chain", "apply_chain", "solve_calibrate_chain", "solve_chain"]
 
 logger = logging.getLogger(__name__)
 
 
-def create_calibration_controls() -> dict[str, dict]:
-    """Default controls of the built-in terms (a new dict on every call).
+def solve_chain(
+    vis: Visibility,
+    model_vis: Visibility | None,
+    gaintables: dict[str, GainTable] | None,
+    settings: CalibrationSettings,
+    iteration: int = 0,
+) -> dict[str, GainTable]:
+    """:func:`solve_calibrate_chain` with the terms and controls of ``settings``.
+
+    Parameters
+    ----------
+    vis, model_vis, gaintables, iteration
+        As for :func:`solve_calibrate_chain`.
+    settings : CalibrationSettings
+        The terms in chain order and their controls (``global_solution`` is not used).
 
     Returns
     -------
     dict
-        ``T``: scalar, phase only, one solution per integration (``timeslice='auto'``);
-        ``G``: per receptor, amplitude and phase, 60 s; ``B``: per receptor and channel,
-        amplitude and phase, 1e5 s. Each has ``first_selfcal=0``, ``shape``,
-        ``timeslice``, ``frequencyslice``, ``phase_only`` and the solver options.
+        A table for every term of ``settings.terms`` (unit tables for skipped terms
+        without one), and the other tables of ``gaintables`` unchanged.
     """
-    return {name: get_solver(name).default_controls() for name in ("T", "G", "B")}
+    out = dict(gaintables or {})
+    avis = vis
+    for k, term in enumerate(settings.terms):
+        first, c = settings.term_controls(term)
+        solver = get_solver(term)
+        if iteration < first:
+            if term not in out:
+                out[term] = solver.create(vis, **c)
+            logger.debug(
+                "chain: term %s skipped at iteration %d (first_selfcal %s)", term, iteration, first
+            )
+            continue
+        out[term] = solver.solve(avis, model_vis, out.get(term), **c)
+        if k < len(settings.terms) - 1:
+            avis = apply_gaintable(avis, out[term], inverse=True)
+    return out
 
 
-def calibration_terms(calibration_context) -> list[str]:
-    """The term names of a context: ``'TGB'`` → ``['T', 'G', 'B']``; a sequence as given.
+def apply_chain(
+    vis: Visibility,
+    gaintables: dict[str, GainTable],
+    settings: CalibrationSettings,
+    iteration: int = 0,
+) -> Visibility:
+    """:func:`apply_calibration_chain` with the terms and controls of ``settings``.
 
     Parameters
     ----------
-    calibration_context : str or sequence of str
-        One character per term, or a list/tuple of (possibly longer) term names.
+    vis, gaintables, iteration
+        As for :func:`apply_calibration_chain`.
+    settings : CalibrationSettings
+        The terms in chain order and their ``first_selfcal``.
 
     Returns
     -------
-    list of str
+    Visibility
+        ``vis[ntime, nbaseline, nchan, npol]`` corrected term by term (weights and flags
+        propagated).
 
     Raises
     ------
     CalibrationError
-        Not a string or sequence, empty, or a repeated term.
-    SolverNotFoundError
-        A term no installed solver provides (the message lists the installed ones).
+        ``gaintables`` not a dict, or a table that does not fit ``vis``.
     """
-    if isinstance(calibration_context, str):
-        terms = list(calibration_context)
-    elif isinstance(calibration_context, (list, tuple)):
-        terms = [str(t) for t in calibration_context]
-    else:
+    if not isinstance(gaintables, dict):
         raise CalibrationError(
-            f"calibration_context must be a string like 'TGB' or a sequence of term names, "
-            f"got {calibration_context!r}"
+            f"gaintables must be a dict of GainTable by term, got {type(gaintables)}"
         )
-    if not terms:
-        raise CalibrationError("calibration_context is empty; name at least one term, e.g. 'T'")
-    if len(set(terms)) != len(terms):
-        raise CalibrationError(f"calibration_context {calibration_context!r} repeats a term")
-    for t in terms:
-        get_solver(t)  # a clear error listing the installed solvers
-    return terms
-
-
-def _solver_for_controls(term):
-    try:
-        return get_solver(term)
-    except SolverNotFoundError:
-        installed = available_solvers()
-        close = difflib.get_close_matches(str(term), installed, n=1) or [
-            t for t in installed if t.lower() == str(term).lower()
-        ]
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise ControlsError(
-            f"controls has an entry for term {term!r}, but no solver {term!r} is installed; "
-            f"controls may be given for the installed terms {', '.join(installed)}{hint}"
-        ) from None
-
-
-def validate_controls(controls: dict | None) -> None:
-    """Check calibration controls without data (see the module notes).
-
-    Parameters
-    ----------
-    controls : dict of dict, or None
-        Per-term controls, e.g. ``create_calibration_controls()`` with changes.
-
-    Raises
-    ------
-    ControlsError
-        ``controls`` is not a dict of dicts, names a term no installed solver provides,
-        gives a term a key its solver does not know (the message lists the valid keys),
-        or a value the solver's ``check_controls`` rejects.
-    """
-    if controls is None:
-        return
-    if not isinstance(controls, dict):
-        raise ControlsError(
-            f"controls must be a dict of dicts by term (create_calibration_controls()), "
-            f"got {type(controls).__name__}"
-        )
-    for term, given in controls.items():
-        solver = _solver_for_controls(term)
-        if not isinstance(given, dict):
-            raise ControlsError(f"controls[{term!r}] must be a dict, got {type(given).__name__}")
-        merged = solver.default_controls()
-        check_keywords(f"controls[{term!r}]", given, merged, error=ControlsError)
-        merged.update(given)
-        first = merged.pop("first_selfcal", 0)
-        if isinstance(first, bool) or not isinstance(first, (int, float)):
-            raise ControlsError(
-                f"controls[{term!r}]['first_selfcal'] must be a number, got {first!r}"
-            )
-        check = getattr(solver, "check_controls", None)
-        if callable(check):
-            check(**merged)
-
-
-def term_controls(term: str, controls: dict | None) -> tuple[int, dict]:
-    """``(first_selfcal, other controls)`` of ``term``: its defaults updated by ``controls``.
-
-    ``controls`` is checked first (:func:`validate_controls`: unknown terms and keys raise
-    :class:`~uvflow.calibration.ControlsError`).
-
-    Parameters
-    ----------
-    term : str
-        An installed term name.
-    controls : dict of dict, or None
-        Per-term controls.
-
-    Returns
-    -------
-    (int or float, dict)
-        ``first_selfcal`` and the other controls (the solver's defaults updated by
-        ``controls[term]``).
-    """
-    validate_controls(controls)
-    c = get_solver(term).default_controls()
-    if controls is not None:
-        c.update(controls.get(term, {}))
-    first = c.pop("first_selfcal", 0)
-    return first, c
+    avis = vis
+    for term in settings.terms:
+        first, _ = settings.term_controls(term)
+        if iteration >= first and term in gaintables:
+            avis = apply_gaintable(avis, gaintables[term], inverse=True)
+    return avis
 
 
 def solve_calibrate_chain(
@@ -209,23 +138,8 @@ def solve_calibrate_chain(
     dict
         A table for every term of the context (unit tables for skipped terms without one).
     """
-    out = dict(gaintables or {})
-    terms = calibration_terms(calibration_context)
-    avis = vis
-    for k, term in enumerate(terms):
-        first, c = term_controls(term, controls)
-        solver = get_solver(term)
-        if iteration < first:
-            if term not in out:
-                out[term] = solver.create(vis, **c)
-            logger.debug(
-                "chain: term %s skipped at iteration %d (first_selfcal %s)", term, iteration, first
-            )
-            continue
-        out[term] = solver.solve(avis, model_vis, out.get(term), **c)
-        if k < len(terms) - 1:
-            avis = apply_gaintable(avis, out[term], inverse=True)
-    return out
+    settings = CalibrationSettings.create(calibration_context, controls)
+    return solve_chain(vis, model_vis, gaintables, settings, iteration)
 
 
 def apply_calibration_chain(
@@ -252,7 +166,7 @@ def apply_calibration_chain(
         Terms in chain order, e.g. ``'TGB'``.
     controls : dict, optional
         Per-term controls (only ``first_selfcal`` matters here); checked like
-        :func:`validate_controls`.
+        :func:`~uvflow.calibration.validate_controls`.
     iteration : int
         Self-calibration iteration.
 
@@ -269,13 +183,6 @@ def apply_calibration_chain(
     ControlsError
         Bad controls.
     """
-    if not isinstance(gaintables, dict):
-        raise CalibrationError(
-            f"gaintables must be a dict of GainTable by term, got {type(gaintables)}"
-        )
-    avis = vis
-    for term in calibration_terms(calibration_context):
-        first, _ = term_controls(term, controls)
-        if iteration >= first and term in gaintables:
-            avis = apply_gaintable(avis, gaintables[term], inverse=True)
-    return avis
+    return apply_chain(
+        vis, gaintables, CalibrationSettings.create(calibration_context, controls), iteration
+    )

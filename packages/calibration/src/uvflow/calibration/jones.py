@@ -17,6 +17,7 @@ from .errors import CalibrationError
 __all__ = [
     "SOLVE_MODES",
     "correlation_receptors",
+    "jones_diagonal",
     "receptor_frame_of",
     "solve_mode",
     "unit_model",
@@ -130,3 +131,19 @@ def solve_mode(jones_type: str, frame, crosspol: bool) -> str:
             )
         return "full"
     return "diagonal"
+
+
+def jones_diagonal(a: np.ndarray) -> np.ndarray:
+    """The diagonal entries (per receptor) of a stack of Jones matrices.
+
+    Parameters
+    ----------
+    a : numpy.ndarray, shape [..., nrec, nrec]
+        E.g. a gain table's ``gain`` (complex128) or ``weight`` (float64).
+
+    Returns
+    -------
+    numpy.ndarray, shape [..., nrec]
+        A read-only view (``numpy.diagonal``), same dtype.
+    """
+    return np.diagonal(a, axis1=-2, axis2=-1)

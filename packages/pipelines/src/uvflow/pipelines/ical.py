@@ -18,7 +18,8 @@ solves) the mean gain amplitude of every solution is 1.
 from __future__ import annotations
 
 from uvflow.calibration import create_calibration_controls
-from uvflow.calibration.chain import apply_calibration_chain, calibration_terms, term_controls
+from uvflow.calibration.chain import apply_calibration_chain
+from uvflow.calibration.settings import calibration_terms, term_controls
 from uvflow.execution import rsexecute, strict_keywords
 from uvflow.imaging.workflows import predict_list_rsexecute_workflow
 

@@ -1,123 +1,29 @@
-"""Jones-term solvers: the ``uvflow.solvers`` entry-point group and the built-in T, G, B.
+"""The built-in antenna-gain terms T (scalar), G (per receptor) and B (per channel).
 
-A solver is an object with the :class:`JonesSolver` protocol, registered under its term
-name in the ``uvflow.solvers`` entry-point group of its distribution::
-
-    [project.entry-points."uvflow.solvers"]
-    K = "mypackage.delay:DelaySolver"     # a class (instantiated without arguments) or an instance
-
-Calibration chains (``solve_calibrate_chain``, ``calibrate_list_rsexecute_workflow``)
-find every term of ``calibration_context`` with :func:`get_solver`; the built-in T, G and
-B terms are registered the same way (in uvflow-calibration's pyproject.toml).
-
-Controls: each term's controls are ``solver.default_controls()`` updated with the user's
-``controls[name]``; the chain uses ``first_selfcal`` and passes all other keys to
-``create``/``solve``. ``default_controls()`` must therefore name every control the
-solver accepts: chains and workflows check the user's keys against it before they build
-anything (:func:`uvflow.calibration.validate_controls`), so a misspelt key fails at once,
-not when a Dask task runs. A solver may also provide ``check_controls(**controls)``
-raising :class:`~uvflow.calibration.ControlsError` for bad values; it is called at the
-same time. When a solver is given ``gt``, the table's solution intervals are used
-(timeslice/frequencyslice are only for creating tables).
-
-Global (multi-window) solutions: a solver whose term is frequency independent
-(``frequency_dependent = False``) may also provide ``accumulate(vis, modelvis, gt,
-**controls)`` returning per-window partial results that are small, and
-``solve_accumulated(parts, gt, **controls)`` solving from a list of them: the calibration
-workflow then solves the term jointly over all frequency windows without moving
-visibilities. Without these methods a global solution of that term is an error.
+One :class:`StefCalSolver` class serves the three terms; its instances ``T_TERM``,
+``G_TERM`` and ``B_TERM`` are registered in the ``uvflow.solvers`` entry-point group
+(uvflow-calibration's pyproject.toml) exactly as a plug-in's solver is
+(:mod:`uvflow.calibration.solver_plugins`). The terms differ only in their default
+controls; each solves with :func:`~uvflow.calibration.solve_gaintable` (StefCal) and
+supports global solutions over frequency windows through the solve's sufficient
+statistics (:meth:`StefCalSolver.accumulate`, :meth:`StefCalSolver.solve_accumulated`).
 """
 
 from __future__ import annotations
 
-import logging
-from importlib.metadata import entry_points
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 import numpy as np
 
 from uvflow.datamodels import GainTable, Visibility
+from uvflow.execution.keywords import check_keywords
 
-from .errors import CalibrationError, ControlsError, SolverNotFoundError, check_keywords
+from .errors import CalibrationError, ControlsError
+from .gain_solve import gaintable_statistics, solve_gaintable, solve_gaintable_from_statistics
 from .gaintable_create import create_gaintable_from_visibility
-from .solve import gaintable_statistics, solve_gaintable, solve_gaintable_from_statistics
 from .statistics import combine_statistics
 
-__all__ = [
-    "ENTRY_POINT_GROUP",
-    "JonesSolver",
-    "StefCalSolver",
-    "available_solvers",
-    "get_solver",
-]
-
-logger = logging.getLogger(__name__)
-
-ENTRY_POINT_GROUP = "uvflow.solvers"
-
-
-@runtime_checkable
-class JonesSolver(Protocol):
-    """What a Jones-term solver provides.
-
-    Attributes
-    ----------
-    name : str
-        The term name (the entry-point name), e.g. ``'G'``.
-    frequency_dependent : bool
-        True when the term is solved per frequency window (like B), False when one
-        solution may serve all windows (like T and G).
-    """
-
-    name: str
-    frequency_dependent: bool
-
-    def default_controls(self) -> dict[str, Any]:
-        """Controls of this term (including ``first_selfcal``), a new dict on every call."""
-        ...
-
-    def create(self, vis: Visibility, **controls) -> GainTable:
-        """A unit gain table for ``vis`` on this term's solution grid.
-
-        Parameters
-        ----------
-        vis : Visibility
-            ``vis[ntime, nbaseline, nchan, npol]``: its times, channels and antennas.
-        **controls
-            This term's controls, without ``first_selfcal``.
-
-        Returns
-        -------
-        GainTable
-            ``gain[ntime, nant, nchan, nrec, nrec]`` complex128, ``jones_type == name``.
-        """
-        ...
-
-    def solve(
-        self, vis: Visibility, modelvis: Visibility | None, gt: GainTable | None, **controls
-    ) -> GainTable:
-        """Solve this term so that ``vis ≈ J modelvis J^H``; ``gt`` gives the grid and start.
-
-        Parameters
-        ----------
-        vis : Visibility
-            Data ``vis[ntime, nbaseline, nchan, npol]`` complex, with ``weight`` float and
-            ``flags`` bool of the same shape (both to be honoured).
-        modelvis : Visibility or None
-            Model of the same shape (None: 1 Jy point source at the phase centre).
-        gt : GainTable or None
-            Solution grid and starting gains (None: :meth:`create`).
-        **controls
-            This term's controls, without ``first_selfcal``.
-
-        Returns
-        -------
-        GainTable
-            ``gain[ntime, nant, nchan, nrec, nrec]`` complex128 and ``weight`` float64;
-            never NaN (no data: gain 1, weight 0).
-        """
-        ...
-
+__all__ = ["B_TERM", "G_TERM", "T_TERM", "StefCalSolver"]
 
 _SHAPES = {"scalar": False, "vector": False, "matrix": True}
 
@@ -240,10 +146,9 @@ class StefCalSolver:
 
         Parameters
         ----------
-        vis : Visibility
-            ``vis[ntime, nbaseline, nchan, npol]`` complex, with weights and flags.
-        modelvis : Visibility or None
-            Same shape (None: 1 Jy point source at the phase centre).
+        vis, modelvis : Visibility, and Visibility or None
+            As for :meth:`solve`: ``vis[ntime, nbaseline, nchan, npol]`` complex with
+            weights and flags, and a model of the same shape (None: a 1 Jy point source).
         gt : GainTable
             The solution grid.
         **controls
@@ -308,64 +213,6 @@ def _check_values(where: str, c: dict) -> None:
         raise ControlsError(f"{where}: tol must be a positive number, got {tol!r}")
     if isinstance(refant, bool) or not isinstance(refant, (int, np.integer)) or refant < 0:
         raise ControlsError(f"{where}: refant must be an antenna index >= 0, got {refant!r}")
-
-
-_CACHE: dict[str, JonesSolver] = {}
-
-
-def _entry_points() -> dict:
-    return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
-
-
-def available_solvers() -> list[str]:
-    """Names of the solvers installed in the ``uvflow.solvers`` entry-point group.
-
-    Returns
-    -------
-    list of str
-        Sorted term names (the built-ins: ``['B', 'G', 'T']``).
-    """
-    return sorted(_entry_points())
-
-
-def get_solver(name: str) -> JonesSolver:
-    """The installed solver of term ``name``.
-
-    Parameters
-    ----------
-    name : str
-        Term name, the entry-point name (``'T'``, ``'G'``, ``'B'`` or a plug-in's).
-
-    Returns
-    -------
-    JonesSolver
-        Loaded once and cached (a registered class is instantiated without arguments).
-
-    Raises
-    ------
-    SolverNotFoundError
-        No such solver is installed (the message lists the installed ones).
-    CalibrationError
-        The registered object does not follow the :class:`JonesSolver` protocol.
-    """
-    if name in _CACHE:
-        return _CACHE[name]
-    eps = _entry_points()
-    if name not in eps:
-        installed = ", ".join(sorted(eps)) or "none (is uvflow-calibration installed?)"
-        raise SolverNotFoundError(
-            f"no Jones solver {name!r} in entry-point group {ENTRY_POINT_GROUP!r}; "
-            f"installed: {installed}"
-        )
-    obj = eps[name].load()
-    solver = obj() if isinstance(obj, type) else obj
-    if not isinstance(solver, JonesSolver) or solver.name != name:
-        raise CalibrationError(
-            f"entry point {name!r} ({eps[name].value}) does not give a JonesSolver named "
-            f"{name!r}: it needs name, frequency_dependent, default_controls, create and solve"
-        )
-    _CACHE[name] = solver
-    return solver
 
 
 #: The built-in terms, registered as entry points ``T``, ``G`` and ``B``.

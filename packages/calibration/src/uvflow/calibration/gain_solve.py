@@ -36,20 +36,8 @@ After the iterations
 6. ``gt.meta``: ``iterations`` and ``converged`` [ntime, nchan], ``niter``, ``tol``,
    ``solver='stefcal'``, ``mode``.
 
-Memory
-------
-The statistics are per solution and baseline: R, Q, P of ``nbaseline × npol`` values for
-scalar/diagonal solves, but ``S`` and ``T`` of 16 + 64 complex values per baseline for a
-full 2×2 solve (``nsolution × nbaseline × 1.3 KiB``: 4.3 GB for 256 antennas and 100
-intervals, more than the 1.7 GB of 4-correlation complex64 visibilities of 100
-integrations × 16 channels they come from). The StefCal iterations work on dense antenna × antenna
-matrices: ``[n, nant, nant]`` per receptor for the scalar and diagonal solves
-(16 bytes · nant² per problem), but ``[n, 4·nant, 4·nant]`` and ``[n, 8·nant, 8·nant]``
-for the full 2×2 solve (1280 bytes · nant² per problem: 84 MB at 256 antennas, 6.7 GB for
-100 intervals at once). The full solve therefore works through the problems in batches
-of :func:`full_solve_batch` (as many as fit :data:`FULL_SOLVE_MEMORY`, 512 MiB, at least
-one), and computes its residuals one interval at a time; the results do not depend on
-the batching.
+The StefCal problems themselves, and the memory they take, are in
+:mod:`uvflow.calibration.stefcal_batches`.
 """
 
 from __future__ import annotations
@@ -62,24 +50,13 @@ from uvflow.datamodels import GainTable, Visibility
 
 from .errors import CalibrationError
 from .gaintable_create import create_gaintable_from_visibility
-from .jones import correlation_receptors, solve_mode
+from .jones import correlation_receptors, jones_diagonal, solve_mode
 from .statistics import GainStatistics, accumulate_statistics
-from .stefcal import dense_full, dense_scalar, full_normal_matrices, stefcal_full, stefcal_scalar
+from .stefcal_batches import solve_diagonal, solve_full
 
-__all__ = [
-    "FULL_SOLVE_MEMORY",
-    "full_solve_batch",
-    "gaintable_statistics",
-    "solve_gaintable",
-    "solve_gaintable_from_statistics",
-]
+__all__ = ["gaintable_statistics", "solve_gaintable", "solve_gaintable_from_statistics"]
 
 logger = logging.getLogger(__name__)
-
-#: Bytes allowed for the dense matrices of the full 2×2 solve at a time (see the module
-#: notes): problems are solved in batches of :func:`full_solve_batch` so that the peak
-#: stays near this, plus the statistics, whatever the number of solution intervals.
-FULL_SOLVE_MEMORY = 512 * 2**20
 
 
 def _check_options(niter, tol, refant, nant) -> None:
@@ -273,12 +250,12 @@ def solve_gaintable_from_statistics(
                 "phase_only applies to scalar and diagonal solutions; use phase_only=False "
                 "with crosspol=True"
             )
-        gain, weight, info = _solve_full(stats, gt, niter, tol)
+        gain, weight, info = solve_full(stats, gt, niter, tol)
     else:
-        gain, weight, info = _solve_diagonal(stats, gt, niter, tol, phase_only)
-    valid = _diag(weight) > 0  # [nts, nant, nfs, nrec]
+        gain, weight, info = solve_diagonal(stats, gt, niter, tol, phase_only)
+    valid = jones_diagonal(weight) > 0  # [nts, nant, nfs, nrec]
     if normalise_gains and not phase_only:
-        scale = _mean_amplitude(_diag(gain), valid)  # [nts, nfs]
+        scale = _mean_amplitude(jones_diagonal(gain), valid)  # [nts, nfs]
         gain = gain / scale[:, None, :, None, None]
         weight = weight * (scale**2)[:, None, :, None, None]
     gain = _reference(gain, valid, refant, stats.mode)
@@ -302,108 +279,6 @@ def solve_gaintable_from_statistics(
     return gt.replace(gain=gain, weight=weight, residual=residual, meta=meta)
 
 
-def _diag(a: np.ndarray) -> np.ndarray:
-    return np.diagonal(a, axis1=-2, axis2=-1)
-
-
-def _start(gt: GainTable) -> np.ndarray:
-    """Starting gains from the table: invalid or zero entries start at 1."""
-    g = gt.gain.copy()
-    d = _diag(g)
-    bad = (np.abs(d) == 0) | ~np.isfinite(d) | (_diag(gt.weight) <= 0)
-    if np.any(bad):
-        eye = np.eye(gt.nrec, dtype=complex)
-        g = np.where(bad.any(axis=-1)[..., None, None], eye, g)
-    return g
-
-
-def _solve_diagonal(stats, gt, niter, tol, phase_only):
-    nts, nfs = stats.nsol
-    nant, nrec = gt.nants, gt.nrec
-    p, q = correlation_receptors(stats.polarisation_frame)
-    R, Q = stats.sums["R"], stats.sums["Q"]
-    a1, a2 = stats.antenna1, stats.antenna2
-    g0 = _diag(_start(gt))  # [nts, nant, nfs, nrec]
-    if stats.mode == "scalar":
-        Rb, Qb = R.sum(axis=-1)[..., None], Q.sum(axis=-1)[..., None]  # one receptor problem
-        g0 = g0[..., :1]
-    else:
-        par = np.flatnonzero(p == q)  # parallel hands, ordered by receptor
-        Rb, Qb = R[..., par], Q[..., par]
-    nr = Rb.shape[-1]
-    # batch axis (time, freq, receptor)
-    Rd = dense_scalar(Rb.transpose(0, 1, 3, 2).reshape(-1, Rb.shape[2]), a1, a2, nant)
-    Qd = dense_scalar(Qb.transpose(0, 1, 3, 2).reshape(-1, Qb.shape[2]), a1, a2, nant)
-    gstart = g0.transpose(0, 2, 3, 1).reshape(-1, nant)
-    g, it, conv = stefcal_scalar(Rd, Qd, gstart, niter, tol, phase_only)
-    w = np.matmul(Qd, (np.abs(g) ** 2)[..., None])[..., 0]  # Σ_j Q_ij |g_j|²
-    g = g.reshape(nts, nfs, nr, nant).transpose(0, 3, 1, 2)  # [nts, nant, nfs, nr]
-    w = w.reshape(nts, nfs, nr, nant).transpose(0, 3, 1, 2)
-    if stats.mode == "scalar":
-        g, w = np.repeat(g, nrec, axis=-1), np.repeat(w, nrec, axis=-1)
-    gain = np.zeros((nts, nant, nfs, nrec, nrec), complex)
-    weight = np.zeros(gain.shape)
-    r = np.arange(nrec)
-    gain[..., r, r] = g
-    weight[..., r, r] = w
-    it = it.reshape(nts, nfs, nr).max(axis=-1)
-    conv = conv.reshape(nts, nfs, nr).all(axis=-1)
-    return gain, weight, (it, conv)
-
-
-def full_solve_batch(nant: int, nproblems: int, budget: int | None = None) -> int:
-    """How many full 2×2 problems (solution intervals × frequency solutions) are solved
-    together so that their dense matrices fit in ``budget`` bytes (at least one).
-
-    One problem of ``nant`` antennas needs ``Smat`` [4·nant, 4·nant] and ``Tmat``
-    [8·nant, 8·nant] complex128: ``80 · nant² · 16`` bytes (84 MB for 256 antennas).
-
-    Parameters
-    ----------
-    nant : int
-        Antennas of the gain table.
-    nproblems : int
-        Solutions to solve (intervals × frequency solutions).
-    budget : int, optional
-        Bytes; default :data:`FULL_SOLVE_MEMORY`.
-
-    Returns
-    -------
-    int
-        Batch size, 1 … nproblems.
-    """
-    budget = FULL_SOLVE_MEMORY if budget is None else budget
-    return int(max(1, min(nproblems, budget // (80 * 16 * nant * nant))))
-
-
-def _solve_full(stats, gt, niter, tol):
-    nts, nfs = stats.nsol
-    nant = gt.nants
-    nb = stats.antenna1.size
-    n = nts * nfs
-    S = stats.sums["S"].reshape(n, nb, 2, 2, 2, 2)
-    T = stats.sums["T"].reshape((n, nb) + (2,) * 6)
-    G0 = _start(gt).transpose(0, 2, 1, 3, 4).reshape(n, nant, 2, 2)
-    G = np.empty_like(G0)
-    w = np.empty((n, nant, 2, 2))
-    it = np.empty(n, np.int64)
-    conv = np.empty(n, bool)
-    # The problems are independent: solve them in batches whose dense matrices fit the
-    # memory budget (one batch of everything would need 1280·nant²·n bytes).
-    step = full_solve_batch(nant, n)
-    for lo in range(0, n, step):
-        part = slice(lo, min(n, lo + step))
-        Smat, Tmat = dense_full(S[part], T[part], stats.antenna1, stats.antenna2, nant)
-        G[part], it[part], conv[part] = stefcal_full(Smat, Tmat, G0[part], niter, tol)
-        A = full_normal_matrices(Tmat, G[part])  # [batch, nant, a, d, e]
-        w[part] = np.abs(np.diagonal(A, axis1=-2, axis2=-1))  # [batch, nant, a, d]
-        del Smat, Tmat, A
-    gain = G.reshape(nts, nfs, nant, 2, 2).transpose(0, 2, 1, 3, 4)
-    weight = w.reshape(nts, nfs, nant, 2, 2).transpose(0, 2, 1, 3, 4)
-    # A receptor row without data has a zero normal matrix: no solution for that antenna.
-    return gain, weight, (it.reshape(nts, nfs), conv.reshape(nts, nfs))
-
-
 def _mean_amplitude(d: np.ndarray, valid: np.ndarray) -> np.ndarray:
     """Mean |g| over antennas and receptors of valid gains, [nts, nfs] (1 where none)."""
     amp = np.where(valid, np.abs(d), 0.0).sum(axis=(1, 3))
@@ -419,7 +294,7 @@ def _reference(gain, valid, refant, mode):
     order = np.concatenate([[refant], np.delete(np.arange(nant), refant)])
     v = valid[:, order]  # [nts, nant, nfs, nrec]
     first = order[np.argmax(v, axis=1)]  # [nts, nfs, nrec]
-    d = _diag(gain)
+    d = jones_diagonal(gain)
     ref = np.take_along_axis(d, first[:, None], axis=1)[:, 0]  # [nts, nfs, nrec]
     has = v.any(axis=1)
     if mode == "full":
@@ -441,7 +316,7 @@ def _no_data_is_identity(gain, weight, valid, mode):
             weight = np.where(missing[..., None, None], 0.0, weight)
         return gain, weight
     r = np.arange(nrec)
-    d = _diag(gain)
+    d = jones_diagonal(gain)
     gain = gain.copy()
     gain[..., r, r] = np.where(valid, d, 1.0)
     return gain, weight

@@ -95,7 +95,7 @@ def dense_full(
     -----
     The two matrices take ``1280 · nant²`` bytes per problem (84 MB for 256 antennas):
     callers pass batches sized to a memory budget
-    (:func:`uvflow.calibration.solve.full_solve_batch`), not every interval at once.
+    (:func:`uvflow.calibration.stefcal_batches.full_solve_batch`), not every interval at once.
     """
     n = S.shape[0]
     sm = np.zeros((n, nant, 2, 2, nant, 2, 2), complex)  # [n, i, a, d, j, b, c]
