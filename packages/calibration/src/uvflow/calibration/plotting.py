@@ -16,6 +16,7 @@ import numpy as np
 from uvflow.datamodels import GainTable
 
 from .errors import CalibrationError
+from .jones import jones_diagonal
 
 __all__ = ["plot_gaintable", "plot_gaintable_spectrum"]
 
@@ -77,29 +78,18 @@ def plot_gaintable(
     """
     if not 0 <= channel < gt.nchan:
         raise CalibrationError(f"channel must be in 0..{gt.nchan - 1}, got {channel}")
-    ants = _antennas(gt, antennas)
-    fig = _figure(2)
-    ax_a, ax_p = fig.subplots(2, 1, sharex=True)
     hours = (gt.time - gt.time.min()) / 3600.0
-    d = np.diagonal(gt.gain[:, :, channel], axis1=-2, axis2=-1)  # [ntime, nant, nrec]
-    valid = np.diagonal(gt.weight[:, :, channel], axis1=-2, axis2=-1) > 0
-    styles = ["-", "--"]
-    for r, rname in enumerate(gt.receptor_frame.names):
-        for a in ants:
-            ok = valid[:, a, r]
-            color = f"C{a % 10}"
-            ls = styles[r % 2]
-            ax_a.plot(hours[ok], np.abs(d[ok, a, r]), ls, color=color, marker=".", lw=0.8)
-            ax_p.plot(
-                hours[ok], np.degrees(np.angle(d[ok, a, r])), ls, color=color, marker=".", lw=0.8
-            )
-        ax_a.plot([], [], styles[r % 2], color="k", label=f"receptor {rname}")
-    ax_a.set_ylabel("amplitude")
-    ax_p.set_ylabel("phase (deg)")
-    ax_p.set_xlabel(f"time since {gt.time.min():.1f} s (MJD seconds) / h")
-    ax_a.legend(loc="best", fontsize="small")
-    fig.suptitle(title or f"{gt.jones_type} gains, {gt.frequency[channel] / 1e6:.3f} MHz")
-    return _save(fig, filename)
+    return _plot_lines(
+        hours,
+        jones_diagonal(gt.gain[:, :, channel]),  # [ntime, nant, nrec]
+        jones_diagonal(gt.weight[:, :, channel]) > 0,
+        _antennas(gt, antennas),
+        gt.receptor_frame.names,
+        f"time since {gt.time.min():.1f} s (MJD seconds) / h",
+        title or f"{gt.jones_type} gains, {gt.frequency[channel] / 1e6:.3f} MHz",
+        filename,
+        marker=".",
+    )
 
 
 def plot_gaintable_spectrum(
@@ -109,16 +99,11 @@ def plot_gaintable_spectrum(
 
     Parameters
     ----------
-    gt : GainTable
-        ``gain[ntime, nant, nchan, nrec, nrec]`` complex128 and ``weight`` float64 of the
-        same shape.
-    filename : str or path-like
-        PNG file to write (written to a temporary name, then renamed).
+    gt, filename, antennas, title
+        As for :func:`plot_gaintable` (``gain[ntime, nant, nchan, nrec, nrec]`` complex128
+        and ``weight`` float64 of the same shape).
     time : int
         Solution interval to plot, 0 … ntime − 1.
-    antennas : sequence of int, optional
-        Antenna indices (default all).
-    title : str, optional
 
     Returns
     -------
@@ -134,21 +119,36 @@ def plot_gaintable_spectrum(
     """
     if not 0 <= time < gt.ntimes:
         raise CalibrationError(f"time must be in 0..{gt.ntimes - 1}, got {time}")
-    ants = _antennas(gt, antennas)
+    order = np.argsort(gt.frequency)
+    return _plot_lines(
+        gt.frequency[order] / 1e6,
+        jones_diagonal(gt.gain[time]).transpose(1, 0, 2)[order],  # [nchan, nant, nrec]
+        jones_diagonal(gt.weight[time]).transpose(1, 0, 2)[order] > 0,
+        _antennas(gt, antennas),
+        gt.receptor_frame.names,
+        "frequency / MHz",
+        title or f"{gt.jones_type} gains, solution interval {time}",
+        filename,
+        marker=None,
+    )
+
+
+def _plot_lines(x, gains, valid, ants, receptors, xlabel, title, filename, marker):
+    """Amplitude (top) and phase (bottom) of ``gains[nx, nant, nrec]`` against ``x[nx]``:
+    a colour per antenna, a line style per receptor, points where ``valid`` only."""
     fig = _figure(2)
     ax_a, ax_p = fig.subplots(2, 1, sharex=True)
-    mhz = gt.frequency / 1e6
-    order = np.argsort(mhz)
-    d = np.diagonal(gt.gain[time], axis1=-2, axis2=-1)  # [nant, nchan, nrec]
-    valid = np.diagonal(gt.weight[time], axis1=-2, axis2=-1) > 0
-    for r in range(gt.nrec):
+    for r, rname in enumerate(receptors):
+        ls = "-" if r % 2 == 0 else "--"
         for a in ants:
-            ok = order[valid[a, order, r]]
-            ls = "-" if r == 0 else "--"
-            ax_a.plot(mhz[ok], np.abs(d[a, ok, r]), ls, color=f"C{a % 10}", lw=0.8)
-            ax_p.plot(mhz[ok], np.degrees(np.angle(d[a, ok, r])), ls, color=f"C{a % 10}", lw=0.8)
+            ok = valid[:, a, r]
+            style = dict(color=f"C{a % 10}", marker=marker, lw=0.8)
+            ax_a.plot(x[ok], np.abs(gains[ok, a, r]), ls, **style)
+            ax_p.plot(x[ok], np.degrees(np.angle(gains[ok, a, r])), ls, **style)
+        ax_a.plot([], [], ls, color="k", label=f"receptor {rname}")
     ax_a.set_ylabel("amplitude")
     ax_p.set_ylabel("phase (deg)")
-    ax_p.set_xlabel("frequency / MHz")
-    fig.suptitle(title or f"{gt.jones_type} gains, solution interval {time}")
+    ax_p.set_xlabel(xlabel)
+    ax_a.legend(loc="best", fontsize="small")
+    fig.suptitle(title)
     return _save(fig, filename)
