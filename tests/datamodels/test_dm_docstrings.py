@@ -17,7 +17,8 @@ import pytest
 MODULES = [
     "uvflow.datamodels",
     "uvflow.datamodels.io",
-    "uvflow.datamodels.io.uvfits",
+    "uvflow.datamodels.io.uvfits_read",
+    "uvflow.datamodels.io.uvfits_tables",
     "uvflow.datamodels.stokes_axis",
     "uvflow.datamodels.testing",
 ]

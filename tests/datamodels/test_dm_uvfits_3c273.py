@@ -161,7 +161,7 @@ def test_file_uvw_are_in_the_b1950_frame(vis):
     """Undoing the reader's rotation gives back the file's frame: its uv axes sit 128″ from
     J2000's (the position-angle change of 3C273's frame from B1950 to J2000, 1.2e2″ from
     precession over 50 years at RA 187°, Dec 2°), as the file's EPOCH = 1950 says."""
-    from uvflow.datamodels.io.uvfits import uvw_to_j2000
+    from uvflow.datamodels.io.uvfits_tables import uvw_to_j2000
 
     ok = vis.meta["uvfits_groups"] >= 0
     rot = uvw_to_j2000(vis.phasecentre, 1950.0)

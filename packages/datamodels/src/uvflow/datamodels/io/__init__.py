@@ -10,7 +10,8 @@ from .measurementset_read import read_ms
 from .measurementset_write import write_ms
 from .ms_column import write_column
 from .ms_tables import MeasurementSetError
-from .uvfits import UVFITSError, read_uvfits
+from .uvfits_read import read_uvfits
+from .uvfits_tables import UVFITSError
 from .xarray_convert import (
     image_from_xarray,
     image_to_xarray,

@@ -1,5 +1,9 @@
 """Read UVFITS (AIPS random-groups, AIPS Memo 117) into block-layout Visibility.
 
+This module reads the random groups (visibilities, uvw, times, baselines) and converts
+them; the antenna, source and frequency tables are read by
+:mod:`uvflow.datamodels.io.uvfits_tables`.
+
 Conventions and how they are converted to uvflow's (the MS's, DESIGN §3)
 --------------------------------------------------------------------------
 *uvw.* UU, VV, WW are in light-seconds (astropy applies PSCAL/PZERO); × c gives metres.
@@ -31,16 +35,14 @@ conjugates; AIPS Memo 117 states it as the opposite baseline vector and phase si
 the AN table's TIMSYS (IAT/TAI for old VLA files; UTC if absent), converted to MJD
 seconds UTC with astropy.
 
-*Antennas.* AN table STABXYZ relative to ARRAYX/Y/Z. With FRAME = 'ITRF' (or an array
-centre of 0) they are ITRF offsets (absolute positions); old VLA files without FRAME use
-the VLA on-line frame with X through the array's meridian, rotated here by the array
-longitude about Z (as CASA's importuvfits does); XYZHAND = 'LEFT' flips y.
+*Antennas.* From the AN table
+(:func:`~uvflow.datamodels.io.uvfits_tables.antenna_configuration`).
 
 *Phase centre and uvw frame.* SU table RAEPO/DECEPO (multi-source files), else the RA/DEC
 axes' CRVAL, at the SU EPOCH or the header's EQUINOX/EPOCH (1950 → FK4 B1950; 2000 → J2000,
 taken as ICRS; other values → FK5 at that Julian equinox), converted to ICRS. AIPS gives
 uvw in the mean frame of that epoch; uvflow's are J2000 (the MS convention), so uvw are
-turned by :func:`uvw_to_j2000` (the frame rotation, w kept on the source, u and v turned
+turned by :func:`~uvflow.datamodels.io.uvfits_tables.uvw_to_j2000` (the frame rotation, w kept on the source, u and v turned
 by the change of position angle). On 3C273XC1.fits (EPOCH 1950) a rotation about w fitted
 between the file's uvw and rigorous uvw from the antennas leaves −6.8″ for B1950, −95″ for
 the true frame of date and −128″ for J2000: the file's uvw are B1950, and read back they
@@ -55,13 +57,18 @@ import logging
 import os
 
 import numpy as np
-from astropy.coordinates import FK4, FK5, EarthLocation, FK4NoETerms, SkyCoord
 from astropy.io import fits
 from astropy.time import Time
 
-from ..configuration import Configuration
 from ..polarisation import FITS_STOKES_CODES, PolarisationFrame
 from ..visibility import SPEED_OF_LIGHT, Visibility
+from .uvfits_tables import (
+    UVFITSError,
+    antenna_configuration,
+    channel_frequencies,
+    source_directions,
+    uvw_to_j2000,
+)
 from .vis_blocks import (
     block_layout,
     channel_indices,
@@ -71,20 +78,12 @@ from .vis_blocks import (
     resolve_pol,
 )
 
-__all__ = ["read_uvfits", "UVFITSError", "uvw_to_j2000"]
+__all__ = ["read_uvfits"]
 
 log = logging.getLogger(__name__)
 
 _FITS_CODE_TO_PRODUCT = {v: k for k, v in FITS_STOKES_CODES.items()}
-_MOUNTS = {0: "altaz", 1: "equatorial", 2: "orbiting", 3: "xy", 4: "naismith-r", 5: "naismith-l"}
-_DIAMETERS = {"VLA": 25.0, "EVLA": 25.0, "JVLA": 25.0, "VLBA": 25.0, "ATCA": 22.0, "GMRT": 45.0,
-              "MEERKAT": 13.5, "ALMA": 12.0, "WSRT": 25.0, "SMA": 6.0, "ATA": 6.1}  # fmt: skip
 _HERMITIAN = {"RL": "LR", "LR": "RL", "XY": "YX", "YX": "XY"}
-_TIMESYS = {"IAT": "tai", "TAI": "tai", "UTC": "utc", "TT": "tt", "TDT": "tt", "GPS": "tai"}
-
-
-class UVFITSError(ValueError):
-    """A UVFITS file is malformed or does not hold what was asked for."""
 
 
 def _axes(header) -> dict[str, dict]:
@@ -114,169 +113,6 @@ def _param(group_data, names: list[str], prefix: str):
     if not idx:
         return None
     return [np.asarray(group_data.par(i), dtype=np.float64) for i in idx]
-
-
-def _configuration(an, header, diameter) -> tuple[Configuration, dict[int, int], str]:
-    h = an.header
-    centre = np.array(
-        [float(h.get("ARRAYX", 0.0)), float(h.get("ARRAYY", 0.0)), float(h.get("ARRAYZ", 0.0))]
-    )
-    stab = np.array(an.data["STABXYZ"], dtype=float)
-    if str(h.get("XYZHAND", "RIGHT")).strip().upper() == "LEFT":
-        stab[:, 1] = -stab[:, 1]
-    array_name = str(h.get("ARRNAM", header.get("TELESCOP", "unknown"))).strip() or "unknown"
-    frame = str(h.get("FRAME", "")).strip().upper()
-    if np.allclose(centre, 0):
-        xyz = stab
-    elif frame == "ITRF" or array_name.upper() not in ("VLA", "EVLA", "JVLA"):
-        xyz = stab + centre
-    else:
-        lon = np.arctan2(centre[1], centre[0])
-        rot = np.array(
-            [[np.cos(lon), -np.sin(lon), 0.0], [np.sin(lon), np.cos(lon), 0.0], [0.0, 0.0, 1.0]]
-        )
-        xyz = stab @ rot.T + centre
-        log.info(
-            "AN table of %s without FRAME: VLA frame rotated by the array longitude", array_name
-        )
-    numbers = [int(n) for n in an.data["NOSTA"]]
-    names = [str(n).strip() for n in an.data["ANNAME"]]
-    if len(set(names)) != len(names):
-        names = [f"{n}#{k}" for n, k in zip(names, numbers)]
-    mounts = (
-        [_MOUNTS.get(int(m), "altaz") for m in an.data["MNTSTA"]]
-        if "MNTSTA" in an.columns.names
-        else None
-    )
-    if diameter is None:
-        if "DIAMETER" in an.columns.names and np.any(an.data["DIAMETER"] > 0):
-            diameter = np.asarray(an.data["DIAMETER"], float)
-        elif array_name.upper() in _DIAMETERS:
-            diameter = _DIAMETERS[array_name.upper()]
-        else:
-            log.warning(
-                "UVFITS array %s: dish diameter unknown (pass diameter=); using NaN", array_name
-            )
-            diameter = np.nan
-    loc_xyz = centre if not np.allclose(centre, 0) else xyz.mean(axis=0)
-    config = Configuration(
-        name=array_name,
-        location=EarthLocation.from_geocentric(*loc_xyz, unit="m"),
-        names=np.array(names),
-        xyz=xyz,
-        diameter=diameter,
-        mount=None if mounts is None else np.array(mounts),
-    )
-    timsys = str(h.get("TIMSYS", "")).strip().upper()
-    if not timsys:
-        log.warning("UVFITS AN table has no TIMSYS: times taken as UTC")
-        timsys = "UTC"
-    if timsys not in _TIMESYS:
-        raise UVFITSError(f"UVFITS TIMSYS {timsys!r} unknown; known: {', '.join(_TIMESYS)}")
-    return config, {n: i for i, n in enumerate(numbers)}, _TIMESYS[timsys]
-
-
-def _equinox_frame(equinox: float, e_terms: bool):
-    """The astropy frame of a file's EPOCH/EQUINOX: FK4 B1950, J2000 (= ICRS to 23 mas:
-    None) or FK5 at another Julian equinox."""
-    if abs(equinox - 1950.0) < 1.0:
-        return FK4(equinox="B1950") if e_terms else FK4NoETerms(equinox="B1950")
-    if abs(equinox - 2000.0) < 1.0:
-        return None
-    return FK5(equinox=Time(equinox, format="jyear"))
-
-
-def _direction(ra_deg: float, dec_deg: float, equinox: float) -> SkyCoord:
-    """The ICRS direction of coordinates given at the file's equinox."""
-    frame = _equinox_frame(equinox, e_terms=True)
-    if frame is None:
-        return SkyCoord(ra=ra_deg, dec=dec_deg, unit="deg", frame="icrs")
-    c = SkyCoord(ra=ra_deg, dec=dec_deg, unit="deg", frame=frame).icrs
-    return SkyCoord(ra=c.ra, dec=c.dec, frame="icrs")
-
-
-def _uvw_basis(s: np.ndarray) -> np.ndarray:
-    """Rows u (east), v (north), w (towards ``s``) for the unit vector ``s`` [3]."""
-    ra, dec = np.arctan2(s[1], s[0]), np.arcsin(np.clip(s[2], -1.0, 1.0))
-    sa, ca, sd, cd = np.sin(ra), np.cos(ra), np.sin(dec), np.cos(dec)
-    return np.array([[-sa, ca, 0.0], [-sd * ca, -sd * sa, cd], s])
-
-
-def uvw_to_j2000(direction: SkyCoord, equinox: float) -> np.ndarray:
-    """Rotation R [3, 3] float64 with ``uvw_J2000 = R @ uvw_file`` for uvw given in the
-    mean equatorial frame of ``equinox`` (AIPS: the epoch of the source coordinates).
-
-    The baseline vector is carried from the file's frame to J2000 (ICRS) by the frame
-    rotation M (precession; FK4 → FK5 for B1950, without the E-terms, which are an
-    aberration, not a rotation) and projected on the J2000 (u, v, w) axes of ``direction``:
-    ``R = B(s) Mᵀ B(M s)ᵀ`` with B(s) the (u, v, w) basis of the unit vector s. w stays
-    towards the source; u and v turn by the change of position angle between the frames
-    (128 arcsec for 3C273 from B1950 to J2000). Identity for J2000 files.
-
-    Parameters
-    ----------
-    direction : astropy.coordinates.SkyCoord
-        The phase centre (scalar, any frame; its ICRS direction defines J2000 u, v, w).
-    equinox : float
-        Years: 1950 (FK4 B1950), 2000 (J2000/ICRS) or another Julian equinox (FK5).
-
-    Returns
-    -------
-    numpy.ndarray of float64, shape [3, 3]
-        Orthogonal; ``uvw_j2000 = uvw_file @ R.T`` for uvw arrays [..., 3].
-    """
-    frame = _equinox_frame(equinox, e_terms=False)
-    if frame is None:
-        return np.eye(3)
-    axes = SkyCoord(x=np.eye(3)[0], y=np.eye(3)[1], z=np.eye(3)[2], frame="icrs",
-                    representation_type="cartesian")  # fmt: skip
-    moved = axes.transform_to(frame).cartesian.xyz.value  # column j: ICRS axis j in the frame
-    u_, _, vt = np.linalg.svd(moved)  # the nearest rotation (astropy's is one to 1e-16)
-    m = u_ @ vt  # x_frame = m @ x_icrs
-    s = direction.icrs.cartesian.xyz.value
-    return _uvw_basis(s) @ m.T @ _uvw_basis(m @ s).T
-
-
-def _sources(hdul, header, axes) -> dict[int, tuple[str, SkyCoord, float]]:
-    """Source id → (name, ICRS direction, equinox of the file's coordinates and uvw)."""
-    if "AIPS SU" in hdul:
-        su = hdul["AIPS SU"].data
-        cols = {c.upper(): c for c in su.columns.names}
-        ids = su[cols.get("ID. NO.", cols.get("ID. NO", "ID. NO."))]
-        eq = su[cols["EPOCH"]] if "EPOCH" in cols else np.full(len(su), 2000.0)
-        return {
-            int(i): (str(n).strip(), _direction(float(ra), float(dec), float(e)), float(e))
-            for i, n, ra, dec, e in zip(
-                ids, su[cols["SOURCE"]], su[cols["RAEPO"]], su[cols["DECEPO"]], eq
-            )
-        }
-    equinox = float(header.get("EQUINOX", header.get("EPOCH", 2000.0)))
-    if "RA" in axes and "DEC" in axes:
-        ra, dec = axes["RA"]["crval"], axes["DEC"]["crval"]
-    elif "OBSRA" in header:
-        ra, dec = float(header["OBSRA"]), float(header["OBSDEC"])
-    else:
-        raise UVFITSError(
-            "UVFITS file has no SU table, RA/DEC axes or OBSRA/OBSDEC: no phase centre"
-        )
-    name = str(header.get("OBJECT", "unknown")).strip() or "unknown"
-    return {1: (name, _direction(ra, dec, equinox), equinox)}
-
-
-def _frequencies(hdul, axes) -> tuple[np.ndarray, np.ndarray]:
-    """Channel frequencies and widths [nif, nchan] from the FREQ axis and the FQ table."""
-    f = axes["FREQ"]
-    nif = axes["IF"]["n"] if "IF" in axes else 1
-    chan = np.arange(f["n"]) + 1 - f["crpix"]
-    offsets, widths = np.zeros(nif), np.full(nif, f["cdelt"])
-    if "AIPS FQ" in hdul:
-        fq = hdul["AIPS FQ"].data
-        if len(fq) > 1:
-            log.warning("UVFITS FQ table has %d rows; using FRQSEL of the first", len(fq))
-        offsets = np.atleast_1d(np.asarray(fq["IF FREQ"][0], float)).reshape(-1)[:nif]
-        widths = np.atleast_1d(np.asarray(fq["CH WIDTH"][0], float)).reshape(-1)[:nif]
-    freq = f["crval"] + offsets[:, None] + chan[None, :] * widths[:, None]
-    return freq, np.broadcast_to(np.abs(widths)[:, None], freq.shape).copy()
 
 
 def _resolve(kind: str, request, available: dict[int, str], where: str) -> list[int]:
@@ -352,7 +188,7 @@ def read_uvfits(
             raise UVFITSError(f"{where!r} has no AIPS AN (antenna) table")
         header = prim.header
         axes = _axes(header)
-        config, ant_index, scale = _configuration(hdul["AIPS AN"], header, diameter)
+        config, ant_index, scale = antenna_configuration(hdul["AIPS AN"], header, diameter)
         g = prim.data
         names = [str(n).upper() for n in g.parnames]
         uvw_par = [_param(g, names, p) for p in ("UU", "VV", "WW")]
@@ -366,8 +202,8 @@ def read_uvfits(
         a1, a2 = _antennas(g, names, ant_index, where)
         src = _param(g, names, "SOURCE")
         src_id = np.rint(src[0]).astype(int) if src is not None else np.ones(len(g), int)
-        sources = _sources(hdul, header, axes)
-        freq, width = _frequencies(hdul, axes)
+        sources = source_directions(hdul, header, axes)
+        freq, width = channel_frequencies(hdul, axes)
         products = [_HERMITIAN.get(p, p) for p in _products(axes["STOKES"])]  # see docstring
         native, perm = frame_from_products(products)
         target = resolve_pol(native, pol, where)
