@@ -6,7 +6,7 @@ that needs them is called.
 
 from .atomic import atomic_directory, atomic_file
 from .fits_image import export_image_to_fits, import_image_from_fits
-from .measurementset_read import read_ms
+from .measurementset_read import MeasurementSetMetadata, read_ms, read_ms_metadata
 from .measurementset_write import write_ms
 from .ms_column import write_column
 from .ms_tables import MeasurementSetError
@@ -36,8 +36,10 @@ __all__ = [
     "export_image_to_fits",
     "import_image_from_fits",
     "MeasurementSetError",
+    "MeasurementSetMetadata",
     "UVFITSError",
     "read_ms",
+    "read_ms_metadata",
     "read_uvfits",
     "write_column",
     "write_ms",

@@ -12,13 +12,17 @@ which returns a quarter of them; ``testing.read_ms_peak_rss``).
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 import numpy as np
+from astropy.coordinates import SkyCoord
 
+from ..configuration import Configuration
 from ..polarisation import PolarisationFrame
 from ..visibility import Visibility
 from .ms_tables import (
     MeasurementSetError,
+    SpectralWindow,
     casacore_tables,
     check_ms,
     open_table,
@@ -29,6 +33,7 @@ from .ms_tables import (
     read_spectral_windows,
 )
 from .vis_blocks import (
+    BlockLayout,
     block_layout,
     channel_indices,
     chunk_rows,
@@ -40,9 +45,89 @@ from .vis_blocks import (
     split_times,
 )
 
-__all__ = ["read_ms", "MeasurementSetError"]
+__all__ = ["MeasurementSetMetadata", "read_ms", "read_ms_metadata"]
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class MeasurementSetMetadata:
+    """What the subtables of a MeasurementSet say about its main table.
+
+    Parameters
+    ----------
+    path : str
+        The MeasurementSet (as :func:`read_ms_metadata` checked it).
+    configuration : Configuration
+        The ANTENNA table (and the OBSERVATION table's telescope name).
+    spectral_windows : list of SpectralWindow
+        Per SPECTRAL_WINDOW row: ``name``, ``frequency`` and ``width`` float64 [nchan] Hz.
+    correlations : list of tuple of str
+        Per POLARIZATION row, the correlation products as stored (e.g. ``('XX', 'YY')``).
+    data_descriptions : list of (int, int)
+        Per DATA_DESCRIPTION row: (spectral window id, polarisation id).
+    fields : list of (str, SkyCoord)
+        Per FIELD row: name and phase centre (ICRS).
+    """
+
+    path: str
+    configuration: Configuration
+    spectral_windows: list[SpectralWindow]
+    correlations: list[tuple[str, ...]]
+    data_descriptions: list[tuple[int, int]]
+    fields: list[tuple[str, SkyCoord]]
+
+
+def read_ms_metadata(path) -> MeasurementSetMetadata:
+    """Read the subtables that describe a MeasurementSet (no visibilities are loaded).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A MeasurementSet directory.
+
+    Returns
+    -------
+    MeasurementSetMetadata
+
+    Raises
+    ------
+    ImportError
+        python-casacore is not installed (the message names the ``ms`` extra).
+    MeasurementSetError
+        Not a MeasurementSet (a required subtable is missing).
+    """
+    casacore_tables()
+    ms = check_ms(path)
+    return MeasurementSetMetadata(
+        path=ms,
+        configuration=read_configuration(ms),
+        spectral_windows=read_spectral_windows(ms),
+        correlations=read_correlations(ms),
+        data_descriptions=read_data_descriptions(ms),
+        fields=read_fields(ms),
+    )
+
+
+@dataclass(frozen=True)
+class _Selection:
+    """The main-table rows of one field and data description, and how to read them."""
+
+    ms: str
+    datacolumn: str
+    field_id: int
+    field: tuple[str, SkyCoord]
+    ddid: int
+    spw_id: int
+    spw: SpectralWindow
+    channels: np.ndarray | slice  # normalised (normalise_channels)
+    native: PolarisationFrame  # the stored products' frame, ``perm`` orders them into it
+    perm: np.ndarray
+    target: PolarisationFrame
+    configuration: Configuration
+    rows: np.ndarray  # main-table rows in ``layout`` order
+    layout: BlockLayout
+    interval: np.ndarray  # the INTERVAL column (all rows)
 
 
 def _resolve_ids(kind: str, request, names: list[str], ms: str) -> list[int]:
@@ -109,12 +194,11 @@ def _read_chunk(sel, column, start, n, channels, all_channels):
     return sel.getcol(column, startrow=start, nrow=n)[:, channels, :]
 
 
-def _fill_block(
-    ms, table, rows, t_index, b_index, out, datacolumn, channels, nchan, perm, native, target
-):
+def _fill_block(table, sel: _Selection, rows, t_index, b_index, out) -> None:
     """Read ``rows`` (sorted) in chunks and scatter them into ``out`` (vis, weight, flags, uvw)."""
     vis, weight, flags, uvw = out
-    ncorr = perm.size
+    channels, nchan, native, target = sel.channels, sel.spw.frequency.size, sel.native, sel.target
+    datacolumn, ncorr = sel.datacolumn, sel.perm.size
     all_channels = isinstance(channels, slice) and channels == slice(0, nchan, 1)
     wsource = _weight_source(table, rows, (nchan, ncorr))
     # bytes held per row while a chunk is converted: the column values read (data, weight,
@@ -123,31 +207,31 @@ def _fill_block(
     per_sample = (vis.itemsize + 4 + 1) * 2 if target == native else 64
     bytes_per_row = nchan * ncorr * per_sample
     step = chunk_rows(rows.size, bytes_per_row, vis.nbytes + weight.nbytes + flags.nbytes)
-    sel = table.selectrows(rows)
+    part = table.selectrows(rows)
     try:
         for s in range(0, rows.size, step):
             n = min(step, rows.size - s)
             ti, bi = t_index[s : s + n], b_index[s : s + n]
-            d = _read_chunk(sel, datacolumn, s, n, channels, all_channels)
-            f = _read_chunk(sel, "FLAG", s, n, channels, all_channels)
-            f |= sel.getcol("FLAG_ROW", startrow=s, nrow=n)[:, None, None]
+            d = _read_chunk(part, datacolumn, s, n, channels, all_channels)
+            f = _read_chunk(part, "FLAG", s, n, channels, all_channels)
+            f |= part.getcol("FLAG_ROW", startrow=s, nrow=n)[:, None, None]
             if wsource == "WEIGHT_SPECTRUM":
-                w = _read_chunk(sel, "WEIGHT_SPECTRUM", s, n, channels, all_channels)
+                w = _read_chunk(part, "WEIGHT_SPECTRUM", s, n, channels, all_channels)
             elif wsource == "WEIGHT":
-                w = np.broadcast_to(sel.getcol("WEIGHT", startrow=s, nrow=n)[:, None, :], f.shape)
+                w = np.broadcast_to(part.getcol("WEIGHT", startrow=s, nrow=n)[:, None, :], f.shape)
             elif wsource == "SIGMA":
-                sig = sel.getcol("SIGMA", startrow=s, nrow=n).astype(np.float32)
+                sig = part.getcol("SIGMA", startrow=s, nrow=n).astype(np.float32)
                 with np.errstate(divide="ignore"):
                     w1 = np.where(sig > 0, 1.0 / np.where(sig > 0, sig, 1) ** 2, 0.0)
                 w = np.broadcast_to(w1[:, None, :].astype(np.float32), f.shape)
             else:
                 w = np.ones(f.shape, np.float32)
-            put_rows(vis, weight, flags, ti, bi, d, w, f, perm, native, target)
-            uvw[ti, bi] = sel.getcol("UVW", startrow=s, nrow=n)
+            put_rows(vis, weight, flags, ti, bi, d, w, f, sel.perm, native, target)
+            uvw[ti, bi] = part.getcol("UVW", startrow=s, nrow=n)
             del d, f, w
     finally:
-        sel.close()
-    log.debug("%s: read %d rows (%s weights)", ms, rows.size, wsource)
+        part.close()
+    log.debug("%s: read %d rows (%s weights)", sel.ms, rows.size, wsource)
 
 
 def read_ms(
@@ -208,13 +292,8 @@ def read_ms(
     PolarisationError
         ``pol`` cannot be formed from the MS's correlations.
     """
-    casacore_tables()
-    ms = check_ms(path)
-    config = read_configuration(ms)
-    spws = read_spectral_windows(ms)
-    correlations = read_correlations(ms)
-    dds = read_data_descriptions(ms)
-    fields = read_fields(ms)
+    meta = read_ms_metadata(path)
+    ms, spws, fields = meta.path, meta.spectral_windows, meta.fields
     field_ids = _resolve_ids("field", field, [n for n, _ in fields], ms)
     spw_ids = _resolve_ids(
         "spectral window", spw, [s.name or f"SPW{i}" for i, s in enumerate(spws)], ms
@@ -233,47 +312,30 @@ def read_ms(
         interval_col = table.getcol("INTERVAL")
         for fid in field_ids:
             for ddid in np.unique(ddid_col[field_col == fid]):
-                spw_id, pol_id = dds[int(ddid)]
+                spw_id, pol_id = meta.data_descriptions[int(ddid)]
                 if spw_id not in spw_ids:
                     continue
                 where = f"{ms} (field {fid}, spw {spw_id})"
-                native, perm = frame_from_products(correlations[pol_id])
-                target = resolve_pol(native, pol, where)
-                sw = spws[spw_id]
-                chans = normalise_channels(channels, sw.frequency.size, where)
+                native, perm = frame_from_products(meta.correlations[pol_id])
                 rows = np.nonzero((ddid_col == ddid) & (field_col == fid))[0]
                 layout = block_layout(
                     time_col[rows], a1_col[rows], a2_col[rows], include_autocorrelations, where,
                     MeasurementSetError,
                 )  # fmt: skip
-                rows = rows[layout.rows]
+                sel = _Selection(
+                    ms=ms, datacolumn=datacolumn, field_id=fid, field=fields[fid],
+                    ddid=int(ddid), spw_id=spw_id, spw=spws[spw_id],
+                    channels=normalise_channels(channels, spws[spw_id].frequency.size, where),
+                    native=native, perm=perm, target=resolve_pol(native, pol, where),
+                    configuration=meta.configuration, rows=rows[layout.rows], layout=layout,
+                    interval=interval_col,
+                )  # fmt: skip
                 picked = select_time_indices(layout.times, times, where)
                 if picked.size == 0:
                     continue
                 counts = layout.rows_per_time[picked]
                 for chunk in split_times(counts, max_rows, time_chunks, where):
-                    tsel = picked[chunk]
-                    out.append(
-                        _read_one(
-                            ms,
-                            table,
-                            datacolumn,
-                            rows,
-                            layout,
-                            tsel,
-                            interval_col,
-                            chans,
-                            sw,
-                            native,
-                            perm,
-                            target,
-                            config,
-                            fields[fid],
-                            fid,
-                            int(ddid),
-                            spw_id,
-                        )  # fmt: skip
-                    )
+                    out.append(_read_one(table, sel, picked[chunk]))
     if not out:
         raise MeasurementSetError(
             f"{ms}: the selection (field={field!r}, spw={spw!r}, times={times!r}) is empty"
@@ -281,75 +343,45 @@ def read_ms(
     return out
 
 
-def _read_one(
-    ms,
-    table,
-    datacolumn,
-    rows,
-    layout,
-    tsel,
-    interval_col,
-    chans,
-    sw,
-    native,
-    perm,
-    target,
-    config,
-    field,
-    fid,
-    ddid,
-    spw_id,
-):
-    """One Visibility: the integrations ``tsel`` (indices into layout.times)."""
+def _read_one(table, sel: _Selection, tsel: np.ndarray) -> Visibility:
+    """One Visibility: the integrations ``tsel`` (indices into ``sel.layout.times``)."""
+    layout = sel.layout
     tmap = np.full(layout.times.size, -1, np.int64)
     tmap[tsel] = np.arange(tsel.size)
     in_chunk = tmap[layout.t_index] >= 0
-    chunk_rows_ = rows[in_chunk]
+    chunk_rows_ = sel.rows[in_chunk]
     t_index = tmap[layout.t_index[in_chunk]]
     b_index = layout.b_index[in_chunk]
     order = np.argsort(chunk_rows_, kind="stable")
     chunk_rows_, t_index, b_index = chunk_rows_[order], t_index[order], b_index[order]
-    nchan = sw.frequency.size
-    chan_idx = channel_indices(chans, nchan)
+    chan_idx = channel_indices(sel.channels, sel.spw.frequency.size)
     ntime, nbl = tsel.size, layout.antenna1.size
     dtype = (
         np.complex128
-        if table.getcoldesc(datacolumn).get("valueType") == "dcomplex"
+        if table.getcoldesc(sel.datacolumn).get("valueType") == "dcomplex"
         else np.complex64
     )
-    shape = (ntime, nbl, chan_idx.size, target.npol)
+    shape = (ntime, nbl, chan_idx.size, sel.target.npol)
     vis = np.zeros(shape, dtype)
     weight = np.zeros(shape, np.float32)
     flags = np.ones(shape, bool)
     uvw = np.zeros((ntime, nbl, 3))
-    _fill_block(
-        ms,
-        table,
-        chunk_rows_,
-        t_index,
-        b_index,
-        (vis, weight, flags, uvw),
-        datacolumn,
-        chans,
-        nchan,
-        perm,
-        native,
-        target,
-    )
+    _fill_block(table, sel, chunk_rows_, t_index, b_index, (vis, weight, flags, uvw))
     ms_rows = np.full((ntime, nbl), -1, np.int64)
     ms_rows[t_index, b_index] = chunk_rows_
     first = np.zeros(ntime, np.int64)
     first[t_index[::-1]] = chunk_rows_[::-1]
-    name, centre = field
+    name, centre = sel.field
     return Visibility(
         vis=vis, weight=weight, flags=flags, uvw=uvw, time=layout.times[tsel],
-        integration_time=interval_col[first].astype(float),
+        integration_time=sel.interval[first].astype(float),
         antenna1=layout.antenna1, antenna2=layout.antenna2,
-        frequency=sw.frequency[chan_idx], channel_bandwidth=np.abs(sw.width[chan_idx]),
-        phasecentre=centre, polarisation_frame=PolarisationFrame(target), configuration=config,
-        source=name,
+        frequency=sel.spw.frequency[chan_idx], channel_bandwidth=np.abs(sel.spw.width[chan_idx]),
+        phasecentre=centre, polarisation_frame=PolarisationFrame(sel.target),
+        configuration=sel.configuration, source=name,
         meta={
-            "ms_path": ms, "ms_datacolumn": datacolumn, "ms_ddid": ddid, "ms_spw": spw_id,
-            "ms_field": fid, "ms_channels": chan_idx, "ms_rows": ms_rows,
+            "ms_path": sel.ms, "ms_datacolumn": sel.datacolumn, "ms_ddid": sel.ddid,
+            "ms_spw": sel.spw_id, "ms_field": sel.field_id, "ms_channels": chan_idx,
+            "ms_rows": ms_rows,
         },
     )  # fmt: skip

@@ -12,15 +12,8 @@ import numpy as np
 from astropy.time import Time
 
 from uvflow.datamodels import read_uvfits
-from uvflow.datamodels.io.ms_tables import (
-    check_ms,
-    open_table,
-    read_configuration,
-    read_correlations,
-    read_data_descriptions,
-    read_fields,
-    read_spectral_windows,
-)
+from uvflow.datamodels.io import read_ms_metadata
+from uvflow.datamodels.io.ms_tables import open_table
 
 from .errors import CLIError
 
@@ -37,9 +30,9 @@ def _iso(mjd_seconds: float) -> str:
 
 def describe_ms(path) -> dict:
     """The summary of one MeasurementSet as a dict (what ``uvflow info`` prints)."""
-    ms = check_ms(path)
-    config = read_configuration(ms)
-    with open_table(ms) as t:
+    meta = read_ms_metadata(path)
+    config = meta.configuration
+    with open_table(meta.path) as t:
         columns = list(t.colnames())
         nrows = t.nrows()
         times = np.unique(t.getcol("TIME")) if nrows else np.zeros(0)
@@ -48,15 +41,15 @@ def describe_ms(path) -> dict:
     return {
         "path": str(path), "rows": nrows, "columns": columns,
         "fields": [{"id": i, "name": n, "ra_deg": float(c.ra.deg), "dec_deg": float(c.dec.deg)}
-                   for i, (n, c) in enumerate(read_fields(ms))],
+                   for i, (n, c) in enumerate(meta.fields)],
         "spectral_windows": [
             {"id": i, "name": s.name, "nchan": int(s.frequency.size),
              "frequency_min_hz": float(s.frequency.min()), "frequency_max_hz": float(s.frequency.max()),
              "channel_width_hz": float(np.median(s.width))}
-            for i, s in enumerate(read_spectral_windows(ms))
+            for i, s in enumerate(meta.spectral_windows)
         ],
-        "correlations": [list(c) for c in read_correlations(ms)],
-        "data_descriptions": read_data_descriptions(ms),
+        "correlations": [list(c) for c in meta.correlations],
+        "data_descriptions": meta.data_descriptions,
         "ntimes": int(times.size),
         "time_start": _iso(times[0]) if times.size else None,
         "time_end": _iso(times[-1]) if times.size else None,
