@@ -8,11 +8,12 @@ the caller's structure.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import dask
 
-__all__ = ["Slot", "fill_collections", "split_collections"]
+__all__ = ["Slot", "fill_collections", "map_nested", "split_collections"]
 
 
 class Slot:
@@ -24,28 +25,33 @@ class Slot:
         self.index = index
 
 
+def map_nested(value: Any, is_leaf: Callable[[Any], bool], func: Callable[[Any], Any]) -> Any:
+    """``value`` with every leaf replaced by ``func(leaf)``, through lists, tuples and dicts.
+
+    Only exact lists, tuples and dicts are entered (not their subclasses: named tuples
+    and the like are kept whole), in order, so ``func`` sees the leaves depth first.
+    """
+    if is_leaf(value):
+        return func(value)
+    if type(value) is list:
+        return [map_nested(v, is_leaf, func) for v in value]
+    if type(value) is tuple:
+        return tuple(map_nested(v, is_leaf, func) for v in value)
+    if type(value) is dict:
+        return {k: map_nested(v, is_leaf, func) for k, v in value.items()}
+    return value
+
+
 def split_collections(value: Any, leaves: list) -> Any:
     """Replace each Dask collection in lists/tuples/dicts by a Slot; append it to leaves."""
-    if dask.is_dask_collection(value):
-        leaves.append(value)
+
+    def take(collection: Any) -> Slot:
+        leaves.append(collection)
         return Slot(len(leaves) - 1)
-    if type(value) is list:
-        return [split_collections(v, leaves) for v in value]
-    if type(value) is tuple:
-        return tuple(split_collections(v, leaves) for v in value)
-    if type(value) is dict:
-        return {k: split_collections(v, leaves) for k, v in value.items()}
-    return value
+
+    return map_nested(value, dask.is_dask_collection, take)
 
 
 def fill_collections(template: Any, results: list) -> Any:
     """Inverse of split_collections: put results[i] where Slot(i) is."""
-    if isinstance(template, Slot):
-        return results[template.index]
-    if type(template) is list:
-        return [fill_collections(v, results) for v in template]
-    if type(template) is tuple:
-        return tuple(fill_collections(v, results) for v in template)
-    if type(template) is dict:
-        return {k: fill_collections(v, results) for k, v in template.items()}
-    return template
+    return map_nested(template, lambda v: isinstance(v, Slot), lambda slot: results[slot.index])

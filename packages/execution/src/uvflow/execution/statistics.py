@@ -28,6 +28,8 @@ from dataclasses import dataclass
 
 from dask.utils import funcname, key_split
 
+from uvflow.execution.statistics_plots import plot_function_totals, plot_task_stream
+
 __all__ = [
     "StatisticsRecorder",
     "TaskRecord",
@@ -179,103 +181,6 @@ def format_statistics(stats: dict) -> str:
         "Speed-up (CPU / wall): " + ("n/a" if speedup is None else f"{speedup:.2f}"),
     ]
     return "\n".join(lines)
-
-
-def _colours(names: list[str]) -> dict[str, str]:
-    from bokeh.palettes import Category20
-
-    palette = Category20[20]
-    return {name: palette[i % len(palette)] for i, name in enumerate(sorted(set(names)))}
-
-
-def plot_task_stream(records: list[TaskRecord], filename: str, title: str = "Task stream") -> None:
-    """Save a bokeh plot of the tasks on their lanes (workers/threads) over time.
-
-    Parameters
-    ----------
-    records : list of TaskRecord
-        The tasks.
-    filename : str
-        HTML file to write.
-    title : str
-        Plot title.
-    """
-    from bokeh.io import save
-    from bokeh.models import ColumnDataSource, HoverTool
-    from bokeh.plotting import figure
-    from bokeh.resources import CDN
-
-    t0 = min((r.start for r in records), default=0.0)
-    lanes = sorted({r.lane for r in records}) or ["(no tasks)"]
-    colours = _colours([r.name for r in records])
-    source = ColumnDataSource(
-        {
-            "lane": [r.lane for r in records],
-            "left": [r.start - t0 for r in records],
-            "right": [r.stop - t0 for r in records],
-            "name": [r.name for r in records],
-            "duration": [r.duration for r in records],
-            "colour": [colours[r.name] for r in records],
-        }
-    )
-    fig = figure(
-        title=title,
-        y_range=lanes,
-        x_axis_label="seconds since the first task started",
-        height=max(200, 40 * len(lanes) + 120),
-        sizing_mode="stretch_width",
-        tools="xpan,xwheel_zoom,box_zoom,reset,save",
-    )
-    if records:
-        fig.hbar(
-            y="lane",
-            left="left",
-            right="right",
-            height=0.8,
-            color="colour",
-            legend_field="name",
-            source=source,
-        )
-        fig.add_tools(HoverTool(tooltips=[("function", "@name"), ("seconds", "@duration{0.000}")]))
-    save(fig, filename=filename, resources=CDN, title=title)
-
-
-def plot_function_totals(stats: dict, filename: str, title: str = "Seconds per function") -> None:
-    """Save a bokeh bar chart of the seconds spent in each function.
-
-    Parameters
-    ----------
-    stats : dict
-        Output of :func:`summarise_records`.
-    filename : str
-        HTML file to write.
-    title : str
-        Plot title.
-    """
-    from bokeh.io import save
-    from bokeh.models import ColumnDataSource
-    from bokeh.plotting import figure
-    from bokeh.resources import CDN
-
-    names = list(stats["functions"])[::-1] or ["(no tasks)"]
-    colours = _colours(names)
-    source = ColumnDataSource(
-        {
-            "name": names,
-            "seconds": [stats["functions"].get(n, {}).get("seconds", 0.0) for n in names],
-            "colour": [colours[n] for n in names],
-        }
-    )
-    fig = figure(
-        title=title,
-        y_range=names,
-        x_axis_label="seconds (sum over calls)",
-        height=max(200, 30 * len(names) + 120),
-        sizing_mode="stretch_width",
-        tooltips=[("function", "@name"), ("seconds", "@seconds{0.000}")],
-    )
-    fig.hbar(y="name", right="seconds", height=0.8, color="colour", source=source)
-    save(fig, filename=filename, resources=CDN, title=title)
 
 
 class StatisticsRecorder:
