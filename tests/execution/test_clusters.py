@@ -86,8 +86,36 @@ def test_slurm_bad_arguments(bad, message):
 
 
 def test_slurm_unknown_keyword():
-    with pytest.raises(TypeError, match="did you mean 'walltime'"):
+    pytest.importorskip("dask_jobqueue")  # the valid keywords are SLURMCluster's
+    with pytest.raises(TypeError, match="did you mean 'walltime'") as info:
         slurm_cluster(cores=1, memory="1GB", wall_time="01:00:00")
+    for name in ("adapt", "queue", "account", "job_extra_directives", "interface"):
+        assert name in str(info.value)
+
+
+def test_slurm_job_options_are_slurmclusters_keywords():
+    jobqueue = pytest.importorskip("dask_jobqueue")
+    from uvflow.execution.clusters import slurm_job_options
+
+    options = slurm_job_options(jobqueue)
+    for name in ("walltime", "queue", "account", "job_script_prologue", "scheduler_options"):
+        assert name in options
+    for name in ("cores", "memory", "processes", "n_workers", "job_cls", "loop"):
+        assert name not in options  # slurm_cluster's own, or dask-jobqueue's internals
+
+
+@pytest.mark.cluster
+def test_slurm_defaults_nones_and_tuples():
+    pytest.importorskip("dask_jobqueue")
+    cluster = slurm_cluster(
+        **slurm_options(jobs=0, queue=None, job_extra_directives=("--qos=short",))
+    )
+    try:
+        script = cluster.job_script()
+        assert "#SBATCH -t 01:00:00" in script and "#SBATCH --qos=short" in script
+        assert "#SBATCH -p" not in script  # None: dask-jobqueue's default (no partition)
+    finally:
+        cluster.close()
 
 
 def test_missing_extras_say_what_to_install(monkeypatch):

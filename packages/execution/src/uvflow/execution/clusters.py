@@ -14,9 +14,9 @@ import logging
 from collections.abc import Sequence
 
 from uvflow.execution.errors import MissingExtraError
-from uvflow.execution.keywords import strict_keywords
+from uvflow.execution.keywords import check_keywords, keyword_names, strict_keywords
 
-__all__ = ["slurm_cluster", "ssh_cluster"]
+__all__ = ["SLURM_DEFAULTS", "slurm_cluster", "slurm_job_options", "ssh_cluster"]
 
 logger = logging.getLogger(__name__)
 
@@ -123,25 +123,46 @@ def ssh_cluster(
     )
 
 
-@strict_keywords
+#: slurm_cluster's own parameters.
+_SLURM_OWN = ("cores", "memory", "jobs", "processes", "adapt")
+#: SLURMCluster keywords not passed on: dask-jobqueue's internals (``n_workers`` too:
+#: ``jobs`` says how many jobs to start).
+_SLURM_INTERNAL = ("job_cls", "loop", "asynchronous", "scheduler", "scheduler_cls", "name")
+#: uvflow's defaults where they differ from dask-jobqueue's configured ones.
+SLURM_DEFAULTS = {"walltime": "01:00:00"}
+
+
+def slurm_job_options(jobqueue) -> list[str]:
+    """The job options ``slurm_cluster`` passes on: ``SLURMCluster``'s keywords and its jobs'.
+
+    Parameters
+    ----------
+    jobqueue : module
+        ``dask_jobqueue``.
+
+    Returns
+    -------
+    list of str
+        The keywords of ``SLURMCluster`` and of its job class (and the job class's bases,
+        which receive its ``**kwargs``), less dask-jobqueue's internals.
+    """
+    names, _ = keyword_names(jobqueue.SLURMCluster)  # its **job_kwargs go to the job class
+    for cls in jobqueue.SLURMCluster.job_cls.__mro__:
+        more, takes_any = keyword_names(cls)
+        names += more
+        if not takes_any:
+            break
+    skip = {*_SLURM_OWN, *_SLURM_INTERNAL, "n_workers"}
+    return list(dict.fromkeys(n for n in names if n not in skip))
+
+
 def slurm_cluster(
     cores: int,
     memory: str,
     jobs: int = 1,
-    walltime: str = "01:00:00",
-    queue: str | None = None,
-    account: str | None = None,
     processes: int = 1,
-    job_extra_directives: Sequence[str] = (),
-    local_directory: str | None = None,
-    interface: str | None = None,
-    job_script_prologue: Sequence[str] = (),
     adapt: tuple[int, int] | None = None,
-    log_directory: str | None = None,
-    python: str | None = None,
-    scheduler_options: dict | None = None,
-    worker_extra_args: Sequence[str] = (),
-    job_directives_skip: Sequence[str] = (),
+    **job_options,
 ):
     """Start Dask workers as SLURM jobs (``dask_jobqueue.SLURMCluster``).
 
@@ -157,35 +178,30 @@ def slurm_cluster(
     jobs : int
         Jobs to submit now (``cluster.scale(jobs=jobs)``); 0 submits none. Ignored
         with ``adapt``.
-    walltime : str
-        ``#SBATCH -t``, e.g. ``"01:00:00"``.
-    queue : str, optional
-        Partition (``#SBATCH -p``).
-    account : str, optional
-        Account to charge (``#SBATCH -A``).
     processes : int
         Worker processes per job (threads per worker: ``cores // processes``).
-    job_extra_directives : sequence of str
-        More ``#SBATCH`` options, e.g. ``["--exclusive", "--qos=debug"]``.
-    local_directory : str, optional
-        Node-local scratch directory for workers' spilled data, e.g. ``"$TMPDIR"``.
-    interface : str, optional
-        Network interface the workers and scheduler use, e.g. ``"ib0"``.
-    job_script_prologue : sequence of str
-        Shell lines run before the worker starts, e.g.
-        ``["module load python", "source venv/bin/activate"]``.
     adapt : (int, int), optional
         ``(minimum_jobs, maximum_jobs)``: scale with the load instead of ``jobs``.
-    log_directory : str, optional
-        Where SLURM writes the jobs' output.
-    python : str, optional
-        Python executable in the jobs (default: this one).
-    scheduler_options : dict, optional
-        Options of the scheduler started here, e.g. ``{"dashboard_address": ":8787"}``.
-    worker_extra_args : sequence of str
-        More ``dask worker`` arguments.
-    job_directives_skip : sequence of str
-        Generated ``#SBATCH`` lines to drop (matched as substrings, e.g. ``"--mem"``).
+    **job_options
+        ``SLURMCluster``'s own keywords (and its jobs'), passed on; an unknown one
+        raises ``TypeError`` listing them (:func:`slurm_job_options`). None leaves an
+        option at dask-jobqueue's configured default; tuples are passed as lists. The
+        usual ones:
+
+        - ``walltime``: ``#SBATCH -t`` (default here ``"01:00:00"``);
+        - ``queue``: the partition (``#SBATCH -p``); ``account``: ``#SBATCH -A``;
+        - ``job_extra_directives``: more ``#SBATCH`` options, e.g.
+          ``["--exclusive", "--qos=debug"]``; ``job_directives_skip``: generated
+          ``#SBATCH`` lines to drop (matched as substrings, e.g. ``"--mem"``);
+        - ``job_script_prologue``: shell lines run before the worker starts, e.g.
+          ``["module load python", "source venv/bin/activate"]``;
+        - ``local_directory``: node-local scratch for spilled data, e.g. ``"$TMPDIR"``;
+        - ``interface``: network interface of workers and scheduler, e.g. ``"ib0"``;
+        - ``log_directory``: where SLURM writes the jobs' output; ``python``: the
+          Python executable in the jobs (default: this one);
+        - ``scheduler_options``: options of the scheduler started here, e.g.
+          ``{"dashboard_address": ":8787"}``; ``worker_extra_args``: more
+          ``dask worker`` arguments.
 
     Returns
     -------
@@ -198,6 +214,8 @@ def slurm_cluster(
         dask-jobqueue is not installed (``pip install 'uvflow-execution[slurm]'``).
     ValueError
         Non-positive ``cores``/``processes``, negative ``jobs`` or malformed ``adapt``.
+    TypeError
+        A job option that ``SLURMCluster`` does not take.
     """
     if not isinstance(cores, int) or cores < 1:
         raise ValueError(f"cores must be a positive integer, got {cores!r}")
@@ -217,28 +235,14 @@ def slurm_cluster(
                 f"adapt must be (minimum_jobs, maximum_jobs) with 0 <= minimum <= maximum, got {adapt!r}"
             )
     jobqueue = _require("dask_jobqueue", "slurm", "slurm_cluster")
-
+    check_keywords("slurm_cluster()", job_options, [*_SLURM_OWN, *slurm_job_options(jobqueue)])
+    options = {**SLURM_DEFAULTS, **job_options}
     kwargs = {
-        "cores": cores,
-        "memory": memory,
-        "processes": processes,
-        "walltime": walltime,
-        "queue": queue,
-        "account": account,
-        "job_extra_directives": list(job_extra_directives),
-        "job_script_prologue": list(job_script_prologue),
-        "worker_extra_args": list(worker_extra_args),
-        "job_directives_skip": list(job_directives_skip),
+        name: list(value) if isinstance(value, tuple) else value
+        for name, value in options.items()
+        if value is not None
     }
-    optional = {
-        "local_directory": local_directory,
-        "interface": interface,
-        "log_directory": log_directory,
-        "python": python,
-        "scheduler_options": scheduler_options,
-    }
-    kwargs.update({k: v for k, v in optional.items() if v is not None})
-    cluster = jobqueue.SLURMCluster(**kwargs)
+    cluster = jobqueue.SLURMCluster(cores=cores, memory=memory, processes=processes, **kwargs)
     if adapt is not None:
         cluster.adapt(minimum_jobs=adapt[0], maximum_jobs=adapt[1])
         logger.info(
