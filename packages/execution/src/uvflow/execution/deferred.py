@@ -31,7 +31,7 @@ from dask.utils import funcname
 
 from uvflow.execution.nested import fill_collections, split_collections
 
-__all__ = ["deferred_call", "has_nested_collections", "task_key"]
+__all__ = ["deferred_call", "deferred_function", "has_nested_collections", "task_key"]
 
 
 def has_nested_collections(args: tuple, kwargs: dict) -> bool:
@@ -100,3 +100,25 @@ def deferred_call(
     return dask.delayed(_call_filled, nout=nout, pure=False, traverse=False)(
         func, args_template, kwargs_template, *values, dask_key_name=key
     )
+
+
+def deferred_function(
+    func: Callable, nout: int | None, pure: bool, name: str | None, traverse: bool
+) -> Callable:
+    """``func`` made to build a ``Delayed`` per call (``Executor.execute`` in the Dask modes).
+
+    A call with keywords or with Dask collections nested in its arguments goes through
+    :func:`deferred_call` (when ``traverse``); any other is ``dask.delayed(func)``. The
+    keys are :func:`task_key`'s.
+    """
+
+    def call(*args, **kwargs):
+        if traverse and (kwargs or has_nested_collections(args, kwargs)):
+            return deferred_call(func, args, kwargs, nout=nout, pure=pure, name=name)
+        key = task_key(func, name, pure, args, kwargs)
+        return dask.delayed(func, nout=nout, pure=pure, traverse=traverse)(
+            *args, **kwargs, dask_key_name=key
+        )
+
+    call.__wrapped__ = func
+    return call

@@ -22,33 +22,22 @@ import logging
 import os
 import time
 from collections.abc import Callable
-from contextlib import nullcontext
 from typing import Any
 
 import dask
 from distributed import Client
 
-from uvflow.execution.client import dashboard_link, get_dask_client
-from uvflow.execution.deferred import deferred_call, has_nested_collections, task_key
+from uvflow.execution.computing import compute_graph, persist_graph
+from uvflow.execution.deferred import deferred_function
 from uvflow.execution.keywords import strict_keywords
-from uvflow.execution.nested import fill_collections, split_collections
-from uvflow.execution.progress import DEFAULT_PROGRESS_INTERVAL, local_progress, show_progress
+from uvflow.execution.log_forwarding import forwarding_level
+from uvflow.execution.modes import LOCAL_SCHEDULERS, ExecutionMode, choose_mode, open_mode
+from uvflow.execution.progress import DEFAULT_PROGRESS_INTERVAL
 from uvflow.execution.statistics import StatisticsRecorder
 
 __all__ = ["LOCAL_SCHEDULERS", "Executor", "rsexecute"]
 
 logger = logging.getLogger(__name__)
-
-#: Names accepted for Dask's local schedulers, mapped to the canonical name.
-LOCAL_SCHEDULERS = {
-    "threads": "threads",
-    "threading": "threads",
-    "synchronous": "synchronous",
-    "sync": "synchronous",
-    "single-threaded": "synchronous",
-    "processes": "processes",
-    "multiprocessing": "processes",
-}
 
 
 class Executor:
@@ -73,11 +62,7 @@ class Executor:
         self._reset()
 
     def _reset(self) -> None:
-        self._mode = "serial"
-        self._client: Client | None = None
-        self._owns_client = False
-        self._local_scheduler: str | None = None
-        self._local_workers: int | None = None
+        self._state = ExecutionMode()
         self._optimize = True
         self._verbose = False
 
@@ -97,6 +82,7 @@ class Executor:
         optimize: bool = True,
         verbose: bool = False,
         dashboard_address: str | None = ":8787",
+        forward_logs: bool | str | int | None = True,
     ) -> None:
         """Choose how graphs run; closes whatever the previous call started.
 
@@ -131,6 +117,14 @@ class Executor:
             Also print what is happening (timings, statistics tables).
         dashboard_address : str or None
             Dashboard address of a new ``LocalCluster`` (``":0"``: any free port).
+        forward_logs : bool, str, int or None
+            Forward the records that tasks log on ``uvflow.*`` loggers in other
+            processes (cluster workers, the ``processes`` scheduler's pool) to this
+            process's loggers, so its handlers show them as if logged here
+            (:mod:`uvflow.execution.log_forwarding`). True: at the effective level of
+            the ``uvflow`` logger here, now (INFO under the ``uvflow`` command, WARNING
+            in a script without logging set up); a level (``"DEBUG"``,
+            ``logging.INFO``): at that level; None or False: no forwarding.
 
         Raises
         ------
@@ -141,63 +135,30 @@ class Executor:
         ClusterConnectionError
             The scheduler could not be reached within ``timeout``.
         """
-        if nworkers is not None:
-            if n_workers is not None and n_workers != nworkers:
-                raise ValueError(
-                    f"n_workers={n_workers} and nworkers={nworkers} disagree; "
-                    "nworkers is an alias of n_workers: give one of them"
-                )
-            n_workers = nworkers
-        if n_workers is not None and (not isinstance(n_workers, int) or n_workers < 1):
-            raise ValueError(f"n_workers must be a positive integer, got {n_workers!r}")
-        local = None
-        if scheduler is not None and use_dask:
-            if not isinstance(scheduler, str):
-                raise TypeError(f"scheduler must be a string, got {type(scheduler).__name__}")
-            local = LOCAL_SCHEDULERS.get(scheduler)
-            if local is None and ":" not in scheduler:
-                raise ValueError(
-                    f"scheduler {scheduler!r} unknown; use 'threads', 'synchronous', "
-                    "'processes', or a scheduler address such as 'tcp://10.0.0.1:8786'"
-                )
-        if client is not None:
-            if not isinstance(client, Client):
-                raise TypeError(
-                    f"client must be a distributed.Client, got {type(client).__name__}; "
-                    "give a scheduler address as scheduler='tcp://host:port'"
-                )
-            if not use_dask:
-                raise ValueError("a client was given with use_dask=False: drop one of them")
-            if scheduler is not None:
-                raise ValueError("give either a client or a scheduler, not both")
+        n_workers, local = choose_mode(client, use_dask, n_workers, nworkers, scheduler)
+        forward_level = forwarding_level(forward_logs)
 
-        keep_owned = False
-        if client is not None and client is self._client:  # re-adopting the current client
-            keep_owned, self._client, self._owns_client = self._owns_client, None, False
+        owned = False
+        if client is not None and client is self._state.client:  # adopting the current client
+            owned, self._state.owns_client = self._state.owns_client, False
         self.close()
-
-        if not use_dask:
-            pass
-        elif local is not None:
-            self._mode = "local"
-            self._local_scheduler = local
-            self._local_workers = n_workers
-        elif client is not None:
-            self._mode, self._client, self._owns_client = "distributed", client, keep_owned
-        else:
-            self._client = get_dask_client(
-                timeout=timeout,
-                n_workers=n_workers,
-                threads_per_worker=threads_per_worker,
-                processes=processes,
-                memory_limit=memory_limit,
-                dashboard_address=dashboard_address,
-                scheduler=scheduler,
-            )
-            self._mode, self._owns_client = "distributed", True
+        self._state = open_mode(
+            client,
+            use_dask,
+            local,
+            n_workers,
+            forward_level,
+            owns_client=owned,
+            timeout=timeout,
+            threads_per_worker=threads_per_worker,
+            processes=processes,
+            memory_limit=memory_limit,
+            dashboard_address=dashboard_address,
+            scheduler=scheduler,
+        )
         self._optimize = bool(optimize)
         self._verbose = bool(verbose)
-        if self._mode != "serial":
+        if self._state.kind != "serial":
             self.init_statistics()
         logger.info("rsexecute: %r", self)
         self._say(f"rsexecute.set_client: {self!r}")
@@ -206,10 +167,12 @@ class Executor:
         """Shut down what :meth:`set_client` started (nothing else); back to serial mode.
 
         A client this executor created (and its ``LocalCluster``) is closed; an adopted
-        client is left open for its owner.
+        client is left open for its owner. The forwarding of the workers' log records
+        stops.
         """
         self._statistics.stop()
-        client, owned = self._client, self._owns_client
+        self._state.stop_forwarding()
+        client, owned = self._state.client, self._state.owns_client
         self._reset()
         if client is not None and owned:
             logger.info("rsexecute: closing the Dask client it started (%s)", client)
@@ -256,23 +219,14 @@ class Executor:
         """
         if not callable(func):
             raise TypeError(f"execute needs a callable, got {type(func).__name__}")
-        if self._mode == "serial":
+        if self._state.kind == "serial":
             return self._statistics.wrap(func) if self._statistics.active else func
 
-        def call(*args, **kwargs):
-            if traverse and (kwargs or has_nested_collections(args, kwargs)):
-                return deferred_call(func, args, kwargs, nout=nout, pure=pure, name=name)
-            key = task_key(func, name, pure, args, kwargs)
-            return dask.delayed(func, nout=nout, pure=pure, traverse=traverse)(
-                *args, **kwargs, dask_key_name=key
-            )
-
-        call.__wrapped__ = func
-        return call
+        return deferred_function(func, nout=nout, pure=pure, name=name, traverse=traverse)
 
     def optimize(self, graph: Any) -> Any:
         """``dask.optimize`` the graph (any nesting of lists/tuples/dicts) when enabled."""
-        if self._mode == "serial" or not self._optimize:
+        if self._state.kind == "serial" or not self._optimize:
             return graph
         return dask.optimize(graph)[0]
 
@@ -296,41 +250,14 @@ class Executor:
             Serial mode: ``value`` unchanged (it is already computed). Local scheduler:
             values. Cluster: futures (``sync=False``) or values (``sync=True``).
         """
-        if self._mode == "serial":
+        if self._state.kind == "serial":
             return value
         start = time.monotonic()
-        if self._mode == "local":
-            kwargs = {}
-            if self._local_workers is not None and self._local_scheduler != "synchronous":
-                kwargs["num_workers"] = self._local_workers
-            progress_ctx = local_progress(self.progress_interval) if progress else nullcontext()
-            with self._statistics.profiling(), progress_ctx:
-                (result,) = dask.compute(
-                    value,
-                    scheduler=self._local_scheduler,
-                    optimize_graph=self._optimize,
-                    **kwargs,
-                )
-        else:
-            leaves: list = []
-            template = split_collections(value, leaves)
-            futures = self._client.compute(leaves, optimize_graph=self._optimize) if leaves else []
-            if progress and futures:
-                # unique keys: the leaves' graphs share their common dependencies
-                ntasks = len({key for leaf in leaves for key in leaf.__dask_graph__()})
-                logger.info(
-                    "computing %d tasks on %d workers; dashboard: %s",
-                    ntasks,
-                    self.n_workers,
-                    dashboard_link(self._client) or "none",
-                )
-                show_progress(futures, self._client, self.progress_interval)
-            result = fill_collections(template, futures)
-            if sync:
-                result = self._client.gather(result)
-        if self._verbose and (sync or self._mode == "local"):
+        interval = self.progress_interval if progress else None
+        result = compute_graph(self._state, value, self._optimize, self._statistics, sync, interval)
+        if self._verbose and (sync or self._state.kind == "local"):
             self._say(
-                f"rsexecute.compute: {self._mode} execution took {time.monotonic() - start:.3f} s"
+                f"rsexecute.compute: {self._state.kind} execution took {time.monotonic() - start:.3f} s"
             )
         return result
 
@@ -340,15 +267,7 @@ class Executor:
         Cluster: results stay in worker memory (``Client.persist``); local scheduler:
         computed now into in-memory graphs; serial: ``graph`` unchanged.
         """
-        if self._mode == "serial":
-            return graph
-        if self._mode == "local":
-            with self._statistics.profiling():
-                return dask.persist(graph, scheduler=self._local_scheduler)[0]
-        leaves: list = []
-        template = split_collections(graph, leaves)
-        persisted = self._client.persist(leaves, optimize_graph=self._optimize) if leaves else []
-        return fill_collections(template, persisted)
+        return persist_graph(self._state, graph, self._optimize, self._statistics)
 
     def scatter(self, data: Any, broadcast: bool = False) -> Any:
         """Send data to the cluster's workers (``Client.scatter``); elsewhere unchanged.
@@ -366,15 +285,15 @@ class Executor:
         same data again while the previous futures are being released lets the scheduler
         forget the data the new futures point at.
         """
-        if self._mode != "distributed":
+        if self._state.kind != "distributed":
             return data
-        return self._client.scatter(data, broadcast=broadcast, hash=False)
+        return self._state.client.scatter(data, broadcast=broadcast, hash=False)
 
     def gather(self, futures: Any) -> Any:
         """Fetch the values of futures (any nesting); elsewhere unchanged."""
-        if self._mode != "distributed":
+        if self._state.kind != "distributed":
             return futures
-        return self._client.gather(futures)
+        return self._state.client.gather(futures)
 
     def run(self, func: Callable, *args, **kwargs) -> dict:
         """Run ``func(*args, **kwargs)`` on every worker (or once here, without a cluster).
@@ -390,8 +309,8 @@ class Executor:
         dict
             Worker address → result; ``{"local": result}`` in serial and local modes.
         """
-        if self._mode == "distributed":
-            return self._client.run(func, *args, **kwargs)
+        if self._state.kind == "distributed":
+            return self._state.client.run(func, *args, **kwargs)
         return {"local": func(*args, **kwargs)}
 
     # ------------------------------------------------------------------ statistics
@@ -401,7 +320,7 @@ class Executor:
         :meth:`set_client` calls this in the Dask modes. In serial mode call it
         yourself: from then on ``execute`` times each call of the functions it wraps.
         """
-        self._statistics.start(client=self._client if self._mode == "distributed" else None)
+        self._statistics.start(client=self._state.client)  # None unless on a cluster
 
     def save_statistics(
         self, name: str = "dask_profile", directory: str | os.PathLike = "."
@@ -426,7 +345,7 @@ class Executor:
             ``n_workers`` and ``files``; see :mod:`uvflow.execution.statistics`.
         """
         stats = self._statistics.save(
-            name, os.fspath(directory), self._mode, extra={"n_workers": self.n_workers}
+            name, os.fspath(directory), self._state.kind, extra={"n_workers": self.n_workers}
         )
         if self._verbose:
             from uvflow.execution.statistics import format_statistics
@@ -438,42 +357,30 @@ class Executor:
     @property
     def client(self) -> Client | None:
         """The ``distributed.Client`` in use, or None."""
-        return self._client
+        return self._state.client
 
     @property
     def using_dask(self) -> bool:
         """True when ``execute`` builds Dask graphs (local scheduler or cluster)."""
-        return self._mode != "serial"
+        return self._state.kind != "serial"
 
     @property
     def mode(self) -> str:
         """``'serial'``, ``'local'`` or ``'distributed'``."""
-        return self._mode
+        return self._state.kind
 
     @property
     def optimizing(self) -> bool:
         """Whether graphs are optimised before they are computed."""
-        return self._mode != "serial" and self._optimize
+        return self._state.kind != "serial" and self._optimize
 
     @property
     def n_workers(self) -> int:
         """Workers that run tasks: cluster workers, local threads/processes, or 1."""
-        if self._mode == "distributed":
-            return len(self._client.nthreads())
-        if self._mode == "local" and self._local_scheduler != "synchronous":
-            return self._local_workers or os.cpu_count() or 1
-        return 1
+        return self._state.n_workers
 
     def __repr__(self) -> str:
-        if self._mode == "serial":
-            return "Executor(mode='serial')"
-        if self._mode == "local":
-            return f"Executor(mode='local', scheduler={self._local_scheduler!r}, n_workers={self.n_workers})"
-        owner = "owned" if self._owns_client else "adopted"
-        return (
-            f"Executor(mode='distributed', scheduler={self._client.scheduler.address!r}, "
-            f"n_workers={self.n_workers}, client={owner})"
-        )
+        return f"Executor({self._state.describe()})"
 
     def _say(self, message: str) -> None:
         if self._verbose:

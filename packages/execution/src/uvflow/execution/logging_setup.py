@@ -1,8 +1,9 @@
 """Log files for Dask workers: :func:`init_logging`, run on every worker by the user.
 
-Library code never configures logging handlers. Worker processes, however, start
-with no handler for uvflow's loggers, so messages logged inside tasks are lost
-unless the user asks for them::
+Library code never configures logging handlers. Records logged inside tasks reach the
+client's handlers by default (``rsexecute.set_client`` forwards them, see
+:mod:`uvflow.execution.log_forwarding`); a file written by each worker is asked for
+explicitly::
 
     rsexecute.set_client(n_workers=4)
     rsexecute.run(init_logging, logfile="run.log")            # every worker appends here
@@ -12,7 +13,8 @@ unless the user asks for them::
 so the same line works without a cluster. Records carry a ``worker`` attribute (the
 Dask worker's name, or ``"local"``) that the default format shows. A worker that is
 restarted (for example by its nanny after a crash) starts without the handler: call
-``rsexecute.run(init_logging, ...)`` again if that matters.
+``rsexecute.run(init_logging, ...)`` again if that matters. A record may both go to
+the file and be forwarded to the client.
 """
 
 from __future__ import annotations
@@ -23,12 +25,38 @@ import re
 
 from uvflow.execution.keywords import strict_keywords
 
-__all__ = ["DEFAULT_LOG_FORMAT", "close_logging", "init_logging"]
+__all__ = ["DEFAULT_LOG_FORMAT", "FORWARDING_MARK", "close_logging", "init_logging", "parse_level"]
 
 #: Default record format: time, level, worker name and process id, logger, message.
 DEFAULT_LOG_FORMAT = "%(asctime)s %(levelname)s [%(worker)s pid=%(process)d] %(name)s: %(message)s"
 
 _MARK = "_uvflow_logging"
+#: Attribute set on the handlers that forward records to the client
+#: (:mod:`uvflow.execution.log_forwarding`); init_logging keeps the logger's level low
+#: enough for them.
+FORWARDING_MARK = "_uvflow_forwarding"
+
+
+def parse_level(level: str | int) -> int:
+    """A logging level as a number: ``"INFO"`` / ``"info"`` / ``logging.INFO`` give 20.
+
+    Raises
+    ------
+    ValueError
+        An unknown level name.
+    TypeError
+        Neither a str nor an int.
+    """
+    if isinstance(level, bool) or not isinstance(level, (str, int)):
+        raise TypeError(f"a logging level is a name or a number, got {level!r}")
+    if isinstance(level, int):
+        return level
+    numeric = logging.getLevelName(level.upper())
+    if not isinstance(numeric, int):
+        raise ValueError(
+            f"logging level {level!r} unknown; use DEBUG, INFO, WARNING, ERROR or CRITICAL"
+        )
+    return numeric
 
 
 class _WorkerFilter(logging.Filter):
@@ -64,7 +92,9 @@ def init_logging(
         Log file; relative paths are relative to the process's working directory,
         so give an absolute path (on a shared file system) for remote workers.
     level : str or int
-        Level of the logger and of the handler, e.g. ``"INFO"`` or ``logging.DEBUG``.
+        Level of the logger and of the handler, e.g. ``"INFO"`` or ``logging.DEBUG``
+        (the logger's level stays lower where the forwarding of records to the client
+        needs it: the file still gets only ``level`` and above).
     per_worker : bool
         Write ``<stem>-<worker-name><suffix>`` instead of one shared file.
     fmt : str
@@ -80,13 +110,7 @@ def init_logging(
     str
         The absolute path of the file this process writes to.
     """
-    if isinstance(level, str):
-        numeric = logging.getLevelName(level.upper())
-        if not isinstance(numeric, int):
-            raise ValueError(
-                f"logging level {level!r} unknown; use DEBUG, INFO, WARNING, ERROR or CRITICAL"
-            )
-        level = numeric
+    level = parse_level(level)
     worker = _worker_name(dask_worker)
     path = os.path.abspath(os.fspath(logfile))
     if per_worker:
@@ -105,7 +129,8 @@ def init_logging(
     handler.addFilter(_WorkerFilter(worker))
     setattr(handler, _MARK, True)
     target.addHandler(handler)
-    target.setLevel(level)
+    forwarding = [h.level for h in target.handlers if getattr(h, FORWARDING_MARK, False)]
+    target.setLevel(min([level, *forwarding]))
     return path
 
 
