@@ -136,7 +136,7 @@ def test_write_column_provenance(linearnp_ms, tmp_path):
 
 def test_import_error_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "casacore", None)
-    with pytest.raises(ImportError, match=r"pip install uvflow-datamodels\[ms\]"):
+    with pytest.raises(ImportError, match=r"pip install 'uvflow-datamodels\[ms\]'"):
         casacore_tables()
 
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
 from astropy.coordinates import SkyCoord
 
-from ._pickling import aligned_state
+from ._model_base import DataModelBase
 from ._validation import DataModelError, broadcast_field, check_array, in_unit, mjd_seconds
 from .configuration import Configuration
 from .polarisation import ReceptorFrame
@@ -19,7 +18,7 @@ JONES_TYPES = ("T", "G", "B")
 
 
 @dataclass(kw_only=True, eq=False)
-class GainTable:
+class GainTable(DataModelBase):
     """Antenna gains, convention ``V_obs_ij = g_i V_model_ij g_j^H``.
 
     Parameters
@@ -113,24 +112,6 @@ class GainTable:
     @property
     def nrec(self) -> int:
         return self.gain.shape[3]
-
-    def __setstate__(self, state: dict) -> None:
-        """Unpickling: arrays that arrive unaligned (Dask network frames) are copied once."""
-        self.__dict__.update(aligned_state(state))
-
-    def replace(self, **changes) -> GainTable:
-        """A new GainTable with ``changes`` applied (validated again); other fields are shared.
-
-        Parameters
-        ----------
-        **changes
-            Field names and new values, as for the constructor.
-
-        Returns
-        -------
-        GainTable
-        """
-        return dataclasses.replace(self, **changes)
 
     def copy(self) -> GainTable:
         """A copy with new gain, weight, residual, time, interval arrays and meta dict."""

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
 from astropy.coordinates import SkyCoord
 from astropy.wcs import WCS
 
+from ._model_base import DataModelBase
 from ._pickling import aligned_state
 from ._validation import DataModelError, check_array, in_unit
 from .polarisation import PolarisationFrame
@@ -24,7 +24,7 @@ __all__ = ["Image", "create_image", "stokes_axis_codes"]
 
 
 @dataclass(kw_only=True, eq=False)
-class Image:
+class Image(DataModelBase):
     """A spectral, polarised image (or a uv grid when ``data`` is complex).
 
     Parameters
@@ -156,19 +156,6 @@ class Image:
         return self.wcs.celestial.pixel_to_world(x, y)
 
     # ---- copies -----------------------------------------------------------------------
-    def replace(self, **changes) -> Image:
-        """A new Image with ``changes`` applied (validated again); unchanged fields are shared.
-
-        Parameters
-        ----------
-        **changes
-            Field names and new values, as for the constructor.
-
-        Returns
-        -------
-        Image
-        """
-        return dataclasses.replace(self, **changes)
 
     def copy(self, zero: bool = False) -> Image:
         """A deep copy (data, WCS, beam, meta).

@@ -67,7 +67,26 @@ MS_CORR_CODES = {
 }  # fmt: skip
 
 
-class PolarisationFrame:
+class _NamedFrame:
+    """A frame known by its name alone: equal, hashed, shown and pickled by it."""
+
+    __slots__ = ()
+    name: str
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, type(self)) and other.name == self.name
+
+    def __hash__(self) -> int:
+        return hash(self.name)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.name!r})"
+
+    def __reduce__(self):
+        return (type(self), (self.name,))
+
+
+class PolarisationFrame(_NamedFrame):
     """A named ordered set of polarisation products.
 
     Parameters
@@ -126,20 +145,8 @@ class PolarisationFrame:
             + "; ".join(f"{k}={' '.join(v)}" for k, v in _FRAMES.items())
         )
 
-    def __eq__(self, other) -> bool:
-        return isinstance(other, PolarisationFrame) and other.name == self.name
 
-    def __hash__(self) -> int:
-        return hash(self.name)
-
-    def __repr__(self) -> str:
-        return f"PolarisationFrame({self.name!r})"
-
-    def __reduce__(self):
-        return (PolarisationFrame, (self.name,))
-
-
-class ReceptorFrame:
+class ReceptorFrame(_NamedFrame):
     """The receptors of a feed: ``linear`` (X, Y), ``circular`` (R, L) or ``stokesI`` (one).
 
     Parameters
@@ -167,18 +174,6 @@ class ReceptorFrame:
     @property
     def nrec(self) -> int:
         return len(self.names)
-
-    def __eq__(self, other) -> bool:
-        return isinstance(other, ReceptorFrame) and other.name == self.name
-
-    def __hash__(self) -> int:
-        return hash(self.name)
-
-    def __repr__(self) -> str:
-        return f"ReceptorFrame({self.name!r})"
-
-    def __reduce__(self):
-        return (ReceptorFrame, (self.name,))
 
 
 def pol_conversion_matrix(

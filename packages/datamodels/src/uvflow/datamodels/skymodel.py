@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
 from astropy.coordinates import SkyCoord
 
+from ._model_base import DataModelBase
 from ._validation import DataModelError, check_array, in_unit
 from .gaintable import GainTable
 from .image import Image
@@ -44,7 +44,7 @@ def _gaussian_params(params: dict) -> dict:
 
 
 @dataclass(kw_only=True, eq=False)
-class SkyComponent:
+class SkyComponent(DataModelBase):
     """A compact source.
 
     Parameters
@@ -135,20 +135,6 @@ class SkyComponent:
     def npol(self) -> int:
         return self.polarisation_frame.npol
 
-    def replace(self, **changes) -> SkyComponent:
-        """A new SkyComponent with ``changes`` applied (validated again); other fields are shared.
-
-        Parameters
-        ----------
-        **changes
-            Field names and new values, as for the constructor.
-
-        Returns
-        -------
-        SkyComponent
-        """
-        return dataclasses.replace(self, **changes)
-
     def copy(self) -> SkyComponent:
         """A copy with a new flux array and params dict."""
         return self.replace(flux=self.flux.copy(), params=dict(self.params))
@@ -174,7 +160,7 @@ class SkyComponent:
 
 
 @dataclass(kw_only=True, eq=False)
-class SkyModel:
+class SkyModel(DataModelBase):
     """A sky model: an image and/or components, optionally with its own gains and a mask.
 
     Parameters
@@ -226,20 +212,6 @@ class SkyModel:
                     f"the mask needs the image's ny, nx = {ny}, {nx}, and 1 or {nc} channels, "
                     f"1 or {npol} polarisations"
                 )
-
-    def replace(self, **changes) -> SkyModel:
-        """A new SkyModel with ``changes`` applied (validated again); other fields are shared.
-
-        Parameters
-        ----------
-        **changes
-            Field names and new values, as for the constructor.
-
-        Returns
-        -------
-        SkyModel
-        """
-        return dataclasses.replace(self, **changes)
 
     def copy(self) -> SkyModel:
         """A deep copy: image, components, gain table and mask copied."""

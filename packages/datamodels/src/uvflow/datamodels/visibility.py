@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
 from astropy.coordinates import SkyCoord
 
-from ._pickling import aligned_state
+from ._model_base import DataModelBase
 from ._validation import (
     DataModelError,
     broadcast_field,
@@ -26,7 +25,7 @@ SPEED_OF_LIGHT = 299792458.0  # m/s
 
 
 @dataclass(kw_only=True, eq=False)
-class Visibility:
+class Visibility(DataModelBase):
     """Visibilities in block layout.
 
     Parameters
@@ -176,23 +175,6 @@ class Visibility:
         return self.uvw[..., 2]
 
     # ---- copies -----------------------------------------------------------------------
-    def __setstate__(self, state: dict) -> None:
-        """Unpickling: arrays that arrive unaligned (Dask network frames) are copied once."""
-        self.__dict__.update(aligned_state(state))
-
-    def replace(self, **changes) -> Visibility:
-        """A new Visibility with ``changes`` applied (validated again); other arrays are shared, not copied.
-
-        Parameters
-        ----------
-        **changes
-            Field names and new values, as for the constructor.
-
-        Returns
-        -------
-        Visibility
-        """
-        return dataclasses.replace(self, **changes)
 
     def copy(self, zero: bool = False, deep: bool = True) -> Visibility:
         """A copy.

@@ -1,6 +1,10 @@
 """JSON-able encodings of the astropy objects and dicts inside data models (lossless).
 
 Floats go through JSON as their shortest round-trip ``repr``, so values come back bit-exact.
+:func:`visibility_attributes` and :func:`image_attributes` give every field of a
+Visibility or Image that is not an array in this form (the attributes of zarr
+checkpoints and of xarray Datasets), and :func:`visibility_fields` / :func:`image_fields`
+turn them back into constructor keywords.
 """
 
 from __future__ import annotations
@@ -11,9 +15,12 @@ import math
 
 import numpy as np
 from astropy.coordinates import EarthLocation, SkyCoord, UnitSphericalRepresentation
+from astropy.io import fits
 from astropy.time import Time
 
 from ..configuration import Configuration
+from ..stokes_axis import linear_stokes_axis
+from ._wcsheader import wcs_from_header, wcs_to_header
 
 __all__ = [
     "skycoord_to_dict",
@@ -24,6 +31,10 @@ __all__ = [
     "configuration_from_dict",
     "meta_to_json",
     "meta_from_json",
+    "visibility_attributes",
+    "visibility_fields",
+    "image_attributes",
+    "image_fields",
 ]
 
 log = logging.getLogger(__name__)
@@ -153,3 +164,111 @@ def meta_to_json(meta: dict) -> str:
 
 def meta_from_json(text: str) -> dict:
     return _decode(json.loads(text))
+
+
+def _json_string(value):
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def _json_value(value):
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def visibility_attributes(vis, strings: bool = False) -> dict:
+    """The fields of a Visibility that are not arrays, JSON-able.
+
+    Parameters
+    ----------
+    vis : Visibility
+        Its phase centre, polarisation frame, configuration, source and meta are taken.
+    strings : bool
+        Every value a string (the phase centre and configuration JSON-encoded), as xarray
+        attributes written to netCDF need; else dicts for those two.
+
+    Returns
+    -------
+    dict
+        ``phasecentre``, ``polarisation_frame``, ``configuration``, ``source``, ``meta``
+        (a :func:`meta_to_json` string).
+    """
+    encode = _json_string if strings else (lambda v: v)
+    return {
+        "phasecentre": encode(skycoord_to_dict(vis.phasecentre)),
+        "polarisation_frame": vis.polarisation_frame.name,
+        "configuration": encode(configuration_to_dict(vis.configuration)),
+        "source": vis.source,
+        "meta": meta_to_json(vis.meta),
+    }
+
+
+def visibility_fields(attrs) -> dict:
+    """Visibility keywords from :func:`visibility_attributes` (either form).
+
+    Parameters
+    ----------
+    attrs : mapping
+        The attributes (a missing ``source`` is 'unknown', a missing ``meta`` empty).
+
+    Returns
+    -------
+    dict
+        ``phasecentre`` (SkyCoord), ``polarisation_frame``, ``configuration``
+        (Configuration or None), ``source``, ``meta``.
+    """
+    return {
+        "phasecentre": skycoord_from_dict(_json_value(attrs["phasecentre"])),
+        "polarisation_frame": attrs["polarisation_frame"],
+        "configuration": configuration_from_dict(_json_value(attrs["configuration"])),
+        "source": attrs.get("source", "unknown"),
+        "meta": meta_from_json(attrs.get("meta", "{}")),
+    }
+
+
+def image_attributes(im, strings: bool = False) -> dict:
+    """The fields of an Image that are not arrays, JSON-able.
+
+    The WCS is an exact FITS header string whose STOKES axis is the linear FITS form (code
+    order); :func:`image_fields` relabels the axis from the frame
+    (:mod:`uvflow.datamodels.stokes_axis`).
+
+    Parameters
+    ----------
+    im : Image
+        Its WCS, polarisation frame, clean beam and meta are taken.
+    strings : bool
+        Every value a string (no beam: ``'null'``); else None for no beam.
+
+    Returns
+    -------
+    dict
+        ``wcs_header``, ``polarisation_frame``, ``clean_beam``, ``meta``.
+    """
+    beam = None if im.clean_beam is None else meta_to_json(im.clean_beam)
+    return {
+        "wcs_header": wcs_to_header(linear_stokes_axis(im.wcs, im.polarisation_frame)).tostring(),
+        "polarisation_frame": im.polarisation_frame.name,
+        "clean_beam": "null" if beam is None and strings else beam,
+        "meta": meta_to_json(im.meta),
+    }
+
+
+def image_fields(attrs) -> dict:
+    """Image keywords from :func:`image_attributes` (either form).
+
+    Parameters
+    ----------
+    attrs : mapping
+        The attributes (a missing ``clean_beam`` is None, a missing ``meta`` empty).
+
+    Returns
+    -------
+    dict
+        ``wcs`` (astropy WCS, bit-exact), ``polarisation_frame``, ``clean_beam``, ``meta``.
+    """
+    beam = attrs.get("clean_beam")
+    return {
+        "wcs": wcs_from_header(fits.Header.fromstring(attrs["wcs_header"])),
+        "polarisation_frame": attrs["polarisation_frame"],
+        "clean_beam": None if beam is None else meta_from_json(beam),
+        "meta": meta_from_json(attrs.get("meta", "{}")),
+    }

@@ -19,6 +19,7 @@ from astropy.coordinates import FK4, EarthLocation, SkyCoord
 
 from ..configuration import Configuration
 from ..polarisation import MS_CORR_CODES, PolarisationFrame
+from ._extras import import_extra
 
 __all__ = ["MeasurementSetError", "casacore_tables", "open_table", "check_ms"]
 
@@ -36,13 +37,7 @@ class MeasurementSetError(ValueError):
 
 def casacore_tables():
     """The ``casacore.tables`` module, or an ImportError saying how to install it."""
-    try:
-        from casacore import tables
-    except ImportError as exc:  # pragma: no cover - exercised only without the extra
-        raise ImportError(
-            "MeasurementSet IO needs python-casacore: pip install uvflow-datamodels[ms]"
-        ) from exc
-    return tables
+    return import_extra("casacore.tables", "ms", "MeasurementSet IO needs python-casacore")
 
 
 @contextmanager

@@ -12,23 +12,13 @@ losslessly::
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 
 from .._validation import DataModelError
 from ..image import Image
-from ..stokes_axis import linear_stokes_axis
 from ..visibility import Visibility
-from ._serialise import (
-    configuration_from_dict,
-    configuration_to_dict,
-    meta_from_json,
-    meta_to_json,
-    skycoord_from_dict,
-    skycoord_to_dict,
-)
-from ._wcsheader import wcs_from_header, wcs_to_header
+from ._extras import import_extra
+from ._serialise import image_attributes, image_fields, visibility_attributes, visibility_fields
 
 __all__ = ["visibility_to_xarray", "visibility_from_xarray", "image_to_xarray", "image_from_xarray"]
 
@@ -36,13 +26,7 @@ _CORR_DIMS = ("time", "baseline", "frequency", "polarisation")
 
 
 def _xarray():
-    try:
-        import xarray
-    except ImportError as exc:
-        raise ImportError(
-            "xarray conversion needs xarray: pip install 'uvflow-datamodels[xarray]'"
-        ) from exc
-    return xarray
+    return import_extra("xarray", "xarray", "xarray conversion needs xarray")
 
 
 def _attr(ds, key: str, kind: str):
@@ -94,14 +78,7 @@ def visibility_to_xarray(vis: Visibility):
         "baseline": ("baseline", np.arange(vis.nbaseline)),
         "uvw_index": ("uvw_index", ["u", "v", "w"]),
     }
-    attrs = {
-        "uvflow_type": "Visibility",
-        "phasecentre": json.dumps(skycoord_to_dict(vis.phasecentre)),
-        "polarisation_frame": vis.polarisation_frame.name,
-        "configuration": json.dumps(configuration_to_dict(vis.configuration)),
-        "source": vis.source,
-        "meta": meta_to_json(vis.meta),
-    }
+    attrs = {"uvflow_type": "Visibility", **visibility_attributes(vis, strings=True)}
     return xr.Dataset(data_vars=data_vars, coords=coords, attrs=attrs)
 
 
@@ -122,7 +99,7 @@ def visibility_from_xarray(ds) -> Visibility:
     DataModelError
         A variable, dimension or attribute is missing.
     """
-    phasecentre = _attr(ds, "phasecentre", "Visibility")
+    _attr(ds, "phasecentre", "Visibility")
     for dims, name in ((_CORR_DIMS, "vis"), (("time", "baseline", "uvw_index"), "uvw")):
         if name not in ds or ds[name].dims != dims:
             raise DataModelError(f"the Visibility Dataset needs variable {name!r} with dims {dims}")
@@ -137,11 +114,7 @@ def visibility_from_xarray(ds) -> Visibility:
         antenna2=ds["antenna2"].values,
         frequency=ds["frequency"].values,
         channel_bandwidth=ds["channel_bandwidth"].values,
-        phasecentre=skycoord_from_dict(json.loads(phasecentre)),
-        polarisation_frame=ds.attrs["polarisation_frame"],
-        configuration=configuration_from_dict(json.loads(ds.attrs["configuration"])),
-        source=ds.attrs.get("source", "unknown"),
-        meta=meta_from_json(ds.attrs.get("meta", "{}")),
+        **visibility_fields(ds.attrs),
     )
 
 
@@ -169,13 +142,7 @@ def image_to_xarray(im: Image):
         "y": ("y", np.arange(im.ny)),
         "x": ("x", np.arange(im.nx)),
     }
-    attrs = {
-        "uvflow_type": "Image",
-        "wcs_header": wcs_to_header(linear_stokes_axis(im.wcs, im.polarisation_frame)).tostring(),
-        "polarisation_frame": im.polarisation_frame.name,
-        "clean_beam": json.dumps(im.clean_beam),
-        "meta": meta_to_json(im.meta),
-    }
+    attrs = {"uvflow_type": "Image", **image_attributes(im, strings=True)}
     pixels = xr.Variable(("frequency", "polarisation", "y", "x"), im.data)
     return xr.Dataset({"pixels": pixels}, coords=coords, attrs=attrs)
 
@@ -198,17 +165,9 @@ def image_from_xarray(ds) -> Image:
     DataModelError
         ``pixels`` or an attribute is missing.
     """
-    from astropy.io import fits
-
-    header = _attr(ds, "wcs_header", "Image")
+    _attr(ds, "wcs_header", "Image")
     if "pixels" not in ds or ds["pixels"].dims != ("frequency", "polarisation", "y", "x"):
         raise DataModelError(
             "the Image Dataset needs variable 'pixels' with dims (frequency, polarisation, y, x)"
         )
-    return Image(
-        data=ds["pixels"].values,
-        wcs=wcs_from_header(fits.Header.fromstring(header)),
-        polarisation_frame=ds.attrs["polarisation_frame"],
-        clean_beam=json.loads(ds.attrs.get("clean_beam", "null")),
-        meta=meta_from_json(ds.attrs.get("meta", "{}")),
-    )
+    return Image(data=ds["pixels"].values, **image_fields(ds.attrs))

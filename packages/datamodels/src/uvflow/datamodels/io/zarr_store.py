@@ -18,17 +18,20 @@ import numpy as np
 from .._validation import DataModelError
 from ..gaintable import GainTable
 from ..image import Image
-from ..stokes_axis import linear_stokes_axis
 from ..visibility import Visibility
+from ._extras import import_extra
 from ._serialise import (
     configuration_from_dict,
     configuration_to_dict,
+    image_attributes,
+    image_fields,
     meta_from_json,
     meta_to_json,
     skycoord_from_dict,
     skycoord_to_dict,
+    visibility_attributes,
+    visibility_fields,
 )
-from ._wcsheader import wcs_from_header, wcs_to_header
 from .atomic import atomic_directory
 
 __all__ = [
@@ -52,13 +55,7 @@ _GT_ARRAYS = ("gain", "weight", "residual", "time", "interval", "frequency")
 
 
 def _zarr():
-    try:
-        import zarr
-    except ImportError as exc:  # pragma: no cover - exercised only without the extra
-        raise ImportError(
-            "zarr checkpoints need zarr: pip install 'uvflow-datamodels[zarr]'"
-        ) from exc
-    return zarr
+    return import_extra("zarr", "zarr", "zarr checkpoints need zarr")
 
 
 def _version() -> str:
@@ -153,14 +150,8 @@ def write_visibility_zarr(
     """
     if not isinstance(vis, Visibility):
         raise TypeError(f"write_visibility_zarr needs a Visibility, got {type(vis).__name__}")
-    attrs = {
-        "phasecentre": skycoord_to_dict(vis.phasecentre),
-        "polarisation_frame": vis.polarisation_frame.name,
-        "configuration": configuration_to_dict(vis.configuration),
-        "source": vis.source,
-        "meta": meta_to_json(vis.meta),
-    }
-    return _write("Visibility", {n: getattr(vis, n) for n in _VIS_ARRAYS}, attrs, path, overwrite)
+    arrays = {n: getattr(vis, n) for n in _VIS_ARRAYS}
+    return _write("Visibility", arrays, visibility_attributes(vis), path, overwrite)
 
 
 def read_visibility_zarr(path: str | os.PathLike) -> Visibility:
@@ -182,15 +173,7 @@ def read_visibility_zarr(path: str | os.PathLike) -> Visibility:
         ``path`` is not a uvflow store, or holds another type.
     """
     group = _open(path, "Visibility")
-    a = group.attrs
-    return Visibility(
-        **_read_arrays(group, _VIS_ARRAYS),
-        phasecentre=skycoord_from_dict(a["phasecentre"]),
-        polarisation_frame=a["polarisation_frame"],
-        configuration=configuration_from_dict(a["configuration"]),
-        source=a["source"],
-        meta=meta_from_json(a["meta"]),
-    )
+    return Visibility(**_read_arrays(group, _VIS_ARRAYS), **visibility_fields(group.attrs))
 
 
 def write_image_zarr(im: Image, path: str | os.PathLike, *, overwrite: bool = True) -> Path:
@@ -204,11 +187,8 @@ def write_image_zarr(im: Image, path: str | os.PathLike, *, overwrite: bool = Tr
     ----------
     im : Image
         ``data[nchan, npol, ny, nx]`` float32/float64 or complex (uv grids), stored as is.
-    path : str or os.PathLike
-        The store's directory; it is built under a temporary name beside it and renamed.
-    overwrite : bool
-        Replace an existing uvflow store at ``path`` (atomically; a directory that is not a
-        uvflow store is never replaced).
+    path, overwrite
+        As for :func:`write_visibility_zarr`.
 
     Returns
     -------
@@ -217,13 +197,7 @@ def write_image_zarr(im: Image, path: str | os.PathLike, *, overwrite: bool = Tr
     """
     if not isinstance(im, Image):
         raise TypeError(f"write_image_zarr needs an Image, got {type(im).__name__}")
-    attrs = {
-        "wcs_header": wcs_to_header(linear_stokes_axis(im.wcs, im.polarisation_frame)).tostring(),
-        "polarisation_frame": im.polarisation_frame.name,
-        "clean_beam": None if im.clean_beam is None else meta_to_json(im.clean_beam),
-        "meta": meta_to_json(im.meta),
-    }
-    return _write("Image", {"data": im.data}, attrs, path, overwrite)
+    return _write("Image", {"data": im.data}, image_attributes(im), path, overwrite)
 
 
 def read_image_zarr(path: str | os.PathLike) -> Image:
@@ -238,18 +212,8 @@ def read_image_zarr(path: str | os.PathLike) -> Image:
     Image
         ``data[nchan, npol, ny, nx]`` with the dtype written, WCS bit-exact, beam and meta.
     """
-    from astropy.io import fits
-
     group = _open(path, "Image")
-    a = group.attrs
-    beam = a.get("clean_beam")
-    return Image(
-        data=group["data"][...],
-        wcs=wcs_from_header(fits.Header.fromstring(a["wcs_header"])),
-        polarisation_frame=a["polarisation_frame"],
-        clean_beam=None if beam is None else meta_from_json(beam),
-        meta=meta_from_json(a["meta"]),
-    )
+    return Image(data=group["data"][...], **image_fields(group.attrs))
 
 
 def write_gaintable_zarr(gt: GainTable, path: str | os.PathLike, *, overwrite: bool = True) -> Path:
@@ -261,11 +225,8 @@ def write_gaintable_zarr(gt: GainTable, path: str | os.PathLike, *, overwrite: b
         ``gain[ntime, nant, nchan, nrec, nrec]`` complex, ``weight`` float of that shape,
         ``residual`` float [ntime, nchan, nrec, nrec], ``time``/``interval`` float64 [ntime],
         ``frequency`` float64 [nchan]: all stored as they are.
-    path : str or os.PathLike
-        The store's directory; it is built under a temporary name beside it and renamed.
-    overwrite : bool
-        Replace an existing uvflow store at ``path`` (atomically; a directory that is not a
-        uvflow store is never replaced).
+    path, overwrite
+        As for :func:`write_visibility_zarr`.
 
     Returns
     -------
@@ -319,11 +280,8 @@ def save_checkpoint(obj, path: str | os.PathLike, *, overwrite: bool = True) -> 
     Parameters
     ----------
     obj : Visibility, Image or GainTable
-    path : str or os.PathLike
-        The store's directory; it is built under a temporary name beside it and renamed.
-    overwrite : bool
-        Replace an existing uvflow store at ``path`` (atomically; a directory that is not a
-        uvflow store is never replaced).
+    path, overwrite
+        As for :func:`write_visibility_zarr`.
 
     Returns
     -------
