@@ -13,7 +13,7 @@ from uvflow.datamodels import create_image
 from uvflow.datamodels.testing import random_configuration, simple_visibility
 from uvflow.imaging.workflows import residual_image
 from uvflow.pipelines import PipelineError, choose_chunking, estimate_task_memory
-from uvflow.pipelines.chunking import parse_memory
+from uvflow.pipelines.memory_plan import parse_memory
 
 
 @pytest.mark.parametrize("ntime", [10, 40])
@@ -57,7 +57,7 @@ def test_choose_chunking_is_the_least_split_that_fits(caplog):
     assert estimate_task_memory(shape, image)["total"] > 2**30 // 4  # whole: > 256 MiB
     for limit in ("512MiB", "256MiB"):
         caplog.clear()
-        with caplog.at_level(logging.INFO, logger="uvflow.pipelines.chunking"):
+        with caplog.at_level(logging.INFO, logger="uvflow.pipelines.memory_plan"):
             out = choose_chunking(shape, image, limit)
         f, t = out["nfreq_windows"], out["ntime_chunks"]
         assert out["task_bytes"] <= out["budget_bytes"] == parse_memory(limit) // 2

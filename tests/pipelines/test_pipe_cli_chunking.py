@@ -16,7 +16,7 @@ from astropy.io import fits
 
 from uvflow.execution import rsexecute
 from uvflow.pipelines.cli import main
-from uvflow.pipelines.cli.image_chunks import memory_limit, split_visibility
+from uvflow.pipelines.cli.image_memory import memory_limit, split_visibility
 
 SIMULATE = [
     "simulate", "--array", "meerkat", "--rmax", "1000", "--ntimes", "8", "--nchan", "4",
@@ -42,8 +42,8 @@ def runs(tmp_path_factory):
     ms = d / "c.ms"
     assert main([*SIMULATE, "--out", str(ms)]) == 0
     capture = _Capture()
-    loggers = [logging.getLogger(n) for n in ("uvflow.pipelines.chunking",
-                                              "uvflow.pipelines.cli.image_chunks")]  # fmt: skip
+    loggers = [logging.getLogger(n) for n in ("uvflow.pipelines.memory_plan",
+                                              "uvflow.pipelines.cli.image_memory")]  # fmt: skip
     for lg in loggers:
         lg.addHandler(capture)
     logs = {}

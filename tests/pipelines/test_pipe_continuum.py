@@ -18,7 +18,7 @@ import pytest
 from uvflow.execution import rsexecute
 from uvflow.imaging.workflows import invert_list_rsexecute_workflow
 from uvflow.pipelines import PipelineError, continuum_imaging_list_rsexecute_workflow
-from uvflow.pipelines.pipeline_common import psf_template
+from uvflow.pipelines.major_cycle_steps import psf_template
 
 OPTIONS = dict(nmajor=5, niter=1000, fractional_threshold=0.01, threshold=1e-4)
 

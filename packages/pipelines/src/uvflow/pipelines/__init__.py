@@ -1,9 +1,9 @@
 """Pipelines for uvflow: ICAL, continuum, spectral line, MPCCAL, and the uvflow command."""
 
-from .chunking import choose_chunking, estimate_task_memory
 from .continuum_subtraction import uv_continuum_subtraction
+from .errors import CheckpointError, PipelineError
+from .memory_plan import choose_chunking, estimate_task_memory
 from .mpccal_steps import MPCCALError
-from .pipeline_common import CheckpointError, PipelineError
 
 __version__ = "0.1.0"
 
@@ -14,6 +14,7 @@ _LAZY = {
     "ical_list_rsexecute_workflow": "ical",
     "default_ical_controls": "ical",
     "spectral_line_imaging_list_rsexecute_workflow": "spectral_line",
+    "PipelineSettings": "pipeline_settings",
 }
 
 
@@ -31,6 +32,7 @@ __all__ = [
     "mpccal_skymodel_list_rsexecute_workflow",
     "CheckpointError",
     "PipelineError",
+    "PipelineSettings",
     "choose_chunking",
     "continuum_imaging_list_rsexecute_workflow",
     "default_ical_controls",

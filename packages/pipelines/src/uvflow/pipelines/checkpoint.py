@@ -31,7 +31,7 @@ from pathlib import Path
 from uvflow.datamodels import GainTable, Image, load_checkpoint, save_checkpoint
 from uvflow.datamodels.io.atomic import atomic_file
 
-from .pipeline_common import CheckpointError
+from .errors import CheckpointError
 
 __all__ = [
     "MANIFEST_NAME",

@@ -31,7 +31,7 @@ import numpy as np
 
 from uvflow.datamodels import Visibility
 
-from .pipeline_common import PipelineError
+from .errors import PipelineError
 
 __all__ = ["uv_continuum_subtraction"]
 

@@ -20,11 +20,11 @@ from __future__ import annotations
 from uvflow.calibration import create_calibration_controls
 from uvflow.calibration.chain import apply_calibration_chain
 from uvflow.calibration.settings import calibration_terms, term_controls
-from uvflow.execution import rsexecute, strict_keywords
-from uvflow.imaging.workflows import predict_list_rsexecute_workflow
+from uvflow.execution import rsexecute
+from uvflow.imaging.workflows import predict_windows
 
-from .continuum import imaging_options
 from .major_cycle import run_major_cycles
+from .pipeline_settings import PipelineSettings, pipeline_keywords
 
 __all__ = ["ical_list_rsexecute_workflow", "default_ical_controls"]
 
@@ -54,15 +54,15 @@ class SelfCalibration:
         Per-term controls (``first_selfcal`` decides when each term starts).
     global_solution : bool
         Solve frequency-independent terms jointly over all windows.
-    imaging : dict
-        Keywords of the predict workflow.
+    gridding : GriddingSettings
+        How the models are predicted.
     """
 
-    def __init__(self, calibration_context, controls, global_solution, imaging):
+    def __init__(self, calibration_context, controls, global_solution, gridding):
         self.terms = calibration_terms(calibration_context)
         self.controls = controls
         self.global_solution = bool(global_solution)
-        self.imaging = imaging
+        self.gridding = gridding
         self.first = min(term_controls(t, controls)[0] for t in self.terms)
 
     def calibrate(self, cycle: int, vis_list, models, gts):
@@ -71,7 +71,7 @@ class SelfCalibration:
             return vis_list, gts
         from uvflow.calibration import calibrate_list_rsexecute_workflow
 
-        model_vis = predict_list_rsexecute_workflow(vis_list, models, **self.imaging)
+        model_vis = predict_windows(vis_list, models, self.gridding)
         return calibrate_list_rsexecute_workflow(
             vis_list, model_vis, gt_list=gts, calibration_context=self.terms,
             controls=self.controls, global_solution=self.global_solution, iteration=cycle,
@@ -85,49 +85,22 @@ class SelfCalibration:
         ]
 
 
-@strict_keywords
+@pipeline_keywords()
 def ical_list_rsexecute_workflow(
     vis_list,
     model_imagelist,
-    context: str = "ng",
-    nmajor: int = 5,
     calibration_context="TG",
     controls: dict | None = None,
     do_selfcal: bool = True,
     global_solution: bool = True,
-    algorithm: str = "hogbom",
-    niter: int = 1000,
-    gain: float = 0.1,
-    threshold: float = 0.0,
-    fractional_threshold: float = 0.01,
-    scales=(0, 3, 10, 30),
-    nmoment: int = 3,
-    findpeak: str = "RASCIL",
-    window_shape: str | None = None,
-    window_edge: int = 16,
-    mask=None,
-    psf_support: int | None = None,
-    deconvolve_facets: int = 1,
-    deconvolve_overlap: int = 0,
-    deconvolve_taper: str | None = None,
-    deconvolve_rounds: int = 3,
-    clean_beam: dict | None = None,
-    psf_factor: int = 2,
-    weighting: str = "natural",
-    robustness: float = 0.0,
-    epsilon: float = 1e-5,
-    nthreads: int = 1,
-    small_inversion: bool | None = None,
-    checkpoint_dir=None,
-    stop_early: bool = False,
+    **keywords,
 ):
     """ICAL of a list of windows: ``(deconvolved_list, residual_list, restored_list, gt_list)``.
 
     Parameters
     ----------
-    vis_list, model_imagelist, context, nmajor
-        As :func:`uvflow.pipelines.continuum_imaging_list_rsexecute_workflow`; cycle ``k``
-        of the ``nmajor`` major cycles is self-calibration iteration ``k``.
+    vis_list, model_imagelist
+        As :func:`uvflow.pipelines.continuum_imaging_list_rsexecute_workflow`.
     calibration_context : str or sequence of str
         Terms in chain order, e.g. 'TG' (T phase-only, then G amplitude and phase).
     controls : dict, optional
@@ -138,15 +111,7 @@ def ical_list_rsexecute_workflow(
     global_solution : bool
         Solve frequency-independent terms (T, G) once over all windows (one table shared
         by every window).
-    algorithm, niter, gain, threshold, fractional_threshold, scales, nmoment, findpeak,
-    window_shape, window_edge, mask, psf_support, deconvolve_facets, deconvolve_overlap,
-    deconvolve_taper, deconvolve_rounds, clean_beam, psf_factor, weighting, robustness,
-    epsilon, nthreads, small_inversion, stop_early
-        As for the continuum pipeline. The imaging weights and the PSF are computed once,
-        from the uncalibrated data.
-    checkpoint_dir : path, optional
-        Save the models and gain tables after every major cycle; resume from the last
-        complete one.
+    <pipeline keywords>
 
     Returns
     -------
@@ -162,24 +127,17 @@ def ical_list_rsexecute_workflow(
         An unknown keyword (the message lists the valid ones).
     PipelineError
         Bad settings; ``uvflow.calibration.CalibrationError`` for bad controls.
+
+    Notes
+    -----
+    Cycle ``k`` of the ``nmajor`` major cycles is self-calibration iteration ``k``. The
+    imaging weights and the PSF are computed once, from the uncalibrated data; with
+    ``checkpoint_dir`` the gain tables are saved with the models after every cycle.
     """
-    imaging = imaging_options(context, epsilon, nthreads, small_inversion)
+    settings, mask = PipelineSettings.from_keywords(keywords)
     selfcal = None
     if do_selfcal:
         if controls is None:
             controls = default_ical_controls()
-        selfcal = SelfCalibration(calibration_context, controls, global_solution, imaging)
-    deconvolution = dict(
-        algorithm=algorithm, niter=niter, gain=gain, threshold=threshold,
-        fractional_threshold=fractional_threshold, scales=scales, nmoment=nmoment,
-        findpeak=findpeak, window_shape=window_shape, window_edge=window_edge, mask=mask,
-        psf_support=psf_support, deconvolve_facets=deconvolve_facets,
-        deconvolve_overlap=deconvolve_overlap, deconvolve_taper=deconvolve_taper,
-        deconvolve_rounds=deconvolve_rounds,
-    )  # fmt: skip
-    return run_major_cycles(
-        "ical", vis_list, model_imagelist, imaging=imaging, deconvolution=deconvolution,
-        nmajor=nmajor, weighting=weighting, robustness=robustness,
-        checkpoint_dir=checkpoint_dir, stop_early=stop_early, clean_beam=clean_beam,
-        psf_factor=psf_factor, selfcal=selfcal,
-    )  # fmt: skip
+        selfcal = SelfCalibration(calibration_context, controls, global_solution, settings.gridding)
+    return run_major_cycles("ical", vis_list, model_imagelist, settings, mask=mask, selfcal=selfcal)

@@ -23,7 +23,7 @@ Checkpoints: with ``checkpoint_dir`` a task after each cycle writes the models (
 tables) and then the manifest (:mod:`uvflow.pipelines.checkpoint`); the models of the next
 cycle pass through it. A run finding a manifest continues after the cycle it names.
 
-Chunks: a window given as a list of Visibility chunks (:mod:`uvflow.pipelines.chunks`) is
+Chunks: a window given as a list of Visibility chunks (:mod:`uvflow.pipelines.window_chunks`) is
 weighted, imaged, predicted and calibrated chunk by chunk; its PSF and residual images are
 the sumwt-weighted means of the chunks', and its model, residual and restored image are
 one, as for a window given whole. Gain tables come per chunk.
@@ -35,51 +35,22 @@ import logging
 
 from uvflow.execution import rsexecute
 from uvflow.imaging.workflows import (
-    deconvolve_list_rsexecute_workflow,
-    invert_list_rsexecute_workflow,
-    residual_list_rsexecute_workflow,
+    deconvolve_windows,
+    invert_windows,
+    residual_windows,
     restore_list_rsexecute_workflow,
-    weight_list_rsexecute_workflow,
+    weight_windows,
 )
 
-from .checkpoint import load_gaintable, load_model, read_manifest, save_cycle
-from .chunks import flatten_windows
-from .pipeline_common import (
-    CheckpointError,
-    PipelineError,
-    check_nmajor,
-    check_psf_factor,
-    psf_template,
-    residual_peak,
-    window_list,
-)
+from .checkpoint import load_gaintable, load_model, read_manifest
+from .errors import CheckpointError
+from .major_cycle_steps import checkpoint_cycle, jsonable, log_peak, psf_template, residual_peak
+from .pipeline_settings import PipelineSettings
+from .window_chunks import flatten_windows, window_list
 
-__all__ = ["run_major_cycles", "jsonable"]
+__all__ = ["run_major_cycles"]
 
 logger = logging.getLogger(__name__)
-
-
-def jsonable(value):
-    """Settings as JSON values (tuples → lists, arrays and objects → their repr)."""
-    if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [jsonable(v) for v in value]
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    return repr(value) if not hasattr(value, "shape") else f"array{list(value.shape)}"
-
-
-def _checkpoint(directory, cycle, pipeline, parameters, nwin, ngt, keys, *items):
-    """Save a cycle; return its models and tables unchanged (so later cycles depend on it)."""
-    models = list(items[:nwin])
-    gts = None
-    if keys is not None:
-        gts = [{} for _ in range(ngt)]
-        for (c, term), table in zip(keys, items[nwin:]):
-            gts[c][term] = table
-    save_cycle(directory, cycle, pipeline, parameters, models, gts)
-    return tuple(items)
 
 
 def _pass_through_checkpoint(directory, cycle, pipeline, parameters, models, gts):
@@ -89,7 +60,7 @@ def _pass_through_checkpoint(directory, cycle, pipeline, parameters, models, gts
     ngt = 0 if gts is None else len(gts)
     keys = None if gts is None else [(c, t) for c in range(ngt) for t in gts[c]]
     flat = [] if keys is None else [gts[c][t] for c, t in keys]
-    items = rsexecute.execute(_checkpoint, nout=nwin + len(flat))(
+    items = rsexecute.execute(checkpoint_cycle, nout=nwin + len(flat))(
         directory, cycle, pipeline, parameters, nwin, ngt, keys, *models, *flat
     )
     items = list(items)
@@ -101,24 +72,43 @@ def _pass_through_checkpoint(directory, cycle, pipeline, parameters, models, gts
     return items[:nwin], out
 
 
-def _log_peak(cycle: int, peak: float, threshold: float) -> None:
-    logger.info("major cycle %d: residual peak %.4g Jy/beam (threshold %.4g)", cycle, peak,
-                threshold)  # fmt: skip
+def _resume(settings: PipelineSettings, pipeline, parameters, models, nchunks):
+    """``(first cycle, models, gain tables)`` of a run resumed from its checkpoint, or
+    ``(0, models, None)``."""
+    directory = settings.checkpoint_dir
+    manifest = read_manifest(directory, pipeline, len(models), parameters)
+    if manifest is None:
+        return 0, models, None
+    start = int(manifest["cycle"])
+    if start > settings.nmajor:
+        raise CheckpointError(
+            f"{directory} holds cycle {start}, beyond nmajor={settings.nmajor}; use nmajor >= "
+            f"{start} or another checkpoint_dir"
+        )
+    models = [
+        rsexecute.execute(load_model)(directory, entry, m)
+        for entry, m in zip(manifest["models"], models)
+    ]
+    gts = None
+    if manifest.get("gaintables") is not None:
+        if len(manifest["gaintables"]) != nchunks:
+            raise CheckpointError(
+                f"{directory} holds gain tables of {len(manifest['gaintables'])} chunks, this "
+                f"run has {nchunks}; use another checkpoint_dir"
+            )
+        gts = [
+            {t: rsexecute.execute(load_gaintable)(directory, p) for t, p in paths.items()}
+            for paths in manifest["gaintables"]
+        ]
+    return start, models, gts
 
 
 def run_major_cycles(
     pipeline: str,
     vis_list,
     model_imagelist,
-    imaging: dict,
-    deconvolution: dict,
-    nmajor: int,
-    weighting: str,
-    robustness: float,
-    checkpoint_dir,
-    stop_early: bool,
-    clean_beam,
-    psf_factor: int = 2,
+    settings: PipelineSettings,
+    mask=None,
     selfcal=None,
 ):
     """Build (and, for early stops and checkpoints, partly run) the major-cycle pipeline.
@@ -129,15 +119,13 @@ def run_major_cycles(
         Name recorded in checkpoints.
     vis_list : list of Visibility (graphs), or of lists of them
         One item per window: a Visibility, or a list of Visibility chunks of the window
-        (:mod:`uvflow.pipelines.chunks`: each imaged on its own, the images summed).
+        (:mod:`uvflow.pipelines.window_chunks`: each imaged on its own, the images summed).
     model_imagelist : Image or list of Image (graphs)
         Starting models, one per window (Jy/pixel).
-    imaging : dict
-        Keywords of the invert/predict workflows (context, epsilon, nthreads, small_inversion).
-    deconvolution : dict
-        Keywords of :func:`uvflow.imaging.workflows.deconvolve_list_rsexecute_workflow`.
-    nmajor, weighting, robustness, checkpoint_dir, stop_early, clean_beam, psf_factor
-        See the pipelines' docstrings.
+    settings : PipelineSettings
+        Gridding, weighting, minor cycle and major cycles.
+    mask : Image (or graph), optional
+        Where the minor cycle may place components.
     selfcal : object, optional
         ``first`` (first calibrating cycle), ``calibrate(cycle, vis, models, gts)`` →
         ``(calibrated vis, gts)`` and ``apply(vis, gts, iteration)`` → calibrated vis.
@@ -148,85 +136,56 @@ def run_major_cycles(
         Models, residuals ``(Image, sumwt)``, restored images, and gain tables per window
         (a dict by term, or for a window given as chunks a list of one dict per chunk).
     """
+    if not isinstance(settings, PipelineSettings):
+        raise TypeError(f"settings must be a PipelineSettings, got {type(settings).__name__}")
     chunks = flatten_windows(vis_list)
-    nwin = chunks.nwindows
-    models = window_list("model_imagelist", model_imagelist, nwin)
-    nmajor = check_nmajor(nmajor)
-    threshold = float(deconvolution.get("threshold", 0.0))
-    if stop_early and not threshold > 0:
-        raise PipelineError("stop_early needs an absolute threshold > 0 (Jy/beam)")
-    psf_factor = check_psf_factor(psf_factor)
-    parameters = jsonable(
-        dict(imaging, **deconvolution, weighting=weighting, robustness=robustness,
-             psf_factor=psf_factor)
-    )  # fmt: skip
-    vis = weight_list_rsexecute_workflow(
-        chunks.vis, chunks.per_chunk(models), weighting=weighting, robustness=robustness
-    )
-    if stop_early:
+    models = window_list("model_imagelist", model_imagelist, chunks.nwindows)
+    gridding, clean = settings.gridding, settings.clean
+    parameters = jsonable(settings.describe())
+    vis = weight_windows(chunks.vis, chunks.per_chunk(models), settings.weighting)
+    if settings.stop_early:
         vis = rsexecute.persist(vis)
-    psf_models = [rsexecute.execute(psf_template)(m, psf_factor) for m in models]
+    psf_models = [rsexecute.execute(psf_template)(m, settings.psf_factor) for m in models]
     psf = chunks.combine_images(
-        invert_list_rsexecute_workflow(vis, chunks.per_chunk(psf_models), dopsf=True, **imaging)
+        invert_windows(vis, chunks.per_chunk(psf_models), gridding, dopsf=True)
     )
-
-    start, gts = 0, None
-    manifest = read_manifest(checkpoint_dir, pipeline, nwin, parameters)
-    if manifest is not None:
-        start = int(manifest["cycle"])
-        if start > nmajor:
-            raise CheckpointError(
-                f"{checkpoint_dir} holds cycle {start}, beyond nmajor={nmajor}; use nmajor >= "
-                f"{start} or another checkpoint_dir"
-            )
-        models = [
-            rsexecute.execute(load_model)(checkpoint_dir, entry, m)
-            for entry, m in zip(manifest["models"], models)
-        ]
-        if manifest.get("gaintables") is not None:
-            if len(manifest["gaintables"]) != len(chunks.vis):
-                raise CheckpointError(
-                    f"{checkpoint_dir} holds gain tables of {len(manifest['gaintables'])} "
-                    f"chunks, this run has {len(chunks.vis)}; use another checkpoint_dir"
-                )
-            gts = [
-                {t: rsexecute.execute(load_gaintable)(checkpoint_dir, p) for t, p in paths.items()}
-                for paths in manifest["gaintables"]
-            ]
+    start, models, gts = _resume(settings, pipeline, parameters, models, len(chunks.vis))
     cal_vis = vis
     if selfcal is not None and gts is not None:
         cal_vis = selfcal.apply(vis, gts, start - 1)
 
     residual = None
-    for cycle in range(start, nmajor):
+    for cycle in range(start, settings.nmajor):
         if selfcal is not None:
             cal_vis, gts = selfcal.calibrate(cycle, vis, chunks.per_chunk(models), gts)
-            if stop_early:
+            if settings.stop_early:
                 cal_vis = rsexecute.persist(cal_vis)
                 gts = gts if gts is None else rsexecute.persist(gts)
         residual = chunks.combine_images(
-            residual_list_rsexecute_workflow(cal_vis, chunks.per_chunk(models), **imaging)
+            residual_windows(cal_vis, chunks.per_chunk(models), gridding)
         )
-        if stop_early:
+        if settings.stop_early:
             residual = rsexecute.persist(residual)
             peak = rsexecute.compute(rsexecute.execute(residual_peak)(*residual), sync=True)
-            _log_peak(cycle, peak, threshold)
-            if peak <= threshold:
+            log_peak(cycle, peak, clean.threshold)
+            if peak <= clean.threshold:
                 logger.info(
                     "major cycle %d: below threshold, stopping after %d cycles", cycle, cycle
                 )
                 break
-        models = deconvolve_list_rsexecute_workflow(residual, psf, models, **deconvolution)
+        models = deconvolve_windows(residual, psf, models, clean, mask, cycle=cycle)
         residual = None
-        if checkpoint_dir is not None:
+        if settings.checkpoint_dir is not None:
             models, gts = _pass_through_checkpoint(
-                checkpoint_dir, cycle + 1, pipeline, parameters, models, gts
+                settings.checkpoint_dir, cycle + 1, pipeline, parameters, models, gts
             )
-        if stop_early:
+        if settings.stop_early:
             models = rsexecute.persist(models)
     if residual is None:
         residual = chunks.combine_images(
-            residual_list_rsexecute_workflow(cal_vis, chunks.per_chunk(models), **imaging)
+            residual_windows(cal_vis, chunks.per_chunk(models), gridding)
         )
-    restored = restore_list_rsexecute_workflow(models, psf, residual, clean_beam=clean_beam)
+    restored = restore_list_rsexecute_workflow(
+        models, psf, residual, clean_beam=settings.clean_beam
+    )
     return models, residual, restored, None if gts is None else chunks.per_window(gts)

@@ -16,7 +16,7 @@ import math
 
 import numpy as np
 
-from .pipeline_common import PipelineError
+from .errors import PipelineError
 
 __all__ = ["estimate_task_memory", "choose_chunking", "parse_memory"]
 

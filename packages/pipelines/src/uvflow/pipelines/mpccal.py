@@ -55,7 +55,8 @@ from uvflow.execution import rsexecute, strict_keywords
 from uvflow.simulation import predict_skymodel_list_rsexecute_workflow
 
 from .checkpoint import load_gaintable, load_model, read_manifest, save_cycle
-from .major_cycle import jsonable
+from .errors import CheckpointError
+from .major_cycle_steps import jsonable
 from .mpccal_steps import (
     WINDOWS,
     MPCCALError,
@@ -65,7 +66,6 @@ from .mpccal_steps import (
     residual_image,
     update_region,
 )
-from .pipeline_common import CheckpointError
 
 __all__ = ["mpccal_skymodel_list_rsexecute_workflow", "MPCCALError"]
 

@@ -23,19 +23,16 @@ from __future__ import annotations
 import numpy as np
 
 from uvflow.datamodels import Image, Visibility
-from uvflow.execution import rsexecute, strict_keywords
-from uvflow.imaging.workflows import (
-    predict_list_rsexecute_workflow,
-    subtract_list_rsexecute_workflow,
-)
+from uvflow.execution import rsexecute
+from uvflow.imaging.workflows import predict_windows, subtract_list_rsexecute_workflow
 
-from .chunks import flatten_windows
-from .continuum import imaging_options
 from .continuum_subtraction import uv_continuum_subtraction
+from .errors import PipelineError
 from .major_cycle import run_major_cycles
-from .pipeline_common import PipelineError, window_list
+from .pipeline_settings import PipelineSettings, pipeline_keywords
+from .window_chunks import flatten_windows, window_list
 
-__all__ = ["spectral_line_imaging_list_rsexecute_workflow"]
+__all__ = ["spectral_line_imaging_list_rsexecute_workflow", "spectral_line_imaging"]
 
 
 def _per_window_selection(line_free_channels, nwin: int) -> list:
@@ -59,38 +56,14 @@ def _check_cube(vis_list, models) -> None:
             )
 
 
-@strict_keywords
+@pipeline_keywords(exclude=("nmoment", "findpeak", "reference_frequency"))
 def spectral_line_imaging_list_rsexecute_workflow(
     vis_list,
     model_imagelist,
     continuum_model_imagelist=None,
     continuum_subtraction_degree: int | None = None,
     line_free_channels=None,
-    context: str = "ng",
-    nmajor: int = 5,
-    algorithm: str = "hogbom",
-    niter: int = 1000,
-    gain: float = 0.1,
-    threshold: float = 0.0,
-    fractional_threshold: float = 0.01,
-    scales=(0, 3, 10, 30),
-    window_shape: str | None = None,
-    window_edge: int = 16,
-    mask=None,
-    psf_support: int | None = None,
-    deconvolve_facets: int = 1,
-    deconvolve_overlap: int = 0,
-    deconvolve_taper: str | None = None,
-    deconvolve_rounds: int = 3,
-    clean_beam: dict | None = None,
-    psf_factor: int = 2,
-    weighting: str = "natural",
-    robustness: float = 0.0,
-    epsilon: float = 1e-5,
-    nthreads: int = 1,
-    small_inversion: bool | None = None,
-    checkpoint_dir=None,
-    stop_early: bool = False,
+    **keywords,
 ):
     """Continuum-subtracted spectral cubes: ``(deconvolved_list, residual_list, restored_list)``.
 
@@ -98,7 +71,7 @@ def spectral_line_imaging_list_rsexecute_workflow(
     ----------
     vis_list : list of Visibility (graphs), or of lists of them
         Windows ``vis[ntime, nbaseline, nchan, npol]``; a window may be a list of time
-        chunks (each with all the window's channels; :mod:`uvflow.pipelines.chunks`).
+        chunks (each with all the window's channels; :mod:`uvflow.pipelines.window_chunks`).
     model_imagelist : Image or list of Image (graphs)
         Starting line models, one per window, data [nchan, npol, ny, nx] with the window's
         ``nchan`` channels at its frequencies.
@@ -108,13 +81,7 @@ def spectral_line_imaging_list_rsexecute_workflow(
         Degree of the uv-plane polynomial continuum fit (None: no fit).
     line_free_channels : sequence of int or bool [nchan], or a list of one per window
         Channels (within each window) used by the fit; default all.
-    context, nmajor, algorithm, niter, gain, threshold, fractional_threshold, scales,
-    window_shape, window_edge, mask, psf_support, deconvolve_facets, deconvolve_overlap,
-    deconvolve_taper, deconvolve_rounds, clean_beam, psf_factor, weighting, robustness,
-    epsilon, nthreads, small_inversion, checkpoint_dir, stop_early
-        As :func:`uvflow.pipelines.continuum_imaging_list_rsexecute_workflow`; the minor
-        cycle cleans each channel plane (``fractional_threshold`` relative to the cube's
-        peak).
+    <pipeline keywords>
 
     Returns
     -------
@@ -128,16 +95,54 @@ def spectral_line_imaging_list_rsexecute_workflow(
         An unknown keyword (the message lists the valid ones).
     PipelineError
         Bad settings, or model cubes whose channels do not match the data.
+
+    Notes
+    -----
+    The keywords are those of :func:`uvflow.pipelines.continuum_imaging_list_rsexecute_workflow`
+    (less mmclean's); the minor cycle cleans each channel plane (``fractional_threshold``
+    relative to the cube's peak).
+    """
+    settings, mask = PipelineSettings.from_keywords(keywords)
+    return spectral_line_imaging(
+        vis_list, model_imagelist, settings, continuum_model_imagelist,
+        continuum_subtraction_degree, line_free_channels, mask,
+    )  # fmt: skip
+
+
+def spectral_line_imaging(
+    vis_list,
+    model_imagelist,
+    settings: PipelineSettings,
+    continuum_model_imagelist=None,
+    continuum_subtraction_degree: int | None = None,
+    line_free_channels=None,
+    mask=None,
+):
+    """The graphs of :func:`spectral_line_imaging_list_rsexecute_workflow` from settings.
+
+    Parameters
+    ----------
+    vis_list, model_imagelist, continuum_model_imagelist, continuum_subtraction_degree,
+    line_free_channels
+        As :func:`spectral_line_imaging_list_rsexecute_workflow`.
+    settings : PipelineSettings
+    mask : Image (or graph), optional
+        Where the minor cycle may place components.
+
+    Returns
+    -------
+    (list, list, list)
+        Per window: the line model cube, the residual ``(Image, sumwt)`` and the restored
+        cube.
     """
     chunks = flatten_windows(vis_list)
     nwin = chunks.nwindows
     models = window_list("model_imagelist", model_imagelist, nwin)
     _check_cube(chunks.vis, chunks.per_chunk(models))
-    imaging = imaging_options(context, epsilon, nthreads, small_inversion)
     vis = chunks.vis
     if continuum_model_imagelist is not None:
         continuum = window_list("continuum_model_imagelist", continuum_model_imagelist, nwin)
-        predicted = predict_list_rsexecute_workflow(vis, chunks.per_chunk(continuum), **imaging)
+        predicted = predict_windows(vis, chunks.per_chunk(continuum), settings.gridding)
         vis = subtract_list_rsexecute_workflow(vis, predicted)
     if continuum_subtraction_degree is not None:
         selections = chunks.per_chunk(_per_window_selection(line_free_channels, nwin))
@@ -149,18 +154,7 @@ def spectral_line_imaging_list_rsexecute_workflow(
         raise PipelineError(
             "line_free_channels is used by the uv fit: give continuum_subtraction_degree"
         )
-    deconvolution = dict(
-        algorithm=algorithm, niter=niter, gain=gain, threshold=threshold,
-        fractional_threshold=fractional_threshold, scales=scales, window_shape=window_shape,
-        window_edge=window_edge, mask=mask, psf_support=psf_support,
-        deconvolve_facets=deconvolve_facets, deconvolve_overlap=deconvolve_overlap,
-        deconvolve_taper=deconvolve_taper, deconvolve_rounds=deconvolve_rounds,
-    )  # fmt: skip
     models, residual, restored, _ = run_major_cycles(
-        "spectral_line", chunks.per_window(vis), models, imaging=imaging,
-        deconvolution=deconvolution,
-        nmajor=nmajor, weighting=weighting, robustness=robustness,
-        checkpoint_dir=checkpoint_dir, stop_early=stop_early, clean_beam=clean_beam,
-        psf_factor=psf_factor,
-    )  # fmt: skip
+        "spectral_line", chunks.per_window(vis), models, settings, mask=mask
+    )
     return models, residual, restored

@@ -33,6 +33,8 @@ it the absolute threshold and ``fractional_threshold=0``.
 
 from __future__ import annotations
 
+import logging
+
 from uvflow.datamodels import Image, concatenate_images
 from uvflow.execution import rsexecute, strict_keywords
 
@@ -50,6 +52,8 @@ from ..facets import image_gather_facets, image_scatter_facets
 from ..restore import restore_cube
 from ..settings import CleanSettings
 from ._lists import as_list
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "deconvolve_list_rsexecute_workflow",
@@ -112,22 +116,30 @@ def split_windows(cube: Image, *models: Image) -> list[Image]:
     return out
 
 
-def _global_threshold(dirty: Image, clean: CleanSettings, mask=None, facets: bool = False) -> float:
-    """The absolute threshold shared by the whole cube (see the module notes)."""
+def _global_threshold(
+    dirty: Image, clean: CleanSettings, mask=None, facets: bool = False, cycle: int | None = None
+) -> float:
+    """The absolute threshold shared by the whole cube (see the module notes); logged with
+    the cube's peak when ``cycle`` (a major cycle's number) is given."""
     shape = None if facets else clean.window_shape
     window = create_window(dirty, shape, clean.window_edge, mask)
-    return clean_threshold(dirty.data, window, clean.threshold, clean.fractional_threshold)
+    stop = clean_threshold(dirty.data, window, clean.threshold, clean.fractional_threshold)
+    if cycle is not None:
+        peak = clean_threshold(dirty.data, window, 0.0, 1.0)
+        log.info("major cycle %d: residual peak %.4g Jy/beam, minor cycle stops at %.4g Jy/beam",
+                 cycle, peak, stop)  # fmt: skip
+    return stop
 
 
-def _minor_cycle(dirty: Image, psf: Image, mask, clean: CleanSettings) -> Image:
-    stop = _global_threshold(dirty, clean, mask)
+def _minor_cycle(dirty: Image, psf: Image, mask, clean: CleanSettings, cycle=None) -> Image:
+    stop = _global_threshold(dirty, clean, mask, cycle=cycle)
     model, _ = deconvolve_cube(dirty, psf, clean.with_stop(stop), mask=mask)
     return model
 
 
-def _threshold_of_windows(mask, clean: CleanSettings, *dirty) -> float:
+def _threshold_of_windows(mask, clean: CleanSettings, cycle, *dirty) -> float:
     """The shared absolute threshold of the windows' dirty images (stacked as one cube)."""
-    return _global_threshold(stack_windows(*dirty), clean, mask)
+    return _global_threshold(stack_windows(*dirty), clean, mask, cycle=cycle)
 
 
 def _window_clean(dirty, psf, model: Image, mask, clean: CleanSettings, stop: float) -> Image:
@@ -248,7 +260,9 @@ def deconvolve_list_rsexecute_workflow(
     return deconvolve_windows(dirty_list, psf_list, model_imagelist, clean, mask)
 
 
-def deconvolve_windows(dirty_list, psf_list, model_imagelist, clean: CleanSettings, mask=None):
+def deconvolve_windows(
+    dirty_list, psf_list, model_imagelist, clean: CleanSettings, mask=None, cycle: int | None = None
+):
     """The graph of one minor cycle over all windows (see the module notes).
 
     Parameters
@@ -259,6 +273,9 @@ def deconvolve_windows(dirty_list, psf_list, model_imagelist, clean: CleanSettin
         The minor cycle's settings; its thresholds apply to the stacked cube.
     mask : Image, optional
         Where components may go, data [1|nchan, 1|npol, ny, nx].
+    cycle : int, optional
+        The major cycle this minor cycle belongs to: its residual peak and threshold are
+        logged (INFO, by the task that computes them).
 
     Returns
     -------
@@ -273,7 +290,7 @@ def deconvolve_windows(dirty_list, psf_list, model_imagelist, clean: CleanSettin
     psfs = as_list("psf_list", psf_list, nwin)
     models = as_list("model_imagelist", model_imagelist, nwin)
     if clean.facets == 1 and _window_parallel(clean, mask):
-        stop = rsexecute.execute(_threshold_of_windows)(mask, clean, *dirty_list)
+        stop = rsexecute.execute(_threshold_of_windows)(mask, clean, cycle, *dirty_list)
         return [
             rsexecute.execute(_window_clean)(d, p, m, mask, clean, stop)
             for d, p, m in zip(dirty_list, psfs, models)
@@ -281,20 +298,20 @@ def deconvolve_windows(dirty_list, psf_list, model_imagelist, clean: CleanSettin
     dirty_cube = rsexecute.execute(stack_windows)(*dirty_list)
     psf_cube = rsexecute.execute(stack_windows)(*psfs)
     if clean.facets == 1:
-        delta = rsexecute.execute(_minor_cycle)(dirty_cube, psf_cube, mask, clean)
+        delta = rsexecute.execute(_minor_cycle)(dirty_cube, psf_cube, mask, clean, cycle)
     else:
-        delta = _facet_rounds(dirty_cube, psf_cube, clean, mask)
+        delta = _facet_rounds(dirty_cube, psf_cube, clean, mask, cycle)
     return list(rsexecute.execute(split_windows, nout=nwin)(delta, *models))
 
 
-def _facet_rounds(dirty_cube, psf_cube, clean: CleanSettings, mask):
+def _facet_rounds(dirty_cube, psf_cube, clean: CleanSettings, mask, cycle):
     """The facet-parallel minor cycle's rounds (graphs): the model of the cube."""
     if clean.window_shape is not None:
         raise ImagingError(
             "window_shape applies to one facet; give a mask with deconvolve_facets > 1"
         )
     nf = clean.facets * clean.facets
-    stop = rsexecute.execute(_global_threshold)(dirty_cube, clean, mask, True)
+    stop = rsexecute.execute(_global_threshold)(dirty_cube, clean, mask, True, cycle)
     mask_facets = None if mask is None else rsexecute.execute(_scatter)(mask, clean)
     delta = rsexecute.execute(_zero_like)(dirty_cube)
     residual = dirty_cube

@@ -56,7 +56,6 @@ def write_columns(args, windows, models, gt_list, gridding) -> None:
     """MODEL_DATA (the final model at each piece's samples) and CORRECTED_DATA (the data
     corrected by the ICAL gains), written into each input MS with ``write_column``."""
     from uvflow.calibration import apply_calibration_chain
-    from uvflow.imaging import predict
     from uvflow.pipelines.ical import default_ical_controls
 
     by_ms: dict[str, dict[str, list]] = {}
@@ -65,7 +64,7 @@ def write_columns(args, windows, models, gt_list, gridding) -> None:
             os.fspath(piece.meta["ms_path"]), {"MODEL_DATA": [], "CORRECTED_DATA": []}
         )
         if args.write_model:
-            out["MODEL_DATA"].append(predict(piece, models[b], **gridding))
+            out["MODEL_DATA"].append(gridding.predict(piece, models[b]))
         if args.write_corrected and gt_list is not None and gt_list[b] is not None:
             out["CORRECTED_DATA"].append(apply_calibration_chain(
                 piece, gt_list[b], args.calibration_context, default_ical_controls(), args.nmajor))  # fmt: skip

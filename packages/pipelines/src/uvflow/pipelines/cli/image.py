@@ -18,8 +18,9 @@ from uvflow.imaging.workflows import image_of
 from . import image_graphs as graphs
 from .calibration_outputs import write_columns, write_gaintables
 from .errors import CLIError
-from .image_chunks import split_windows
-from .image_options import add_arguments, check_arguments, line_free_channels, pipeline_function
+from .image_arguments import add_arguments
+from .image_memory import split_windows
+from .image_options import check_arguments, line_free_channels
 from .products import KINDS, ProductWriter, find_sources, write_png
 from .report import Stages, image_statistics, versions
 from .session import describe_execution, execution
@@ -69,10 +70,9 @@ def run(args) -> int:
             if not (args.write_model or args.write_corrected):
                 windows.pieces = []  # kept only to write columns into the inputs
             del vis_list, first
-        gridding = dict(context=args.gridder, epsilon=args.accuracy, nthreads=args.threads)
+        gridding = opts["gridding"]
         with stages("invert"):
-            vis, dirty, psf = graphs.invert_graphs(windows, gridding, opts["weighting"],
-                                                   opts["robustness"], opts["taper"])  # fmt: skip
+            vis, dirty, psf = graphs.invert_graphs(windows, gridding, opts["weighting_settings"])
             threshold = args.threshold
             if args.auto_threshold is not None and args.mode != "invert":
                 sigma = graphs.dirty_sigma(dirty)
@@ -140,6 +140,7 @@ def _parameters(args, opts, threshold) -> dict:
         npixel=opts["npixel"], cellsize_rad=opts["cellsize"], weighting=opts["weighting"],
         robustness=opts["robustness"], algorithm=opts["algorithm"], threshold_used=threshold,
         polarisation_frame=opts["frame"].name,
+        deconvolver_options={k: repr(v) for k, v in opts["clean"].options},
     )  # fmt: skip
     return out
 
@@ -180,24 +181,31 @@ def _write_products(writer, args, windows, dirty, psf, residual, models, restore
 
 
 def _deconvolve(args, opts, vis, windows, threshold):
-    """The pipelines' continuum or ICAL workflow on the weighted windows (graphs)."""
-    options = dict(
-        context=args.gridder, epsilon=args.accuracy, nthreads=args.threads,
-        nmajor=args.nmajor if args.niter > 0 else 0, algorithm=opts["algorithm"],
-        niter=args.niter, gain=args.gain, threshold=threshold,
-        fractional_threshold=1.0 - args.mgain, scales=opts["scales"], nmoment=args.nmoment,
-        deconvolve_facets=args.deconvolve_facets, checkpoint_dir=args.checkpoint_dir,
-        weighting="natural",  # the imaging weights (and taper) are already applied
-    )  # fmt: skip
+    """The pipelines' continuum, ICAL or spectral-line graphs on the weighted windows."""
+    from dataclasses import replace
+
+    from uvflow.imaging import WeightingSettings
+    from uvflow.pipelines import PipelineSettings
+    from uvflow.pipelines.major_cycle import run_major_cycles
+
+    settings = PipelineSettings(
+        gridding=opts["gridding"],
+        weighting=WeightingSettings(),  # the imaging weights (and taper) are already applied
+        clean=replace(opts["clean"], threshold=threshold),
+        nmajor=args.nmajor if args.niter > 0 else 0,
+        checkpoint_dir=args.checkpoint_dir,
+    )
     if args.mode == "ical":
-        workflow = pipeline_function("ical")
-        return workflow(vis, windows.templates, calibration_context=args.calibration_context,
-                        do_selfcal=True, global_solution=True, **options)  # fmt: skip
+        from uvflow.pipelines.ical import SelfCalibration, default_ical_controls
+
+        selfcal = SelfCalibration(args.calibration_context, default_ical_controls(), True,
+                                  settings.gridding)  # fmt: skip
+        return run_major_cycles("ical", vis, windows.templates, settings, selfcal=selfcal)
     if args.mode == "spectral":
-        del options["nmoment"]
-        workflow = pipeline_function("spectral")
-        return (*workflow(vis, windows.templates, line_free_channels=opts["line_free"],
-                          continuum_subtraction_degree=args.continuum_subtraction_degree,
-                          **options), None)  # fmt: skip
-    workflow = pipeline_function("cip")
-    return (*workflow(vis, windows.templates, **options), None)
+        from uvflow.pipelines.spectral_line import spectral_line_imaging
+
+        return (*spectral_line_imaging(
+            vis, windows.templates, settings, line_free_channels=opts["line_free"],
+            continuum_subtraction_degree=args.continuum_subtraction_degree,
+        ), None)  # fmt: skip
+    return run_major_cycles("continuum", vis, windows.templates, settings)

@@ -21,12 +21,11 @@ from uvflow.execution import rsexecute
 from uvflow.imaging import restore_cube
 from uvflow.imaging.workflows import (
     image_of,
-    invert_list_rsexecute_workflow,
+    invert_windows,
     sum_invert_results_rsexecute,
-    taper_list_rsexecute_workflow,
-    weight_list_rsexecute_workflow,
+    weight_windows,
 )
-from uvflow.pipelines.chunks import Chunks, flatten_windows
+from uvflow.pipelines.window_chunks import flatten_windows
 
 from .errors import CLIError
 
@@ -129,27 +128,24 @@ def make_windows(
     return Windows(vis, pieces, band, templates, mfs)
 
 
-def _prepare(chunks: Chunks, windows: Windows, weighting: str, robustness: float, taper) -> list:
-    # one uv grid (one channel covering the whole band) for every window, chunk and channel
-    grid = [windows.mfs_template] * len(chunks.vis)
-    vis = weight_list_rsexecute_workflow(
-        chunks.vis, grid, weighting=weighting, robustness=robustness
-    )
-    if taper is not None:
-        vis = taper_list_rsexecute_workflow(vis, size_required=taper, taper="gaussian")
-    return rsexecute.persist(vis)
-
-
-def invert_graphs(windows: Windows, gridding: dict, weighting: str, robustness: float, taper):
+def invert_graphs(windows: Windows, gridding, weighting):
     """Weighted windows (a window split into chunks as a list of them), and their dirty
-    images and PSFs ``(Image, sumwt)`` (the chunks' combined; graphs)."""
+    images and PSFs ``(Image, sumwt)`` (the chunks' combined; graphs).
+
+    Parameters
+    ----------
+    windows : Windows
+    gridding : GriddingSettings
+    weighting : WeightingSettings
+        Computed on one uv grid (one channel covering the whole band) for every window,
+        chunk and channel, with its taper.
+    """
     chunks = flatten_windows(windows.vis)
-    vis = _prepare(chunks, windows, weighting, robustness, taper)
+    grid = [windows.mfs_template] * len(chunks.vis)
+    vis = rsexecute.persist(weight_windows(chunks.vis, grid, weighting))
     templates = chunks.per_chunk(windows.templates)
-    psf = chunks.combine_images(
-        invert_list_rsexecute_workflow(vis, templates, dopsf=True, **gridding)
-    )
-    dirty = chunks.combine_images(invert_list_rsexecute_workflow(vis, templates, **gridding))
+    psf = chunks.combine_images(invert_windows(vis, templates, gridding, dopsf=True))
+    dirty = chunks.combine_images(invert_windows(vis, templates, gridding))
     psf, dirty = rsexecute.persist([psf, dirty])
     return chunks.per_window(vis), dirty, psf
 

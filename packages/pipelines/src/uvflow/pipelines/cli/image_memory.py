@@ -6,7 +6,7 @@ split). For each output channel :func:`uvflow.pipelines.choose_chunking` estimat
 largest task's memory from the data's shape and dtypes and the image size, and chooses the
 fewest frequency × time chunks whose tasks fit (it logs the estimate). The pipelines then
 image each chunk and sum the chunks' images per output channel
-(:mod:`uvflow.pipelines.chunks`): the products equal the unsplit run's to the gridder's
+(:mod:`uvflow.pipelines.window_chunks`): the products equal the unsplit run's to the gridder's
 accuracy. What may be split depends on the mode:
 
 - ``cip``, ``invert``: frequency first, then time;
@@ -24,7 +24,7 @@ import numpy as np
 
 from uvflow.execution import rsexecute
 from uvflow.pipelines import PipelineError, choose_chunking
-from uvflow.pipelines.chunking import parse_memory
+from uvflow.pipelines.memory_plan import parse_memory
 
 from .errors import CLIError
 

@@ -7,21 +7,20 @@ a bad value raises :class:`~uvflow.pipelines.cli.errors.CLIError` saying what is
 
 from __future__ import annotations
 
+import ast
 from pathlib import Path
 
 from uvflow.datamodels import PolarisationFrame, to_radians
-from uvflow.imaging import installed_gridders
+from uvflow.imaging import installed_deconvolvers, installed_gridders
 
 from .errors import CLIError
-from .session import add_execution_arguments
 
 __all__ = [
     "MODES",
     "POLARISATIONS",
-    "add_arguments",
     "check_arguments",
+    "deconvolver_options",
     "line_free_channels",
-    "pipeline_function",
 ]
 
 MODES = ("invert", "cip", "ical", "spectral")
@@ -32,181 +31,6 @@ POLARISATIONS = {
     "XXXYYXYY": "linear", "XX,XY,YX,YY": "linear", "RRLL": "circularnp", "RR,LL": "circularnp",
     "RRRLLRLL": "circular", "RR,RL,LR,LL": "circular",
 }  # fmt: skip
-_PIPELINE_FUNCTIONS = {
-    "cip": "continuum_imaging_list_rsexecute_workflow",
-    "ical": "ical_list_rsexecute_workflow",
-    "spectral": "spectral_line_imaging_list_rsexecute_workflow",
-}
-
-
-def add_arguments(p) -> None:
-    """The ``image`` sub-command's options."""
-    p.add_argument("inputs", nargs="*", metavar="MS", help="MeasurementSets (.ms) or UVFITS files")
-    p.add_argument(
-        "--name", "-name", required=True, help="prefix of the products (its directory must exist)"
-    )
-    g = p.add_argument_group("image")
-    g.add_argument(
-        "--size",
-        "-size",
-        nargs="+",
-        metavar="N",
-        help="image size: N, or WIDTH HEIGHT (even, >= 32; default from the primary beam)",
-    )
-    g.add_argument(
-        "--scale",
-        "-scale",
-        default=None,
-        help="pixel size, e.g. 1.5asec (default: 3 pixels across the synthesised beam)",
-    )
-    g.add_argument(
-        "--pol",
-        "-pol",
-        default="I",
-        help="I, IQUV, XXYY, XXXYYXYY, RRLL, RRRLLRLL or a frame name (default I)",
-    )
-    g.add_argument(
-        "--weight",
-        "-weight",
-        nargs="+",
-        default=["uniform"],
-        metavar="W",
-        help="natural, uniform or 'briggs R' (default uniform)",
-    )
-    g.add_argument(
-        "--taper-gaussian",
-        "-taper-gaussian",
-        default=None,
-        metavar="FWHM",
-        help="uv taper to this image-plane FWHM, e.g. 20asec",
-    )
-    g.add_argument(
-        "--channels-out",
-        "-channels-out",
-        type=int,
-        default=None,
-        metavar="K",
-        help="output channels (equal bands, default 1); -MFS- products combine them "
-        "(not with --mode spectral: one product per data channel)",
-    )
-    g.add_argument("--gridder", default="ng", help="gridder context (default ng: w-corrected)")
-    g.add_argument(
-        "--accuracy", type=float, default=1e-4, help="gridding accuracy epsilon (default 1e-4)"
-    )
-    g = p.add_argument_group("deconvolution")
-    g.add_argument(
-        "--mode",
-        choices=MODES,
-        default="cip",
-        help="invert: dirty+psf; cip: continuum imaging (default); ical; spectral",
-    )
-    g.add_argument(
-        "--niter",
-        "-niter",
-        type=int,
-        default=0,
-        help="maximum clean components per minor cycle (default 0: no cleaning)",
-    )
-    g.add_argument("--gain", "-gain", type=float, default=0.1, help="minor-cycle loop gain")
-    g.add_argument(
-        "--mgain",
-        "-mgain",
-        type=float,
-        default=0.8,
-        help="each minor cycle cleans the peak down by this fraction (default 0.8)",
-    )
-    g.add_argument(
-        "--nmajor",
-        "-nmajor",
-        type=int,
-        default=3,
-        help="number of major cycles, each a residual image and one minor cycle (default 3)",
-    )
-    g.add_argument(
-        "--threshold", "-threshold", type=float, default=0.0, help="absolute stopping threshold, Jy"
-    )
-    g.add_argument(
-        "--auto-threshold",
-        "-auto-threshold",
-        type=float,
-        default=None,
-        metavar="SIGMA",
-        help="stop at SIGMA x the robust noise of the dirty image",
-    )
-    g.add_argument("--multiscale", "-multiscale", action="store_true", help="multi-scale clean")
-    g.add_argument(
-        "--scales",
-        "-multiscale-scales",
-        default="0,3,10,30",
-        help="multi-scale scales, pixels (comma separated)",
-    )
-    g.add_argument(
-        "--join-channels",
-        "-join-channels",
-        action="store_true",
-        help="deconvolve the output channels jointly (mmclean)",
-    )
-    g.add_argument(
-        "--nmoment", type=int, default=2, help="Taylor terms with --join-channels (default 2)"
-    )
-    g.add_argument(
-        "--deconvolve-facets",
-        type=int,
-        default=1,
-        metavar="F",
-        help="facets per axis of the parallel minor cycle",
-    )
-    g.add_argument(
-        "--continuum-subtraction-degree",
-        type=int,
-        default=None,
-        metavar="D",
-        help="spectral: subtract a degree-D polynomial continuum fitted in uv",
-    )
-    g.add_argument(
-        "--line-free-channels",
-        default=None,
-        metavar="RANGES",
-        help="spectral: channels for the continuum fit, e.g. 0-3,12-15 (default all)",
-    )
-    g = p.add_argument_group("data selection")
-    g.add_argument(
-        "--datacolumn", "-data-column", default="DATA", help="MS data column (default DATA)"
-    )
-    g.add_argument("--field", "-field", default=None, help="field id or name")
-    g.add_argument("--spw", default=None, help="spectral window ids, comma separated")
-    g = p.add_argument_group("calibration (--mode ical)")
-    g.add_argument(
-        "--calibration-context", default="TG", metavar="TG", help="calibration terms in chain order"
-    )
-    g.add_argument("--write-corrected", action="store_true", help="write CORRECTED_DATA (ical)")
-    g.add_argument(
-        "--write-model", action="store_true", help="write MODEL_DATA from the final model"
-    )
-    g = p.add_argument_group("output")
-    g.add_argument(
-        "--checkpoint-dir", default=None, help="checkpoint directory of the pipeline workflows"
-    )
-    g.add_argument("--plot", action="store_true", help="PNG previews of the products")
-    add_execution_arguments(p)  # fmt: skip
-    p.add_argument_group("execution").add_argument(
-        "--memory-limit",
-        default=None,
-        metavar="MEM",
-        help="memory per worker, e.g. 4GiB: each output channel's data are split into "
-        "frequency/time chunks whose estimated task memory fits (default: the Dask workers' "
-        "limit; serial: no splitting)",
-    )
-
-
-def pipeline_function(mode: str):
-    """The pipelines' workflow of ``mode``, or None if this installation lacks it."""
-    import uvflow.pipelines as pipelines
-
-    try:
-        return getattr(pipelines, _PIPELINE_FUNCTIONS[mode], None)
-    except ImportError:
-        return None
 
 
 def _frame(pol: str) -> PolarisationFrame:
@@ -390,7 +214,7 @@ def check_arguments(args) -> dict:
             "--memory-limit splits the data in time if needed)"
         )
     if args.memory_limit is not None:
-        from .image_chunks import memory_limit
+        from .image_memory import memory_limit
 
         memory_limit(args.memory_limit)  # a bad value fails before anything is read
     if args.mode != "spectral" and (
@@ -401,20 +225,65 @@ def check_arguments(args) -> dict:
         )
     if args.continuum_subtraction_degree is not None and args.continuum_subtraction_degree < 0:
         raise CLIError("--continuum-subtraction-degree must be >= 0")
-    if args.mode in ("cip", "ical", "spectral") and pipeline_function(args.mode) is None:
-        raise CLIError(
-            f"--mode {args.mode} needs uvflow.pipelines.{_PIPELINE_FUNCTIONS[args.mode]}, "
-            "which this installation does not have; use --mode invert or cip"
-        )
-    if args.checkpoint_dir is not None and pipeline_function("cip") is None:
-        raise CLIError("--checkpoint-dir needs the pipelines' continuum workflow (not installed)")
-    if args.join_channels:
-        opts["algorithm"] = "mmclean"
-    else:
-        opts["algorithm"] = "msclean" if args.multiscale else "hogbom"
     if args.join_channels and not args.multiscale:
         opts["scales"] = (0.0,)
+    opts.update(_settings(args, opts))
     return opts
+
+
+def _literal(text: str):
+    """A ``--deconvolver-option`` value: a Python literal (number, tuple, list …) or the word."""
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+
+
+def deconvolver_options(args, algorithm: str, scales) -> dict:
+    """The deconvolver's options: scales and Taylor terms as the WSClean-style flags say,
+    then every ``--deconvolver-option KEY=VALUE``."""
+    options = {}
+    if args.multiscale or algorithm == "mmclean":
+        options["scales"] = scales
+    if algorithm == "mmclean":
+        options["nmoment"] = args.nmoment
+    for item in args.deconvolver_option:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise CLIError(f"--deconvolver-option {item!r}: give KEY=VALUE, e.g. scales=0,4,16")
+        options[key.strip()] = _literal(value.strip())
+    return options
+
+
+def _settings(args, opts) -> dict:
+    """The gridding, weighting and minor-cycle settings (checked once, here)."""
+    from uvflow.imaging import CleanSettings, GriddingSettings, WeightingSettings
+
+    if args.deconvolver is not None:
+        algorithm = args.deconvolver
+    else:
+        algorithm = "mmclean" if args.join_channels else "msclean" if args.multiscale else "hogbom"
+    if algorithm not in installed_deconvolvers():
+        raise CLIError(
+            f"--deconvolver {algorithm!r} unknown; installed: {', '.join(installed_deconvolvers())}"
+        )
+    options = deconvolver_options(args, algorithm, opts["scales"])
+    try:
+        clean = CleanSettings(
+            algorithm=algorithm, niter=args.niter, gain=args.gain, threshold=args.threshold,
+            fractional_threshold=1.0 - args.mgain, options=options,
+            facets=args.deconvolve_facets,
+        )  # fmt: skip
+    except TypeError as exc:
+        raise CLIError(f"--deconvolver {algorithm}: {exc}") from None
+    return {
+        "algorithm": algorithm,
+        "gridding": GriddingSettings(args.gridder, args.accuracy, args.threads),
+        "weighting_settings": WeightingSettings(
+            opts["weighting"], opts["robustness"], opts["taper"]
+        ),
+        "clean": clean,
+    }
 
 
 def line_free_channels(spec: str | None, nchans: list[int]):

@@ -1,0 +1,187 @@
+"""The ``uvflow image`` parser: its options, WSClean-style (single-dash aliases accepted).
+
+``-size``, ``-scale``, ``-niter``, ``-name``, ``-weight`` … mean what they mean in WSClean;
+:mod:`.image_options` checks them before any data are read.
+"""
+
+from __future__ import annotations
+
+from .image_options import MODES
+from .session import add_execution_arguments
+
+__all__ = ["add_arguments"]
+
+
+def add_arguments(p) -> None:
+    """The ``image`` sub-command's options."""
+    p.add_argument("inputs", nargs="*", metavar="MS", help="MeasurementSets (.ms) or UVFITS files")
+    p.add_argument(
+        "--name", "-name", required=True, help="prefix of the products (its directory must exist)"
+    )
+    g = p.add_argument_group("image")
+    g.add_argument(
+        "--size",
+        "-size",
+        nargs="+",
+        metavar="N",
+        help="image size: N, or WIDTH HEIGHT (even, >= 32; default from the primary beam)",
+    )
+    g.add_argument(
+        "--scale",
+        "-scale",
+        default=None,
+        help="pixel size, e.g. 1.5asec (default: 3 pixels across the synthesised beam)",
+    )
+    g.add_argument(
+        "--pol",
+        "-pol",
+        default="I",
+        help="I, IQUV, XXYY, XXXYYXYY, RRLL, RRRLLRLL or a frame name (default I)",
+    )
+    g.add_argument(
+        "--weight",
+        "-weight",
+        nargs="+",
+        default=["uniform"],
+        metavar="W",
+        help="natural, uniform or 'briggs R' (default uniform)",
+    )
+    g.add_argument(
+        "--taper-gaussian",
+        "-taper-gaussian",
+        default=None,
+        metavar="FWHM",
+        help="uv taper to this image-plane FWHM, e.g. 20asec",
+    )
+    g.add_argument(
+        "--channels-out",
+        "-channels-out",
+        type=int,
+        default=None,
+        metavar="K",
+        help="output channels (equal bands, default 1); -MFS- products combine them "
+        "(not with --mode spectral: one product per data channel)",
+    )
+    g.add_argument("--gridder", default="ng", help="gridder context (default ng: w-corrected)")
+    g.add_argument(
+        "--accuracy", type=float, default=1e-4, help="gridding accuracy epsilon (default 1e-4)"
+    )
+    g = p.add_argument_group("deconvolution")
+    g.add_argument(
+        "--mode",
+        choices=MODES,
+        default="cip",
+        help="invert: dirty+psf; cip: continuum imaging (default); ical; spectral",
+    )
+    g.add_argument(
+        "--niter",
+        "-niter",
+        type=int,
+        default=0,
+        help="maximum clean components per minor cycle (default 0: no cleaning)",
+    )
+    g.add_argument("--gain", "-gain", type=float, default=0.1, help="minor-cycle loop gain")
+    g.add_argument(
+        "--mgain",
+        "-mgain",
+        type=float,
+        default=0.8,
+        help="each minor cycle cleans the peak down by this fraction (default 0.8)",
+    )
+    g.add_argument(
+        "--nmajor",
+        "-nmajor",
+        type=int,
+        default=3,
+        help="number of major cycles, each a residual image and one minor cycle (default 3)",
+    )
+    g.add_argument(
+        "--threshold", "-threshold", type=float, default=0.0, help="absolute stopping threshold, Jy"
+    )
+    g.add_argument(
+        "--auto-threshold",
+        "-auto-threshold",
+        type=float,
+        default=None,
+        metavar="SIGMA",
+        help="stop at SIGMA x the robust noise of the dirty image",
+    )
+    g.add_argument("--multiscale", "-multiscale", action="store_true", help="multi-scale clean")
+    g.add_argument(
+        "--scales",
+        "-multiscale-scales",
+        default="0,3,10,30",
+        help="multi-scale scales, pixels (comma separated)",
+    )
+    g.add_argument(
+        "--join-channels",
+        "-join-channels",
+        action="store_true",
+        help="deconvolve the output channels jointly (mmclean)",
+    )
+    g.add_argument(
+        "--nmoment", type=int, default=2, help="Taylor terms with --join-channels (default 2)"
+    )
+    g.add_argument(
+        "--deconvolver",
+        default=None,
+        metavar="NAME",
+        help="deconvolver plugin (uvflow plugins lists them; default hogbom, msclean with "
+        "--multiscale, mmclean with --join-channels)",
+    )
+    g.add_argument(
+        "--deconvolver-option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="an option of the deconvolver (repeatable; VALUE a Python literal or a word); "
+        "one it does not declare is an error naming those it does",
+    )
+    g.add_argument(
+        "--deconvolve-facets",
+        type=int,
+        default=1,
+        metavar="F",
+        help="facets per axis of the parallel minor cycle",
+    )
+    g.add_argument(
+        "--continuum-subtraction-degree",
+        type=int,
+        default=None,
+        metavar="D",
+        help="spectral: subtract a degree-D polynomial continuum fitted in uv",
+    )
+    g.add_argument(
+        "--line-free-channels",
+        default=None,
+        metavar="RANGES",
+        help="spectral: channels for the continuum fit, e.g. 0-3,12-15 (default all)",
+    )
+    g = p.add_argument_group("data selection")
+    g.add_argument(
+        "--datacolumn", "-data-column", default="DATA", help="MS data column (default DATA)"
+    )
+    g.add_argument("--field", "-field", default=None, help="field id or name")
+    g.add_argument("--spw", default=None, help="spectral window ids, comma separated")
+    g = p.add_argument_group("calibration (--mode ical)")
+    g.add_argument(
+        "--calibration-context", default="TG", metavar="TG", help="calibration terms in chain order"
+    )
+    g.add_argument("--write-corrected", action="store_true", help="write CORRECTED_DATA (ical)")
+    g.add_argument(
+        "--write-model", action="store_true", help="write MODEL_DATA from the final model"
+    )
+    g = p.add_argument_group("output")
+    g.add_argument(
+        "--checkpoint-dir", default=None, help="checkpoint directory of the pipeline workflows"
+    )
+    g.add_argument("--plot", action="store_true", help="PNG previews of the products")
+    add_execution_arguments(p)  # fmt: skip
+    p.add_argument_group("execution").add_argument(
+        "--memory-limit",
+        default=None,
+        metavar="MEM",
+        help="memory per worker, e.g. 4GiB: each output channel's data are split into "
+        "frequency/time chunks whose estimated task memory fits (default: the Dask workers' "
+        "limit; serial: no splitting)",
+    )

@@ -1,0 +1,13 @@
+"""Exceptions of uvflow.pipelines (``ValueError`` subclasses naming what was wrong and what is allowed)."""
+
+from __future__ import annotations
+
+__all__ = ["PipelineError", "CheckpointError"]
+
+
+class PipelineError(ValueError):
+    """Bad input to a pipeline (the message says what was wrong and what is allowed)."""
+
+
+class CheckpointError(PipelineError):
+    """A checkpoint directory that cannot be resumed by this pipeline run."""

@@ -1,0 +1,100 @@
+"""Small kernels of the major cycles (numpy only; :mod:`.major_cycle` runs them as tasks).
+
+The PSF's template image, the residual peak over all windows, the checkpoint task that
+passes a cycle's models and gain tables through, and settings as JSON values.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+
+from uvflow.datamodels import Image
+
+from .checkpoint import save_cycle
+from .errors import PipelineError
+
+__all__ = ["psf_template", "residual_peak", "jsonable", "checkpoint_cycle", "log_peak"]
+
+logger = logging.getLogger("uvflow.pipelines.major_cycle")
+
+
+def jsonable(value):
+    """Settings as JSON values (tuples → lists, arrays and objects → their repr)."""
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return repr(value) if not hasattr(value, "shape") else f"array{list(value.shape)}"
+
+
+def residual_peak(*items) -> float:
+    """Largest ``|value|`` over the windows' residual images (``Image`` or ``(Image, sumwt)``).
+
+    Parameters
+    ----------
+    *items : Image or (Image, numpy.ndarray)
+        Residual images, data float [nchan, npol, ny, nx] Jy/beam.
+
+    Returns
+    -------
+    float
+        Jy/beam; 0 for empty images.
+    """
+    peak = 0.0
+    for item in items:
+        image = item[0] if isinstance(item, tuple) else item
+        if not isinstance(image, Image):
+            raise PipelineError(f"expected residual Images, got {type(image).__name__}")
+        if image.data.size:
+            peak = max(peak, float(np.max(np.abs(image.data))))
+    return peak
+
+
+def log_peak(cycle: int, peak: float, threshold: float) -> None:
+    """The INFO line of a major cycle's residual peak (early-stopping runs)."""
+    logger.info("major cycle %d: residual peak %.4g Jy/beam (threshold %.4g)", cycle, peak,
+                threshold)  # fmt: skip
+
+
+def psf_template(model: Image, factor: int) -> Image:
+    """A zero image ``factor`` times the size of ``model`` on the same grid, for the PSF.
+
+    The pixel ``(ny·factor // 2, nx·factor // 2)`` is the phase centre as in ``model``; a PSF
+    twice the image size holds every sidelobe of a component anywhere in the image, so the
+    minor cycle subtracts them everywhere.
+
+    Parameters
+    ----------
+    model : Image
+        data [nchan, npol, ny, nx].
+    factor : int
+        >= 1.
+    """
+    if factor == 1:
+        return model.copy(zero=True)
+    nchan, npol, ny, nx = model.data.shape
+    wcs = model.wcs.deepcopy()
+    wcs.wcs.crpix[0] = (nx * factor) // 2 + 1
+    wcs.wcs.crpix[1] = (ny * factor) // 2 + 1
+    data = np.zeros((nchan, npol, ny * factor, nx * factor), dtype=model.data.dtype)
+    return model.replace(data=data, wcs=wcs)
+
+
+def checkpoint_cycle(directory, cycle, pipeline, parameters, nwin, ngt, keys, *items):
+    """Save a cycle; return its models and tables unchanged (so later cycles depend on it).
+
+    ``items`` are the ``nwin`` models then the gain tables named by ``keys`` ((chunk, term)
+    pairs, ``ngt`` chunks; None without tables).
+    """
+    models = list(items[:nwin])
+    gts = None
+    if keys is not None:
+        gts = [{} for _ in range(ngt)]
+        for (c, term), table in zip(keys, items[nwin:]):
+            gts[c][term] = table
+    save_cycle(directory, cycle, pipeline, parameters, models, gts)
+    return tuple(items)

@@ -1,0 +1,250 @@
+"""The settings of an imaging pipeline run, and RASCIL's flat keywords that build them.
+
+A pipeline run (continuum, ICAL, spectral line) is described by one frozen
+:class:`PipelineSettings`: the gridding, weighting and minor-cycle settings of
+:mod:`uvflow.imaging.settings` and the major-cycle options. The RASCIL-named workflows keep
+RASCIL's flat keywords; :func:`pipeline_keywords` gives each of them the shared keywords
+once (signature, defaults, the check of misspelt keywords, the docstring entries), and
+:meth:`PipelineSettings.from_keywords` turns them into settings that the layers below take.
+Adding an option is then one entry in a keyword group and one field of a settings object.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from uvflow.execution.keywords import check_keywords
+from uvflow.imaging import CleanSettings, GriddingSettings, WeightingSettings
+
+from .errors import PipelineError
+
+__all__ = [
+    "PipelineSettings",
+    "GRIDDING_KEYWORDS",
+    "WEIGHTING_KEYWORDS",
+    "CLEAN_KEYWORDS",
+    "CYCLE_KEYWORDS",
+    "pipeline_keywords",
+    "check_nmajor",
+    "check_psf_factor",
+]
+
+#: keyword: (default, description) — gridding
+GRIDDING_KEYWORDS = {
+    "context": ("ng", "gridder ('2d', 'ng', 'wstack' or a plugin's)"),
+    "epsilon": (1e-5, "gridding accuracy"),
+    "nthreads": (1, "threads per gridding task"),
+    "small_inversion": (None, "the ducc0 gridders' small inversion (None: their default)"),
+    "gridder_options": (None, "dict of the gridder plugin's own options"),
+}
+#: imaging weights
+WEIGHTING_KEYWORDS = {
+    "weighting": ("natural", "'natural', 'uniform' or 'robust', on one uv grid shared by all "
+                  "windows"),
+    "robustness": (0.0, "Briggs' R for 'robust'"),
+}  # fmt: skip
+#: the minor cycle
+CLEAN_KEYWORDS = {
+    "algorithm": ("hogbom", "deconvolver ('hogbom', 'msclean', 'mmclean' … or a plugin's)"),
+    "niter": (1000, "maximum components per minor cycle and plane"),
+    "gain": (0.1, "loop gain"),
+    "threshold": (0.0, "absolute stopping threshold, Jy/beam"),
+    "fractional_threshold": (0.01, "stop at this fraction of each minor cycle's starting "
+                             "peak over all windows"),
+    "scales": (None, "scale widths in pixels (msclean, mmclean; None: their default)"),
+    "nmoment": (None, "Taylor terms (mmclean; None: its default, 3)"),
+    "findpeak": (None, "mmclean's peak criterion"),
+    "scale_bias": (None, "preference for small scales (msclean, mmclean)"),
+    "reference_frequency": (None, "mmclean's ν0, Hz"),
+    "window_shape": (None, "None, 'quarter' or 'no_edge'"),
+    "window_edge": (16, "border excluded by 'no_edge', pixels"),
+    "mask": (None, "Image: where components may go (1) or not (0)"),
+    "psf_support": (None, "half-width of the PSF in the minor cycle, pixels"),
+    "deconvolve_facets": (1, "facets per axis of the facet-parallel minor cycle"),
+    "deconvolve_overlap": (0, "pixels by which facets overlap"),
+    "deconvolve_taper": (None, "None, 'linear', 'tukey' or 'flat' facet blending"),
+    "deconvolve_rounds": (3, "facet rounds per minor cycle"),
+    "deconvolver_options": (None, "dict of the deconvolver's own options (checked: an "
+                            "option it does not declare is a TypeError)"),
+}  # fmt: skip
+#: the major cycles
+CYCLE_KEYWORDS = {
+    "nmajor": (5, "major cycles, each a residual image of every window and one minor cycle"),
+    "clean_beam": (None, "dict bmaj, bmin, bpa in degrees (default: fitted to the PSF)"),
+    "psf_factor": (2, "PSF size over image size"),
+    "checkpoint_dir": (None, "save the models after every cycle and resume from the last "
+                       "complete one"),
+    "stop_early": (False, "stop the major cycles when the residual peak is below threshold"),
+}  # fmt: skip
+_GROUPS = {
+    "gridding": GRIDDING_KEYWORDS,
+    "weighting": WEIGHTING_KEYWORDS,
+    "minor cycle": CLEAN_KEYWORDS,
+    "major cycles": CYCLE_KEYWORDS,
+}
+_MARK = "<pipeline keywords>"
+
+
+def check_nmajor(nmajor) -> int:
+    """``nmajor`` as an int >= 0, or a :class:`PipelineError`."""
+    if isinstance(nmajor, bool) or not isinstance(nmajor, (int, np.integer)) or nmajor < 0:
+        raise PipelineError(f"nmajor must be an integer >= 0 (major cycles), got {nmajor!r}")
+    return int(nmajor)
+
+
+def check_psf_factor(psf_factor) -> int:
+    """``psf_factor`` as an int >= 1, or a :class:`PipelineError`."""
+    ok = isinstance(psf_factor, (int, np.integer)) and not isinstance(psf_factor, bool)
+    if not ok or psf_factor < 1:
+        raise PipelineError(
+            f"psf_factor must be an integer >= 1 (PSF size / image size), got {psf_factor!r}"
+        )
+    return int(psf_factor)
+
+
+@dataclass(frozen=True)
+class PipelineSettings:
+    """Everything a major-cycle pipeline run needs besides its data and models.
+
+    Parameters
+    ----------
+    gridding : GriddingSettings
+    weighting : WeightingSettings
+    clean : CleanSettings
+        The minor cycle; its thresholds apply to the cube of all windows.
+    nmajor : int
+        Major cycles, >= 0.
+    psf_factor : int
+        PSF size over image size, >= 1.
+    clean_beam : dict, optional
+        ``{'bmaj', 'bmin', 'bpa'}`` in degrees (default: fitted to each window's PSF).
+    stop_early : bool
+        Stop when a cycle's residual peak is at or below ``clean.threshold`` (> 0).
+    checkpoint_dir : str, optional
+        Save the models after every cycle; resume from the last complete one.
+
+    Raises
+    ------
+    PipelineError
+        ``nmajor`` or ``psf_factor`` out of range, or ``stop_early`` without a threshold.
+    """
+
+    gridding: GriddingSettings
+    weighting: WeightingSettings
+    clean: CleanSettings
+    nmajor: int = 5
+    psf_factor: int = 2
+    clean_beam: dict | None = None
+    stop_early: bool = False
+    checkpoint_dir: str | None = None
+
+    def __post_init__(self) -> None:
+        for name, kind in (("gridding", GriddingSettings), ("weighting", WeightingSettings),
+                           ("clean", CleanSettings)):  # fmt: skip
+            if not isinstance(getattr(self, name), kind):
+                raise TypeError(f"{name} must be a {kind.__name__}, got {getattr(self, name)!r}")
+        object.__setattr__(self, "nmajor", check_nmajor(self.nmajor))
+        object.__setattr__(self, "psf_factor", check_psf_factor(self.psf_factor))
+        if self.stop_early and not self.clean.threshold > 0:
+            raise PipelineError("stop_early needs an absolute threshold > 0 (Jy/beam)")
+        if self.checkpoint_dir is not None:
+            object.__setattr__(self, "checkpoint_dir", str(self.checkpoint_dir))
+
+    @classmethod
+    def from_keywords(cls, keywords: dict) -> tuple[PipelineSettings, object]:
+        """``(settings, mask)`` from the keywords of :func:`pipeline_keywords` (all present).
+
+        Parameters
+        ----------
+        keywords : dict
+            The keywords of the four groups, e.g. as a decorated workflow receives them
+            (every gridding and weighting one; the others default); ``mask`` is data (an Image or a graph of one) and is returned beside the
+            settings.
+        """
+        k = dict(keywords)
+        mask = k.pop("mask", None)
+        gridding = GriddingSettings(
+            k["context"], k["epsilon"], k["nthreads"], k["small_inversion"],
+            k["gridder_options"] or (),
+        )  # fmt: skip
+        weighting = WeightingSettings(k["weighting"], k["robustness"])
+        clean = CleanSettings.from_rascil(**{n: k[n] for n in CLEAN_KEYWORDS if n in k})
+        cycles = {n: k[n] for n in CYCLE_KEYWORDS if n in k}
+        return cls(gridding, weighting, clean, **cycles), mask
+
+    def describe(self) -> dict:
+        """JSON-able settings (recorded in checkpoints and reports)."""
+        return {
+            "gridding": self.gridding.describe(), "weighting": self.weighting.describe(),
+            "clean": self.clean.describe(), "nmajor": self.nmajor, "psf_factor": self.psf_factor,
+            "clean_beam": self.clean_beam, "stop_early": self.stop_early,
+        }  # fmt: skip
+
+
+def _keyword_docs(names: list[str], defaults: dict) -> str:
+    """numpydoc entries of the shared keywords ``names``, group by group."""
+    lines = []
+    for title, group in _GROUPS.items():
+        for n in (n for n in group if n in names):
+            lines += [
+                f"{n} : default {defaults[n]!r}",
+                f"    {group[n][1].capitalize()} ({title}).",
+            ]
+    return "\n".join(lines)
+
+
+def pipeline_keywords(exclude: tuple = (), **defaults) -> Callable:
+    """Give a workflow the shared keywords of the four groups (a decorator).
+
+    The decorated function is written ``func(<its own parameters>, **keywords)``; the
+    wrapper's signature has its own parameters followed by every shared keyword (keyword
+    only, with its group's default, or the one given here), fills in the defaults, raises
+    ``TypeError`` for an unknown keyword (naming the valid ones) and calls ``func`` with
+    all of them. A line ``<pipeline keywords>`` in the docstring's Parameters section is
+    replaced by the shared keywords' entries.
+
+    Parameters
+    ----------
+    exclude : tuple of str
+        Shared keywords this workflow does not take.
+    **defaults
+        Workflow-specific defaults of shared keywords.
+    """
+    shared = {n: d for group in _GROUPS.values() for n, (d, _) in group.items() if n not in exclude}
+    unknown = sorted(set(defaults) - set(shared))
+    if unknown:
+        raise TypeError(f"pipeline_keywords: no shared keyword(s) {unknown}")
+    shared.update(defaults)
+
+    def decorate(func: Callable) -> Callable:
+        sig = inspect.signature(func)
+        own = [p for p in sig.parameters.values() if p.kind is not p.VAR_KEYWORD]
+        kinds = {p.name for p in own}
+        params = own + [
+            inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, default=v)
+            for n, v in shared.items() if n not in kinds
+        ]  # fmt: skip
+        full = sig.replace(parameters=params)
+        valid = [p.name for p in params]
+        names = [n for n in shared if n not in kinds]
+
+        @functools.wraps(func)
+        def wrapper(*args, **kwargs):
+            check_keywords(f"{func.__name__}()", kwargs, valid)
+            bound = full.bind(*args, **kwargs)
+            bound.apply_defaults()
+            return func(**bound.arguments)
+
+        wrapper.__signature__ = full
+        if func.__doc__ and _MARK in func.__doc__:
+            indent = func.__doc__.split(_MARK)[0].rsplit("\n", 1)[-1]
+            docs = "\n".join(indent + line for line in _keyword_docs(names, shared).splitlines())
+            wrapper.__doc__ = func.__doc__.replace(indent + _MARK, docs)
+        return wrapper
+
+    return decorate
