@@ -68,7 +68,7 @@ def test_bad_input(small_config, southern_field):
         frequency=[1e8, 2e8],
         channel_bandwidth=[1, 2, 3],
     )
-    bad("integration_time must be > 0", integration_time=-1.0)
+    bad("integration_time must be finite and > 0 s", integration_time=-1.0)
     bad("weight must be", weight=0.0)
     bad("dtype", dtype=np.float64)
     bad("elevation_limit", elevation_limit=2.0)

@@ -22,6 +22,7 @@ from .errors import SimulationError
 __all__ = [
     "check_visible",
     "observation_times",
+    "positive_values",
     "DEFAULT_ELEVATION_LIMIT",
     "DEFAULT_UTC_TIME",
     "TIMES_ARE",
@@ -104,14 +105,37 @@ def observation_times(
     return t
 
 
-def _positive_per_channel(name: str, value, nchan: int) -> np.ndarray:
+def positive_values(name: str, value, n: int, unit: str) -> np.ndarray:
+    """``value`` as n positive numbers (per channel or per integration).
+
+    Parameters
+    ----------
+    name : str
+        The parameter, for messages.
+    value : float or array-like of float
+        A scalar or n values.
+    n : int
+        How many values.
+    unit : str
+        Their unit, for messages (``'Hz'``, ``'s'``).
+
+    Returns
+    -------
+    numpy.ndarray of float64, shape [n]
+        A new array.
+
+    Raises
+    ------
+    SimulationError
+        Neither a scalar nor n values, or a value that is not finite and > 0.
+    """
     arr = np.asarray(value, dtype=float)
     try:
-        arr = np.broadcast_to(arr, (nchan,)).copy()
+        arr = np.broadcast_to(arr, (n,)).copy()
     except ValueError as exc:
-        raise SimulationError(f"{name} must be a scalar or have {nchan} values") from exc
+        raise SimulationError(f"{name} must be a scalar or have {n} values") from exc
     if not np.all(np.isfinite(arr)) or np.any(arr <= 0):
-        raise SimulationError(f"{name} must be finite and > 0 Hz, got {value!r}")
+        raise SimulationError(f"{name} must be finite and > 0 {unit}, got {value!r}")
     return arr
 
 
@@ -247,8 +271,8 @@ def create_visibility(
     freq = np.atleast_1d(np.asarray(frequency, dtype=float))
     if freq.ndim != 1 or freq.size == 0:
         raise SimulationError("frequency is empty: give at least one channel (Hz)")
-    freq = _positive_per_channel("frequency", freq, freq.size)
-    bandwidth = _positive_per_channel("channel_bandwidth", channel_bandwidth, freq.size)
+    freq = positive_values("frequency", freq, freq.size, "Hz")
+    bandwidth = positive_values("channel_bandwidth", channel_bandwidth, freq.size, "Hz")
     frame = PolarisationFrame(polarisation_frame)
     if np.dtype(dtype) not in (np.dtype(np.complex64), np.dtype(np.complex128)):
         raise SimulationError(f"dtype {dtype!r} not allowed; use complex64 or complex128")
@@ -262,13 +286,7 @@ def create_visibility(
     ntime = time.size
     if integration_time is None:
         integration_time = float(np.median(np.diff(time))) if ntime > 1 else 1.0
-    itime = np.asarray(integration_time, dtype=float)
-    try:
-        itime = np.broadcast_to(itime, (ntime,)).copy()
-    except ValueError as exc:
-        raise SimulationError(f"integration_time must be a scalar or have {ntime} values") from exc
-    if not np.all(np.isfinite(itime)) or np.any(itime <= 0):
-        raise SimulationError(f"integration_time must be > 0 s, got {integration_time!r}")
+    itime = positive_values("integration_time", integration_time, ntime, "s")
 
     rot, s_itrs = uvw_rotation(time, config.location, phasecentre)
     alt, _ = itrs_elevation_hour_angle(s_itrs, config.location)

@@ -32,6 +32,7 @@ from .observation import (
     check_visible,
     create_visibility,
     observation_times,
+    positive_values,
 )
 from .seeding import SeedLike, spawn_seeds
 from .skycomponents import component_flux_at
@@ -138,12 +139,7 @@ def simulate_list_rsexecute_workflow(
     else:
         config = named_configuration(config, rmax=rmax, layout_path=layout_path)
     freq = np.atleast_1d(np.asarray(frequency, dtype=float))
-    try:
-        bw = np.broadcast_to(np.asarray(channel_bandwidth, dtype=float), freq.shape)
-    except ValueError as exc:
-        raise SimulationError(
-            f"channel_bandwidth must be a scalar or have {freq.size} values"
-        ) from exc
+    bw = positive_values("channel_bandwidth", channel_bandwidth, freq.size, "Hz")
     # The whole track is resolved and checked once, here: every window then uses the same
     # absolute times, and bad input fails before any graph is built.
     track = observation_times(times, config, phasecentre, times_are, utc_time)
@@ -151,12 +147,7 @@ def simulate_list_rsexecute_workflow(
     check_visible(elevation_hour_angle(track, config.location, phasecentre)[0], limit)
     if integration_time is None:
         integration_time = float(np.median(np.diff(track))) if track.size > 1 else 1.0
-    try:
-        itime = np.broadcast_to(np.asarray(integration_time, dtype=float), track.shape)
-    except ValueError as exc:
-        raise SimulationError(
-            f"integration_time must be a scalar or have {track.size} values"
-        ) from exc
+    itime = positive_values("integration_time", integration_time, track.size, "s")
     options = dict(
         polarisation_frame=polarisation_frame, elevation_limit=elevation_limit, weight=weight,
         zerow=zerow, times_are="utc", dtype=dtype,
