@@ -59,27 +59,19 @@ DEFAULT_FORWARD_LOGGER = "uvflow"
 
 #: LogRecord attributes a forwarded record keeps (all plain values); ``msg`` (the
 #: formatted message), ``args`` (None), ``exc_text`` and ``worker`` are added.
-RECORD_FIELDS = (
-    "name",
-    "levelno",
-    "levelname",
-    "pathname",
-    "filename",
-    "module",
-    "lineno",
-    "funcName",
-    "created",
-    "msecs",
-    "process",
-    "processName",
-    "thread",
-    "threadName",
-    "stack_info",
+RECORD_FIELDS = tuple(
+    "name levelno levelname pathname filename module lineno funcName created msecs process "
+    "processName thread threadName stack_info".split()
 )
 
 # This process: a random token (a pid alone repeats across machines) and the pid (a
 # forked child inherits the token).
 _TOKEN = uuid.uuid4().hex
+# The handlers LogForwardingPlugin added in this process, by (logger, topic).
+_WORKER_HANDLERS: dict[tuple[str, str], _WorkerEventHandler] = {}
+_LOCK = threading.Lock()
+# Key of the worker's name in an event (the scheduler sets "worker" to its address).
+_NAME_KEY = "uvflow_worker_name"
 
 
 def _this_process() -> tuple[str, int]:
@@ -264,15 +256,7 @@ class _WorkerEventHandler(_ForwardingHandler):
 
 
 def _log_event(worker, topic: str, attrs: dict) -> None:
-    # the scheduler overwrites "worker" with the worker's address: send the name aside
     worker.log_event(topic, {**attrs, _NAME_KEY: attrs["worker"]})
-
-
-_NAME_KEY = "uvflow_worker_name"
-
-
-_LOCK = threading.Lock()
-_WORKER_HANDLERS: dict[tuple[str, str], _WorkerEventHandler] = {}
 
 
 class LogForwarding:
@@ -293,9 +277,13 @@ class LogForwarding:
     def start(self) -> LogForwarding:
         # subscribe first: no record is published before someone listens
         self.client.subscribe_topic(self.topic, self._handle_event)
-        self.client.register_plugin(
-            LogForwardingPlugin(self.topic, self.level, self.logger), name=self.name
-        )
+        try:
+            self.client.register_plugin(
+                LogForwardingPlugin(self.topic, self.level, self.logger), name=self.name
+            )
+        except BaseException:
+            self.client.unsubscribe_topic(self.topic)
+            raise
         self.active = True
         return self
 
