@@ -165,7 +165,9 @@ def calibrate_list_rsexecute_workflow(
     return calibrate_list(vis_list, model_vislist, gt_list, settings, iteration)
 
 
-def calibrate_list(vis_list, model_vislist, gt_list, settings: CalibrationSettings, iteration=0):
+def calibrate_list(
+    vis_list, model_vislist, gt_list, settings: CalibrationSettings, iteration: int = 0
+):
     """:func:`calibrate_list_rsexecute_workflow` with one :class:`CalibrationSettings`.
 
     Parameters
