@@ -1,8 +1,9 @@
 """Keyword checking: an unknown keyword raises ``TypeError`` listing the valid ones.
 
 One checker serves every layer of uvflow: :func:`check_keywords` for a mapping of options
-(plugin options, calibration controls, settings), and :func:`strict_keywords` for the
-keywords of a function call. This module imports nothing but the standard library, so
+(plugin options, calibration controls, settings), :func:`strict_keywords` for the
+keywords of a function call, and :func:`keyword_groups` for functions that share groups of
+keywords (one definition of each keyword: its default and its description). This module imports nothing but the standard library, so
 kernels may use it without importing dask.
 """
 
@@ -14,7 +15,7 @@ import inspect
 from collections.abc import Callable, Iterable
 from typing import TypeVar
 
-__all__ = ["check_keywords", "strict_keywords"]
+__all__ = ["check_keywords", "keyword_groups", "keyword_names", "strict_keywords"]
 
 F = TypeVar("F", bound=Callable)
 
@@ -99,3 +100,72 @@ def strict_keywords(func: F) -> F:
         return func(*args, **kwargs)
 
     return wrapper  # type: ignore[return-value]
+
+
+_MARK = "<shared keywords>"
+
+
+def _keyword_docs(groups: dict, names: list[str], defaults: dict) -> str:
+    """numpydoc entries of the shared keywords ``names``, group by group."""
+    lines = []
+    for title, group in groups.items():
+        for n in (n for n in group if n in names):
+            text = group[n][1]
+            lines += [
+                f"{n} : default {defaults[n]!r}",
+                f"    {text[:1].upper()}{text[1:]} ({title}).",
+            ]
+    return "\n".join(lines)
+
+
+def keyword_groups(groups: dict, exclude=(), **defaults) -> Callable:
+    """Give a function the shared keywords of ``groups`` (a decorator).
+
+    The decorated function is written ``func(<its own parameters>, **keywords)``; the
+    wrapper's signature has its own parameters followed by every shared keyword (keyword
+    only, with its group's default or the one given here), fills in the defaults, raises
+    ``TypeError`` for an unknown keyword (naming the valid ones, :func:`check_keywords`) and
+    calls ``func`` with all of them. A line ``<shared keywords>`` in the docstring's
+    Parameters section is replaced by one numpydoc entry per shared keyword.
+
+    Parameters
+    ----------
+    groups : dict of str to dict of str to (object, str)
+        Group title → keyword → (default, description).
+    exclude : iterable of str
+        Shared keywords this function does not take.
+    **defaults
+        Function-specific defaults of shared keywords.
+    """
+    shared = {n: d for group in groups.values() for n, (d, _) in group.items() if n not in exclude}
+    unknown = sorted(set(defaults) - set(shared))
+    if unknown:
+        raise TypeError(f"keyword_groups: no shared keyword(s) {unknown}")
+    shared.update(defaults)
+
+    def decorate(func: Callable) -> Callable:
+        sig = inspect.signature(func)
+        own = [p for p in sig.parameters.values() if p.kind is not p.VAR_KEYWORD]
+        names = [n for n in shared if n not in {p.name for p in own}]
+        full = sig.replace(parameters=own + [
+            inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, default=shared[n]) for n in names
+        ])  # fmt: skip
+        valid = list(full.parameters)
+
+        @functools.wraps(func)
+        def wrapper(*args, **kwargs):
+            check_keywords(f"{func.__name__}()", kwargs, valid)
+            bound = full.bind(*args, **kwargs)
+            bound.apply_defaults()
+            return func(**bound.arguments)
+
+        wrapper.__signature__ = full
+        if func.__doc__ and _MARK in func.__doc__:
+            indent = func.__doc__.split(_MARK)[0].rsplit("\n", 1)[-1]
+            docs = _keyword_docs(groups, names, shared).splitlines()
+            wrapper.__doc__ = func.__doc__.replace(
+                indent + _MARK, "\n".join(indent + d for d in docs)
+            )
+        return wrapper
+
+    return decorate

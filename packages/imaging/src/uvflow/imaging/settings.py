@@ -47,10 +47,19 @@ __all__ = [
     "WeightingSettings",
     "CleanSettings",
     "ALGORITHM_KEYWORDS",
+    "GRIDDING_KEYWORDS",
 ]
 
 log = logging.getLogger(__name__)
 
+#: RASCIL's gridding keywords: keyword -> (default, description) (``keyword_groups``)
+GRIDDING_KEYWORDS = {
+    "context": ("ng", "gridder ('2d', 'ng', 'wstack' or a plugin's)"),
+    "epsilon": (1e-5, "gridding accuracy relative to the direct Fourier transform"),
+    "nthreads": (1, "threads per gridding task"),
+    "small_inversion": (None, "the ducc0 gridders' small inversion (None: their default)"),
+    "gridder_options": (None, "dict of the gridder plugin's own options"),
+}
 #: Keywords RASCIL passes to every algorithm; each goes to the deconvolvers that declare it.
 ALGORITHM_KEYWORDS = (
     "scales", "nmoment", "findpeak", "scale_bias", "reference_frequency", "return_moments",
@@ -136,6 +145,13 @@ class GriddingSettings:
             raise TypeError(
                 f"context must be a gridder name or a Gridder, got {type(self.context).__name__}"
             )
+
+    @classmethod
+    def from_keywords(cls, keywords: dict) -> GriddingSettings:
+        """Settings from RASCIL's gridding keywords (:data:`GRIDDING_KEYWORDS`, all given)."""
+        k = keywords
+        return cls(k["context"], k["epsilon"], k["nthreads"], k["small_inversion"],
+                   k["gridder_options"] or ())  # fmt: skip
 
     def gridder_options(self) -> dict:
         """The keyword options given to the gridder's factory."""

@@ -29,7 +29,7 @@ def continuum_imaging_list_rsexecute_workflow(vis_list, model_imagelist, **keywo
     model_imagelist : Image or list of Image (graphs)
         Starting models (usually zero), data float [nchan, npol, ny, nx] Jy/pixel; they also
         define the images made (grid, cell, channels). One Image is used for every window.
-    <pipeline keywords>
+    <shared keywords>
 
     Returns
     -------

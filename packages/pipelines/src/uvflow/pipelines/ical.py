@@ -111,7 +111,7 @@ def ical_list_rsexecute_workflow(
     global_solution : bool
         Solve frequency-independent terms (T, G) once over all windows (one table shared
         by every window).
-    <pipeline keywords>
+    <shared keywords>
 
     Returns
     -------

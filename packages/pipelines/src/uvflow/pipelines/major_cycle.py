@@ -40,13 +40,14 @@ from uvflow.imaging.workflows import (
     residual_windows,
     restore_list_rsexecute_workflow,
     weight_windows,
+    window_list,
 )
 
 from .checkpoint import load_gaintable, load_model, read_manifest
 from .errors import CheckpointError
 from .major_cycle_steps import checkpoint_cycle, jsonable, log_peak, psf_template, residual_peak
 from .pipeline_settings import PipelineSettings
-from .window_chunks import flatten_windows, window_list
+from .window_chunks import flatten_windows
 
 __all__ = ["run_major_cycles"]
 

@@ -11,21 +11,19 @@ Adding an option is then one entry in a keyword group and one field of a setting
 
 from __future__ import annotations
 
-import functools
-import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
-from uvflow.execution.keywords import check_keywords
+from uvflow.execution.keywords import keyword_groups
 from uvflow.imaging import CleanSettings, GriddingSettings, WeightingSettings
+from uvflow.imaging.settings import GRIDDING_KEYWORDS
 
 from .errors import PipelineError
 
 __all__ = [
     "PipelineSettings",
-    "GRIDDING_KEYWORDS",
     "WEIGHTING_KEYWORDS",
     "CLEAN_KEYWORDS",
     "CYCLE_KEYWORDS",
@@ -34,14 +32,6 @@ __all__ = [
     "check_psf_factor",
 ]
 
-#: keyword: (default, description) — gridding
-GRIDDING_KEYWORDS = {
-    "context": ("ng", "gridder ('2d', 'ng', 'wstack' or a plugin's)"),
-    "epsilon": (1e-5, "gridding accuracy"),
-    "nthreads": (1, "threads per gridding task"),
-    "small_inversion": (None, "the ducc0 gridders' small inversion (None: their default)"),
-    "gridder_options": (None, "dict of the gridder plugin's own options"),
-}
 #: imaging weights
 WEIGHTING_KEYWORDS = {
     "weighting": ("natural", "'natural', 'uniform' or 'robust', on one uv grid shared by all "
@@ -87,7 +77,6 @@ _GROUPS = {
     "minor cycle": CLEAN_KEYWORDS,
     "major cycles": CYCLE_KEYWORDS,
 }
-_MARK = "<pipeline keywords>"
 
 
 def check_nmajor(nmajor) -> int:
@@ -168,10 +157,7 @@ class PipelineSettings:
         """
         k = dict(keywords)
         mask = k.pop("mask", None)
-        gridding = GriddingSettings(
-            k["context"], k["epsilon"], k["nthreads"], k["small_inversion"],
-            k["gridder_options"] or (),
-        )  # fmt: skip
+        gridding = GriddingSettings.from_keywords(k)
         weighting = WeightingSettings(k["weighting"], k["robustness"])
         clean = CleanSettings.from_rascil(**{n: k[n] for n in CLEAN_KEYWORDS if n in k})
         cycles = {n: k[n] for n in CYCLE_KEYWORDS if n in k}
@@ -186,27 +172,11 @@ class PipelineSettings:
         }  # fmt: skip
 
 
-def _keyword_docs(names: list[str], defaults: dict) -> str:
-    """numpydoc entries of the shared keywords ``names``, group by group."""
-    lines = []
-    for title, group in _GROUPS.items():
-        for n in (n for n in group if n in names):
-            lines += [
-                f"{n} : default {defaults[n]!r}",
-                f"    {group[n][1].capitalize()} ({title}).",
-            ]
-    return "\n".join(lines)
-
-
 def pipeline_keywords(exclude: tuple = (), **defaults) -> Callable:
-    """Give a workflow the shared keywords of the four groups (a decorator).
+    """Give a workflow the shared pipeline keywords of the four groups (a decorator).
 
-    The decorated function is written ``func(<its own parameters>, **keywords)``; the
-    wrapper's signature has its own parameters followed by every shared keyword (keyword
-    only, with its group's default, or the one given here), fills in the defaults, raises
-    ``TypeError`` for an unknown keyword (naming the valid ones) and calls ``func`` with
-    all of them. A line ``<pipeline keywords>`` in the docstring's Parameters section is
-    replaced by the shared keywords' entries.
+    :func:`uvflow.execution.keywords.keyword_groups` with this module's groups: the line
+    ``<shared keywords>`` of a docstring becomes their entries.
 
     Parameters
     ----------
@@ -215,36 +185,4 @@ def pipeline_keywords(exclude: tuple = (), **defaults) -> Callable:
     **defaults
         Workflow-specific defaults of shared keywords.
     """
-    shared = {n: d for group in _GROUPS.values() for n, (d, _) in group.items() if n not in exclude}
-    unknown = sorted(set(defaults) - set(shared))
-    if unknown:
-        raise TypeError(f"pipeline_keywords: no shared keyword(s) {unknown}")
-    shared.update(defaults)
-
-    def decorate(func: Callable) -> Callable:
-        sig = inspect.signature(func)
-        own = [p for p in sig.parameters.values() if p.kind is not p.VAR_KEYWORD]
-        kinds = {p.name for p in own}
-        params = own + [
-            inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, default=v)
-            for n, v in shared.items() if n not in kinds
-        ]  # fmt: skip
-        full = sig.replace(parameters=params)
-        valid = [p.name for p in params]
-        names = [n for n in shared if n not in kinds]
-
-        @functools.wraps(func)
-        def wrapper(*args, **kwargs):
-            check_keywords(f"{func.__name__}()", kwargs, valid)
-            bound = full.bind(*args, **kwargs)
-            bound.apply_defaults()
-            return func(**bound.arguments)
-
-        wrapper.__signature__ = full
-        if func.__doc__ and _MARK in func.__doc__:
-            indent = func.__doc__.split(_MARK)[0].rsplit("\n", 1)[-1]
-            docs = "\n".join(indent + line for line in _keyword_docs(names, shared).splitlines())
-            wrapper.__doc__ = func.__doc__.replace(indent + _MARK, docs)
-        return wrapper
-
-    return decorate
+    return keyword_groups(_GROUPS, exclude, **defaults)

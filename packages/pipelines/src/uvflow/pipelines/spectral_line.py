@@ -24,13 +24,13 @@ import numpy as np
 
 from uvflow.datamodels import Image, Visibility
 from uvflow.execution import rsexecute
-from uvflow.imaging.workflows import predict_windows, subtract_list_rsexecute_workflow
+from uvflow.imaging.workflows import predict_windows, subtract_list_rsexecute_workflow, window_list
 
 from .continuum_subtraction import uv_continuum_subtraction
 from .errors import PipelineError
 from .major_cycle import run_major_cycles
 from .pipeline_settings import PipelineSettings, pipeline_keywords
-from .window_chunks import flatten_windows, window_list
+from .window_chunks import flatten_windows
 
 __all__ = ["spectral_line_imaging_list_rsexecute_workflow", "spectral_line_imaging"]
 
@@ -81,7 +81,7 @@ def spectral_line_imaging_list_rsexecute_workflow(
         Degree of the uv-plane polynomial continuum fit (None: no fit).
     line_free_channels : sequence of int or bool [nchan], or a list of one per window
         Channels (within each window) used by the fit; default all.
-    <pipeline keywords>
+    <shared keywords>
 
     Returns
     -------

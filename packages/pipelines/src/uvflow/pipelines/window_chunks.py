@@ -19,7 +19,7 @@ from uvflow.imaging.workflows import sum_invert_results_rsexecute
 
 from .errors import PipelineError
 
-__all__ = ["Chunks", "flatten_windows", "window_list"]
+__all__ = ["Chunks", "flatten_windows"]
 
 
 @dataclass
@@ -76,12 +76,3 @@ def flatten_windows(vis_list) -> Chunks:
             owner.append(w)
             nested.append(False)
     return Chunks(vis, owner, nested, len(vis_list))
-
-
-def window_list(name: str, value, n: int) -> list:
-    """``value`` as a list of ``n`` windows: one item is repeated, a list must have ``n``."""
-    if isinstance(value, (list, tuple)):
-        if len(value) != n:
-            raise PipelineError(f"{name} has {len(value)} entries, the visibility list {n}")
-        return list(value)
-    return [value] * n

@@ -4,6 +4,7 @@ These are the only modules of uvflow-imaging that build graphs; the kernels they
 (:mod:`uvflow.imaging`) never import dask.
 """
 
+from ._lists import window_list
 from .deconvolve_restore import (
     deconvolve_list_rsexecute_workflow,
     deconvolve_windows,
@@ -35,6 +36,7 @@ __all__ = [
     "predict_windows",
     "residual_windows",
     "weight_windows",
+    "window_list",
     "deconvolve_list_rsexecute_workflow",
     "image_of",
     "restore_list_rsexecute_workflow",

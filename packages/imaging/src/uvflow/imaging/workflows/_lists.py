@@ -8,11 +8,26 @@ from uvflow.datamodels import Image, Visibility
 
 from ..errors import ImagingError
 
-__all__ = ["as_list", "combine_invert_pair", "sum_visibility_pair"]
+__all__ = ["window_list", "combine_invert_pair", "sum_visibility_pair"]
 
 
-def as_list(name: str, value, n: int) -> list:
-    """``value`` as a list of length ``n``: a single item is repeated, a list must match."""
+def window_list(name: str, value, n: int) -> list:
+    """``value`` as a list of ``n`` windows: a single item is repeated, a list must have ``n``.
+
+    Parameters
+    ----------
+    name : str
+        The argument's name (for the message).
+    value : object or list or tuple
+        One item for every window, or one per window.
+    n : int
+        Number of windows.
+
+    Raises
+    ------
+    ImagingError
+        A list or tuple whose length is not ``n``.
+    """
     if isinstance(value, (list, tuple)):
         if len(value) != n:
             raise ImagingError(f"{name} has {len(value)} entries, the visibility list {n}")

@@ -51,7 +51,7 @@ from ..errors import ImagingError
 from ..facets import image_gather_facets, image_scatter_facets
 from ..restore import restore_cube
 from ..settings import CleanSettings
-from ._lists import as_list
+from ._lists import window_list
 
 log = logging.getLogger(__name__)
 
@@ -287,8 +287,8 @@ def deconvolve_windows(
         raise ImagingError("dirty_list is empty")
     if not isinstance(clean, CleanSettings):
         raise TypeError(f"clean must be a CleanSettings, got {type(clean).__name__}")
-    psfs = as_list("psf_list", psf_list, nwin)
-    models = as_list("model_imagelist", model_imagelist, nwin)
+    psfs = window_list("psf_list", psf_list, nwin)
+    models = window_list("model_imagelist", model_imagelist, nwin)
     if clean.facets == 1 and _window_parallel(clean, mask):
         stop = rsexecute.execute(_threshold_of_windows)(mask, clean, cycle, *dirty_list)
         return [
@@ -365,8 +365,8 @@ def restore_list_rsexecute_workflow(
         ``{'bmaj': deg, 'bmin': deg, 'bpa': deg}`` shared by all windows.
     """
     n = len(model_imagelist)
-    psfs = as_list("psf_imagelist", psf_imagelist, n)
-    residuals = as_list("residual_imagelist", residual_imagelist, n)
+    psfs = window_list("psf_imagelist", psf_imagelist, n)
+    residuals = window_list("residual_imagelist", residual_imagelist, n)
     return [
         rsexecute.execute(_restore)(m, p, r, clean_beam)
         for m, p, r in zip(model_imagelist, psfs, residuals)

@@ -15,9 +15,10 @@ import numpy as np
 
 from uvflow.datamodels import Image, Visibility
 from uvflow.execution import rsexecute, strict_keywords, sum_list_rsexecute
+from uvflow.execution.keywords import keyword_groups
 
-from ..settings import GriddingSettings
-from ._lists import as_list, combine_invert_pair, sum_visibility_pair
+from ..settings import GRIDDING_KEYWORDS, GriddingSettings
+from ._lists import combine_invert_pair, sum_visibility_pair, window_list
 
 __all__ = [
     "invert_list_rsexecute_workflow",
@@ -30,10 +31,6 @@ __all__ = [
     "predict_windows",
     "residual_windows",
 ]
-
-
-def _settings(context, epsilon, nthreads, small_inversion, gridder_options) -> GriddingSettings:
-    return GriddingSettings(context, epsilon, nthreads, small_inversion, gridder_options or ())
 
 
 def _invert(
@@ -60,7 +57,7 @@ def invert_windows(
     dopsf, normalise : bool
         As :func:`uvflow.imaging.invert`.
     """
-    models = as_list("template_model_imagelist", models, len(vis_list))
+    models = window_list("template_model_imagelist", models, len(vis_list))
     return [
         rsexecute.execute(_invert, nout=2)(vis, model, gridding, dopsf, normalise)
         for vis, model in zip(vis_list, models)
@@ -69,7 +66,7 @@ def invert_windows(
 
 def predict_windows(vis_list, models, gridding: GriddingSettings) -> list:
     """One predict task per window: Visibility graphs holding the models' visibilities."""
-    models = as_list("model_imagelist", models, len(vis_list))
+    models = window_list("model_imagelist", models, len(vis_list))
     return [rsexecute.execute(_predict)(v, m, gridding) for v, m in zip(vis_list, models)]
 
 
@@ -108,24 +105,19 @@ def residual_image(
 
 def residual_windows(vis_list, models, gridding: GriddingSettings, normalise: bool = True) -> list:
     """One task per window: predict the model, subtract, invert → ``(Image, sumwt)``."""
-    models = as_list("model_imagelist", models, len(vis_list))
+    models = window_list("model_imagelist", models, len(vis_list))
     return [
         rsexecute.execute(residual_image, nout=2)(vis, model, gridding, normalise)
         for vis, model in zip(vis_list, models)
     ]
 
 
-@strict_keywords
+_GRIDDING = {"gridding": GRIDDING_KEYWORDS}
+
+
+@keyword_groups(_GRIDDING)
 def invert_list_rsexecute_workflow(
-    vis_list,
-    template_model_imagelist,
-    context="ng",
-    dopsf: bool = False,
-    normalise: bool = True,
-    epsilon: float = 1e-5,
-    nthreads: int = 1,
-    small_inversion: bool | None = None,
-    gridder_options: dict | None = None,
+    vis_list, template_model_imagelist, dopsf: bool = False, normalise: bool = True, **gridding
 ) -> list:
     """One ``invert`` task per window.
 
@@ -134,28 +126,21 @@ def invert_list_rsexecute_workflow(
     vis_list : list of Visibility (or graphs of them)
     template_model_imagelist : Image or list of Image (or graphs)
         One per window, or one shared by all.
-    context, dopsf, normalise, epsilon, nthreads, small_inversion, gridder_options
+    dopsf, normalise : bool
         As :func:`uvflow.imaging.invert`.
+    <shared keywords>
 
     Returns
     -------
     list
         ``(Image, sumwt[nchan, npol])`` per window (graphs in Dask mode).
     """
-    gridding = _settings(context, epsilon, nthreads, small_inversion, gridder_options)
-    return invert_windows(vis_list, template_model_imagelist, gridding, dopsf, normalise)
+    settings = GriddingSettings.from_keywords(gridding)
+    return invert_windows(vis_list, template_model_imagelist, settings, dopsf, normalise)
 
 
-@strict_keywords
-def predict_list_rsexecute_workflow(
-    vis_list,
-    model_imagelist,
-    context="ng",
-    epsilon: float = 1e-5,
-    nthreads: int = 1,
-    small_inversion: bool | None = None,
-    gridder_options: dict | None = None,
-) -> list:
+@keyword_groups(_GRIDDING)
+def predict_list_rsexecute_workflow(vis_list, model_imagelist, **gridding) -> list:
     """One ``predict`` task per window: Visibility graphs holding the model's visibilities.
 
     Parameters
@@ -165,8 +150,7 @@ def predict_list_rsexecute_workflow(
         dtype are used, not the data).
     model_imagelist : Image or list of Image (or graphs)
         Models, data float [nchan, npol, ny, nx] Jy/pixel: one per window, or one for all.
-    context, epsilon, nthreads, small_inversion, gridder_options
-        As :func:`uvflow.imaging.predict`.
+    <shared keywords>
 
     Returns
     -------
@@ -174,20 +158,12 @@ def predict_list_rsexecute_workflow(
         Per window, a new Visibility whose ``vis`` is the model's prediction (weights and
         flags shared); graphs in Dask mode.
     """
-    gridding = _settings(context, epsilon, nthreads, small_inversion, gridder_options)
-    return predict_windows(vis_list, model_imagelist, gridding)
+    return predict_windows(vis_list, model_imagelist, GriddingSettings.from_keywords(gridding))
 
 
-@strict_keywords
+@keyword_groups(_GRIDDING)
 def residual_list_rsexecute_workflow(
-    vis_list,
-    model_imagelist,
-    context="ng",
-    normalise: bool = True,
-    epsilon: float = 1e-5,
-    nthreads: int = 1,
-    small_inversion: bool | None = None,
-    gridder_options: dict | None = None,
+    vis_list, model_imagelist, normalise: bool = True, **gridding
 ) -> list:
     """One task per window: predict the model, subtract, invert → ``(Image, sumwt)``.
 
@@ -198,8 +174,9 @@ def residual_list_rsexecute_workflow(
     model_imagelist : Image or list of Image (or graphs)
         Models, data float [nchan, npol, ny, nx] Jy/pixel, one per window or one for all;
         also the templates of the residual images.
-    context, normalise, epsilon, nthreads, small_inversion, gridder_options
-        As :func:`uvflow.imaging.invert` / :func:`uvflow.imaging.predict`.
+    normalise : bool
+        As :func:`uvflow.imaging.invert`.
+    <shared keywords>
 
     Returns
     -------
@@ -207,8 +184,8 @@ def residual_list_rsexecute_workflow(
         Per window, ``(Image, sumwt[nchan, npol])`` (:func:`residual_image`); graphs in
         Dask mode, where the model visibilities never leave the window's task.
     """
-    gridding = _settings(context, epsilon, nthreads, small_inversion, gridder_options)
-    return residual_windows(vis_list, model_imagelist, gridding, normalise)
+    settings = GriddingSettings.from_keywords(gridding)
+    return residual_windows(vis_list, model_imagelist, settings, normalise)
 
 
 @strict_keywords

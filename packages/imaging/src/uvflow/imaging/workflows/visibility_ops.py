@@ -13,7 +13,7 @@ from ..weighting import (
     taper_visibility_gaussian,
     taper_visibility_tukey,
 )
-from ._lists import as_list
+from ._lists import window_list
 
 __all__ = [
     "weight_windows",
@@ -54,7 +54,7 @@ def weight_windows(vis_list, grid_templates, weighting: WeightingSettings, split
         raise TypeError(f"weighting must be a WeightingSettings, got {type(weighting).__name__}")
     out = list(vis_list)
     if weighting.needs_grid:
-        models = as_list("model_imagelist", grid_templates, len(out))
+        models = window_list("model_imagelist", grid_templates, len(out))
         grids = [rsexecute.execute(grid_weights)(v, m) for v, m in zip(out, models)]
         total = sum_list_rsexecute(grids, func=_sum_grids, split=split)
         out = [
@@ -154,5 +154,5 @@ def subtract_list_rsexecute_workflow(vis_list, model_vislist) -> list:
         Per window, ``vis.vis - model.vis`` with ``vis``'s weights and flags (graphs in
         Dask mode).
     """
-    models = as_list("model_vislist", model_vislist, len(vis_list))
+    models = window_list("model_vislist", model_vislist, len(vis_list))
     return [rsexecute.execute(subtract_visibility)(v, m) for v, m in zip(vis_list, models)]
