@@ -17,16 +17,15 @@ solves) the mean gain amplitude of every solution is 1.
 
 from __future__ import annotations
 
-from uvflow.calibration import create_calibration_controls
-from uvflow.calibration.chain import apply_calibration_chain
-from uvflow.calibration.settings import calibration_terms, term_controls
+from uvflow.calibration import CalibrationSettings, create_calibration_controls
+from uvflow.calibration.chain import apply_chain
 from uvflow.execution import rsexecute
 from uvflow.imaging.workflows import predict_windows
 
 from .major_cycle import run_major_cycles
 from .pipeline_settings import PipelineSettings, pipeline_keywords
 
-__all__ = ["ical_list_rsexecute_workflow", "default_ical_controls"]
+__all__ = ["ical_list_rsexecute_workflow", "default_ical_controls", "SelfCalibration"]
 
 
 def default_ical_controls() -> dict:
@@ -48,39 +47,35 @@ class SelfCalibration:
 
     Parameters
     ----------
-    calibration_context : str or sequence of str
-        Terms in chain order, e.g. 'TG'.
-    controls : dict
-        Per-term controls (``first_selfcal`` decides when each term starts).
-    global_solution : bool
-        Solve frequency-independent terms jointly over all windows.
+    calibration : CalibrationSettings
+        Terms in chain order, their controls (``first_selfcal`` decides when each term
+        starts) and whether frequency-independent terms are solved over all windows.
     gridding : GriddingSettings
         How the models are predicted.
     """
 
-    def __init__(self, calibration_context, controls, global_solution, gridding):
-        self.terms = calibration_terms(calibration_context)
-        self.controls = controls
-        self.global_solution = bool(global_solution)
+    def __init__(self, calibration: CalibrationSettings, gridding):
+        if not isinstance(calibration, CalibrationSettings):
+            raise TypeError(
+                f"calibration must be a CalibrationSettings, got {type(calibration).__name__}"
+            )
+        self.calibration = calibration
         self.gridding = gridding
-        self.first = min(term_controls(t, controls)[0] for t in self.terms)
+        self.first = calibration.first_selfcal
 
     def calibrate(self, cycle: int, vis_list, models, gts):
         """``(calibrated vis, gain tables)`` of cycle ``cycle`` (unchanged before ``first``)."""
         if cycle < self.first:
             return vis_list, gts
-        from uvflow.calibration import calibrate_list_rsexecute_workflow
+        from uvflow.calibration.calibration_workflows import calibrate_list
 
         model_vis = predict_windows(vis_list, models, self.gridding)
-        return calibrate_list_rsexecute_workflow(
-            vis_list, model_vis, gt_list=gts, calibration_context=self.terms,
-            controls=self.controls, global_solution=self.global_solution, iteration=cycle,
-        )  # fmt: skip
+        return calibrate_list(vis_list, model_vis, gts, self.calibration, iteration=cycle)
 
     def apply(self, vis_list, gts, iteration: int):
         """The data corrected by saved tables as cycle ``iteration`` corrected them."""
         return [
-            rsexecute.execute(apply_calibration_chain)(v, g, self.terms, self.controls, iteration)
+            rsexecute.execute(apply_chain)(v, g, self.calibration, iteration)
             for v, g in zip(vis_list, gts)
         ]
 
@@ -139,5 +134,6 @@ def ical_list_rsexecute_workflow(
     if do_selfcal:
         if controls is None:
             controls = default_ical_controls()
-        selfcal = SelfCalibration(calibration_context, controls, global_solution, settings.gridding)
+        calibration = CalibrationSettings.create(calibration_context, controls, global_solution)
+        selfcal = SelfCalibration(calibration, settings.gridding)
     return run_major_cycles("ical", vis_list, model_imagelist, settings, mask=mask, selfcal=selfcal)

@@ -196,10 +196,11 @@ def _deconvolve(args, opts, vis, windows, threshold):
         checkpoint_dir=args.checkpoint_dir,
     )
     if args.mode == "ical":
+        from uvflow.calibration import CalibrationSettings
         from uvflow.pipelines.ical import SelfCalibration, default_ical_controls
 
-        selfcal = SelfCalibration(args.calibration_context, default_ical_controls(), True,
-                                  settings.gridding)  # fmt: skip
+        calibration = CalibrationSettings.create(args.calibration_context, default_ical_controls())
+        selfcal = SelfCalibration(calibration, settings.gridding)
         return run_major_cycles("ical", vis, windows.templates, settings, selfcal=selfcal)
     if args.mode == "spectral":
         from uvflow.pipelines.spectral_line import spectral_line_imaging
