@@ -52,6 +52,7 @@ import logging
 from collections.abc import Callable
 
 from uvflow.execution import rsexecute, strict_keywords
+from uvflow.imaging import CleanSettings, GriddingSettings
 from uvflow.simulation import predict_skymodel_list_rsexecute_workflow
 
 from .checkpoint import load_gaintable, load_model, read_manifest, save_cycle
@@ -60,6 +61,7 @@ from .major_cycle_steps import jsonable
 from .mpccal_steps import (
     WINDOWS,
     MPCCALError,
+    MPCCALSettings,
     cross_subtract,
     prepare_region,
     psf_image,
@@ -222,26 +224,29 @@ def mpccal_skymodel_list_rsexecute_workflow(
     """
     theta_list = _check(theta_list, nmajor, window, niter, mpccal_progress)
     nregion = len(theta_list)
-    options = dict(
-        context=context, window=window, algorithm=algorithm, niter=niter, gain=gain,
-        threshold=threshold, fractional_threshold=fractional_threshold,
-        psf_support=psf_support, solve_niter=solve_niter, solve_tol=solve_tol, refant=refant,
+    settings = MPCCALSettings(
+        GriddingSettings(context),
+        CleanSettings(algorithm=algorithm, niter=niter, gain=gain, threshold=threshold,
+                      fractional_threshold=fractional_threshold, psf_support=psf_support),
+        window=window, solve_niter=solve_niter, solve_tol=solve_tol, refant=refant,
     )  # fmt: skip
     theta_list = [
         rsexecute.execute(prepare_region)(t, model, visobs, k) for k, t in enumerate(theta_list)
     ]
-    psf = rsexecute.execute(psf_image)(visobs, model, context)
-    parameters = jsonable(options)
+    psf = rsexecute.execute(psf_image)(visobs, model, settings.gridding)
+    parameters = jsonable({"gridding": settings.gridding.describe(),
+                           "clean": settings.clean.describe(), "window": window,
+                           "solve": [solve_niter, solve_tol, refant]})  # fmt: skip
     start, theta_list = _resume(checkpoint_dir, theta_list, nmajor, parameters)
     for iteration in range(start, nmajor):
         model_vis, resid_vis, data = _e_step(visobs, theta_list, context)
         new = [
             rsexecute.execute(update_region)(data[k], model_vis[k], theta_list[k], psf, model,
-                                             options)
+                                             settings)
             for k in range(nregion)
         ]  # fmt: skip
         if mpccal_progress is not None:
-            resid_img = rsexecute.execute(residual_image)(resid_vis, model, context)
+            resid_img = rsexecute.execute(residual_image)(resid_vis, model, settings.gridding)
             new = rsexecute.execute(_progress_step, nout=nregion)(
                 mpccal_progress, resid_img, new, iteration
             )
@@ -253,6 +258,6 @@ def mpccal_skymodel_list_rsexecute_workflow(
             new = [new[k] for k in range(nregion)]
         theta_list = new
     _, resid_vis, _ = _e_step(visobs, theta_list, context)
-    residual = rsexecute.execute(residual_image)(resid_vis, model, context)
+    residual = rsexecute.execute(residual_image)(resid_vis, model, settings.gridding)
     log.debug("mpccal: graph for %d regions, %d major cycles", nregion, nmajor)
     return theta_list, residual

@@ -7,15 +7,17 @@ with ``rsexecute``. See that module for the algorithm.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 import numpy as np
 
 from uvflow.calibration import apply_gaintable, create_gaintable_from_visibility, solve_gaintable
 from uvflow.datamodels import GainTable, Image, SkyModel, Visibility
-from uvflow.imaging import deconvolve_cube, invert
+from uvflow.imaging import CleanSettings, GriddingSettings, deconvolve_cube
 
 __all__ = [
     "MPCCALError",
+    "MPCCALSettings",
     "WINDOWS",
     "prepare_region",
     "psf_image",
@@ -81,10 +83,38 @@ def prepare_region(theta: SkyModel, model: Image, visobs: Visibility, k: int) ->
     return theta.replace(image=image, gaintable=gt)
 
 
-def psf_image(visobs: Visibility, model: Image, context: str) -> Image:
+@dataclass(frozen=True)
+class MPCCALSettings:
+    """How MPCCAL updates a region: gridding, its clean window and minor cycle, its solve.
+
+    Parameters
+    ----------
+    gridding : GriddingSettings
+    clean : CleanSettings
+        The minor cycle of each region's image update (``niter=0``: gains only).
+    window : {'none', 'component'}
+        A region's clean window (:func:`clean_window`).
+    solve_niter, solve_tol, refant
+        The phase-only gain solve (:func:`uvflow.calibration.solve_gaintable`'s ``niter``,
+        ``tol``, ``refant``).
+    """
+
+    gridding: GriddingSettings
+    clean: CleanSettings
+    window: str = "none"
+    solve_niter: int = 200
+    solve_tol: float = 1e-8
+    refant: int = 0
+
+    def __post_init__(self) -> None:
+        if self.window not in WINDOWS:
+            raise MPCCALError(f"window {self.window!r} unknown; use one of {', '.join(WINDOWS)}")
+
+
+def psf_image(visobs: Visibility, model: Image, gridding: GriddingSettings) -> Image:
     """The PSF of ``visobs`` on ``model``'s grid (phase-only gains leave the weights, so one
     PSF serves every region and every iteration)."""
-    psf, _ = invert(visobs, model, context=context, dopsf=True)
+    psf, _ = gridding.invert(visobs, model, dopsf=True)
     return psf
 
 
@@ -120,9 +150,9 @@ def cross_subtract(
     return tuple(out)
 
 
-def residual_image(residual: Visibility, model: Image, context: str) -> Image:
+def residual_image(residual: Visibility, model: Image, gridding: GriddingSettings) -> Image:
     """The dirty image (Jy/beam) of the residual visibilities on ``model``'s grid."""
-    image, _ = invert(residual, model, context=context)
+    image, _ = gridding.invert(residual, model)
     return image
 
 
@@ -155,7 +185,7 @@ def update_region(
     theta: SkyModel,
     psf: Image,
     model: Image,
-    options: dict,
+    settings: MPCCALSettings,
 ) -> SkyModel:
     """The M-step of one region: a phase-only gain solve, then an image update.
 
@@ -178,9 +208,7 @@ def update_region(
         ``data[nchan, npol, ny, nx]``, the PSF on ``model``'s grid.
     model : Image
         Template image.
-    options : dict
-        ``context``, ``window``, ``algorithm``, ``niter``, ``gain``, ``threshold``,
-        ``fractional_threshold``, ``psf_support``, ``solve_niter``, ``solve_tol``, ``refant``.
+    settings : MPCCALSettings
 
     Returns
     -------
@@ -188,23 +216,18 @@ def update_region(
         A new SkyModel with the updated ``image`` and ``gaintable``.
     """
     gt = solve_gaintable(
-        data, model_vis, gt=theta.gaintable, phase_only=True, niter=options["solve_niter"],
-        tol=options["solve_tol"], refant=options["refant"],
+        data, model_vis, gt=theta.gaintable, phase_only=True, niter=settings.solve_niter,
+        tol=settings.solve_tol, refant=settings.refant,
     )  # fmt: skip
-    if theta.fixed or options["niter"] == 0:
+    if theta.fixed or settings.clean.niter == 0:
         return theta.replace(gaintable=gt)
-    window = clean_window(theta, model, options["window"])
+    window = clean_window(theta, model, settings.window)
     if not np.any(window > 0):
         return theta.replace(gaintable=gt)
     corrected = apply_gaintable(data, gt, inverse=True)
     resid = corrected.replace(vis=corrected.vis - model_vis.vis)
-    dirty, _ = invert(resid, model, context=options["context"])
-    components, _ = deconvolve_cube(
-        dirty, psf, algorithm=options["algorithm"], niter=options["niter"],
-        gain=options["gain"], threshold=options["threshold"],
-        fractional_threshold=options["fractional_threshold"], mask=window,
-        psf_support=options["psf_support"],
-    )  # fmt: skip
+    dirty, _ = settings.gridding.invert(resid, model)
+    components, _ = deconvolve_cube(dirty, psf, settings.clean, mask=window)
     image = theta.image.replace(data=theta.image.data + components.data)
     log.debug(
         "mpccal region: %s clean components, gain residual %.3g",

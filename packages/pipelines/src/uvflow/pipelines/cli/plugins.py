@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-from importlib.metadata import entry_points
-
-from uvflow.calibration import available_solvers
-from uvflow.imaging import installed_deconvolvers, installed_gridders
+from uvflow.calibration.solver_plugins import SOLVERS
+from uvflow.imaging.deconvolution.deconvolver_plugins import DECONVOLVERS
+from uvflow.imaging.gridder_plugins import GRIDDERS
 
 __all__ = ["add_arguments", "run", "installed_plugins"]
 
-GROUPS = {
-    "uvflow.gridders": installed_gridders,
-    "uvflow.deconvolvers": installed_deconvolvers,
-    "uvflow.solvers": available_solvers,
-}
+GROUPS = [GRIDDERS, DECONVOLVERS, SOLVERS]
 
 
 def add_arguments(p) -> None:
@@ -22,11 +17,7 @@ def add_arguments(p) -> None:
 
 def installed_plugins() -> dict[str, dict[str, str]]:
     """For each entry-point group: name → ``module:object`` that provides it."""
-    out = {}
-    for group, names in GROUPS.items():
-        values = {ep.name: ep.value for ep in entry_points(group=group)}
-        out[group] = {name: values.get(name, "") for name in names()}
-    return out
+    return {group.group: group.describe() for group in GROUPS}
 
 
 def run(args) -> int:
