@@ -146,7 +146,7 @@ def test_bad_input(pipe_field):
         continuum_imaging_list_rsexecute_workflow(vis, models, nmajors=3)
     with pytest.raises(PipelineError, match="nmajor must be an integer >= 0"):
         continuum_imaging_list_rsexecute_workflow(vis, models, nmajor=-1)
-    with pytest.raises(PipelineError, match="model_imagelist has 3 entries"):
+    with pytest.raises(ValueError, match="model_imagelist has 3 entries"):
         continuum_imaging_list_rsexecute_workflow(vis, models[:3], nmajor=1)
     with pytest.raises(PipelineError, match="stop_early needs an absolute threshold"):
         continuum_imaging_list_rsexecute_workflow(vis, models, nmajor=1, stop_early=True)

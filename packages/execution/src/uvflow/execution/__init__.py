@@ -36,7 +36,6 @@ _LAZY = {
     "rsexecute": "executor",
     "check_keywords": "keywords",
     "strict_keywords": "keywords",
-    "LogForwardingPlugin": "log_forwarding",
     "forward_worker_logs": "log_forwarding",
     "close_logging": "logging_setup",
     "init_logging": "logging_setup",

@@ -74,29 +74,20 @@ def deconvolve_cube(
     **keywords
         The fields of :class:`~uvflow.imaging.CleanSettings` and the deconvolver's own
         options (:meth:`CleanSettings.create <uvflow.imaging.CleanSettings.create>`):
-
-        algorithm : str
-            A deconvolver in the ``uvflow.deconvolvers`` entry-point group: 'hogbom',
-            'hogbom-complex' (stokesIQUV: I, V by Högbom, Q + iU complex), 'msclean',
-            'mmclean', or a plugin's name. Default 'hogbom'.
-        niter : int
-            Maximum components per plane (per polarisation for mmclean), >= 0 (100).
-        gain : float
-            Loop gain, in (0, 2) (0.1).
-        threshold : float
-            Absolute stopping threshold, Jy/beam (0).
-        fractional_threshold : float
-            In [0, 1): each plane's minor cycle stops when its peak ``|residual| · window``
-            falls below ``max(threshold, fractional_threshold · initial peak)`` (0.1).
-        window_shape, window_edge
-            None, 'quarter' or 'no_edge', and the border excluded by 'no_edge' (pixels).
-        psf_support : int, optional
-            Half-width in pixels of the PSF used in the minor cycle (``2 psf_support + 1``
-            pixels); None uses it whole. Smaller is faster (cost per component ∝ support²)
-            but leaves sidelobes beyond it for the next major cycle.
-        scales, scale_bias (msclean, mmclean); nmoment, findpeak, reference_frequency,
-        return_moments (mmclean); a plugin's own options
-            Given to the deconvolver, which must declare them.
+        ``algorithm`` (a deconvolver in the ``uvflow.deconvolvers`` entry-point group:
+        'hogbom', 'hogbom-complex' — stokesIQUV: I, V by Högbom, Q + iU complex —,
+        'msclean', 'mmclean', or a plugin's name; default 'hogbom'); ``niter`` (maximum
+        components per plane, per polarisation for mmclean; 100); ``gain`` (loop gain in
+        (0, 2); 0.1); ``threshold`` (absolute, Jy/beam; 0); ``fractional_threshold`` (in
+        [0, 1): each plane stops when its peak ``|residual| · window`` falls below
+        ``max(threshold, fractional_threshold · initial peak)``; 0.1); ``window_shape``
+        and ``window_edge`` (None, 'quarter' or 'no_edge', and the border 'no_edge'
+        excludes, pixels); ``psf_support`` (half-width in pixels of the PSF used,
+        ``2 psf_support + 1`` pixels; None: all of it; smaller is faster, cost per
+        component ∝ support², but leaves sidelobes beyond it for the next major cycle);
+        and the deconvolver's options, which it must declare: ``scales``, ``scale_bias``
+        (msclean, mmclean), ``nmoment``, ``findpeak``, ``reference_frequency``,
+        ``return_moments`` (mmclean), a plugin's own.
 
     Returns
     -------
