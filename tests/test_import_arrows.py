@@ -9,8 +9,9 @@
 - Kernels never import dask: in datamodels, imaging, calibration and simulation only the
   workflow modules (``*_workflows.py``, or a module inside a ``workflows/`` subpackage)
   import dask, distributed or ``uvflow.execution``, whose keyword checker and plugin loader
-  (``uvflow.execution.keywords``, ``uvflow.execution.plugins``) import no dask and are
-  free to use; nor do kernels import a workflow module (that would import dask for them).
+  (``uvflow.execution.keywords``, ``uvflow.execution.plugins``) and lazy-import helper
+  (``uvflow.execution.lazy``) import no dask and are free to use (a test imports them and
+  the kernel packages in a fresh interpreter and finds no dask loaded); nor do kernels import a workflow module (that would import dask for them).
 
 Every import counts: at module level, inside functions (lazy imports are arrows too),
 under ``if TYPE_CHECKING``, relative ones, and ``importlib.import_module``/``__import__``
@@ -51,7 +52,11 @@ ALLOWED_THIRD_PARTY = {
 KERNEL_PACKAGES = {"datamodels", "imaging", "calibration", "simulation"}
 GRAPH_LIBRARIES = {"dask", "distributed"}
 #: the parts of uvflow.execution that import no dask (its __init__ imports lazily)
-DASK_FREE_EXECUTION_MODULES = {"uvflow.execution.keywords", "uvflow.execution.plugins"}
+DASK_FREE_EXECUTION_MODULES = {
+    "uvflow.execution.keywords",
+    "uvflow.execution.plugins",
+    "uvflow.execution.lazy",
+}
 DASK_FREE_EXECUTION_NAMES = {
     "check_keywords",
     "strict_keywords",
@@ -59,6 +64,8 @@ DASK_FREE_EXECUTION_NAMES = {
     "PluginLoadError",
     "keywords",
     "plugins",
+    "lazy",
+    "lazy_getattr",
     "__version__",
 }
 
@@ -342,3 +349,19 @@ def test_checker_reports_dask_in_kernels_only(tmp_path):
         ("third-party", "datamodels/io/zarr_io.py", 2, "pandas"),
         ("third-party", "execution/memory.py", 1, "psutil"),
     }
+
+
+def test_dask_free_modules_and_kernel_packages_load_no_dask():
+    """What the rules above take as dask-free is: a fresh interpreter importing those
+    modules and every kernel package has no dask or distributed module loaded."""
+    import subprocess
+    import sys
+
+    names = sorted(DASK_FREE_EXECUTION_MODULES) + [f"uvflow.{p}" for p in sorted(KERNEL_PACKAGES)]
+    code = (
+        "import sys\n"
+        + "".join(f"import {n}\n" for n in names)
+        + "print(sorted(m for m in sys.modules if m.split('.')[0] in ('dask', 'distributed')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout

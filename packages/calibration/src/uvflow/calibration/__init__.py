@@ -7,6 +7,8 @@ and ``calibrate_list`` (in ``uvflow.calibration.calibration_workflows``) build t
 through ``uvflow.execution.rsexecute``.
 """
 
+from uvflow.execution.lazy import lazy_getattr
+
 from .apply import apply_gaintable
 from .chain import apply_calibration_chain, solve_calibrate_chain
 from .errors import CalibrationError, ControlsError, SolverNotFoundError
@@ -26,14 +28,12 @@ from .statistics import GainStatistics, accumulate_statistics, combine_statistic
 __version__ = "0.1.0"
 
 
-def __getattr__(name):
-    # The workflows import uvflow.execution's executor (and so dask): only when asked for.
-    if name in ("calibrate_list", "calibrate_list_rsexecute_workflow"):
-        from . import calibration_workflows
-
-        return getattr(calibration_workflows, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
+# The workflows import uvflow.execution's executor (and so dask): only when asked for.
+__getattr__ = lazy_getattr(
+    __name__,
+    {"calibrate_list": "calibration_workflows",
+     "calibrate_list_rsexecute_workflow": "calibration_workflows"},
+)  # fmt: skip
 
 __all__ = [
     "ENTRY_POINT_GROUP",

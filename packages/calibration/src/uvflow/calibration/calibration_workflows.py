@@ -43,7 +43,6 @@ every task receives.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 
 import numpy as np
@@ -58,8 +57,6 @@ from .settings import CalibrationSettings
 from .solver_plugins import get_solver
 
 __all__ = ["calibrate_list", "calibrate_list_rsexecute_workflow"]
-
-logger = logging.getLogger(__name__)
 
 
 def _calibrate_window(vis, model, gaintables, settings, iteration):

@@ -8,8 +8,6 @@ visibilities the weights and flags follow the correlations a product is made of 
 
 from __future__ import annotations
 
-import logging
-
 import numpy as np
 
 from .image import Image
@@ -18,8 +16,6 @@ from .stokes_axis import label_stokes_axis
 from .visibility import Visibility
 
 __all__ = ["convert_visibility_polarisation", "convert_image_polarisation"]
-
-log = logging.getLogger(__name__)
 
 
 def convert_visibility_polarisation(

@@ -17,7 +17,6 @@ reordered to it (:func:`fits_plane_order`); readers put the planes back in frame
 
 from __future__ import annotations
 
-import logging
 import warnings
 
 import numpy as np
@@ -35,7 +34,6 @@ __all__ = [
     "linear_stokes_axis",
 ]
 
-log = logging.getLogger(__name__)
 
 #: CTYPE of an in-memory lookup-table STOKES axis (frames with non-arithmetic codes).
 STOKES_TAB_CTYPE = "STOK-TAB"

@@ -18,7 +18,7 @@ dask, so kernels can use them without paying for dask's import.
 
 from __future__ import annotations
 
-import importlib
+from uvflow.execution.lazy import lazy_getattr
 
 __version__ = "0.1.0"
 
@@ -48,12 +48,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str):
-    if name in _LAZY:
-        value = getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_getattr(__name__, _LAZY)
 
 
 def __dir__() -> list[str]:

@@ -6,7 +6,6 @@ them image the same thing; the pixel geometry is in :mod:`uvflow.imaging.pixel_g
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -33,7 +32,6 @@ __all__ = [
     "uvw_rows",
 ]
 
-log = logging.getLogger(__name__)
 
 _REAL_PRODUCTS = frozenset({"I", "Q", "U", "V", "XX", "YY", "RR", "LL"})
 

@@ -276,12 +276,9 @@ class CleanSettings:
 
     Raises
     ------
-    UnknownDeconvolverError
-        ``algorithm`` is not installed (the message lists what is).
-    TypeError
-        An option the deconvolver does not declare (the message lists those it does).
-    DeconvolutionError
-        A value out of range.
+    UnknownDeconvolverError, TypeError, DeconvolutionError
+        An ``algorithm`` that is not installed, an option the deconvolver does not
+        declare, or a value out of range: each message names what is allowed.
     """
 
     algorithm: str = "hogbom"

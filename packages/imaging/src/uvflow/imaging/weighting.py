@@ -33,8 +33,6 @@ workflow; :func:`~uvflow.imaging.invert` then gives its zero image with ``sumwt`
 
 from __future__ import annotations
 
-import logging
-
 import numpy as np
 
 from uvflow.datamodels import SPEED_OF_LIGHT, Image, Visibility, to_radians
@@ -54,7 +52,6 @@ __all__ = [
     "taper_visibility_tukey",
 ]
 
-log = logging.getLogger(__name__)
 
 WEIGHTINGS = ("natural", "uniform", "robust")
 _TIME_BLOCK = 1 << 20  # samples per block when indexing the grid

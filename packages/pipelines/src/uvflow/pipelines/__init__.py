@@ -1,5 +1,7 @@
 """Pipelines for uvflow: ICAL, continuum, spectral line, MPCCAL, and the uvflow command."""
 
+from uvflow.execution.lazy import lazy_getattr
+
 from .continuum_subtraction import uv_continuum_subtraction
 from .errors import CheckpointError, PipelineError
 from .memory_plan import choose_chunking, estimate_task_memory
@@ -18,13 +20,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str):
-    if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
+__getattr__ = lazy_getattr(__name__, _LAZY)
 
 __all__ = [
     "__version__",

@@ -6,6 +6,8 @@ functions are imported from here on first use (importing them imports uvflow.exe
 and dask).
 """
 
+from uvflow.execution.lazy import lazy_getattr
+
 from .components_to_image import INSERT_METHODS, create_test_image, skycomponents_to_image
 from .directions import lm_to_skycoord, skycoord_to_lmn
 from .earth_orientation import elevation_hour_angle, transit_time, uvw_rotation
@@ -43,13 +45,7 @@ _WORKFLOWS = (
 )
 
 
-def __getattr__(name: str):
-    if name in _WORKFLOWS:
-        from . import simulation_workflows
-
-        return getattr(simulation_workflows, name)
-    raise AttributeError(f"module 'uvflow.simulation' has no attribute {name!r}")
-
+__getattr__ = lazy_getattr(__name__, dict.fromkeys(_WORKFLOWS, "simulation_workflows"))
 
 __all__ = [
     "__version__",

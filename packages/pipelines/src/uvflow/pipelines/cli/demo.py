@@ -27,7 +27,6 @@ truth, solved gains against the injected ones, residual rms and time per stage.
 
 from __future__ import annotations
 
-import logging
 import pathlib
 
 import numpy as np
@@ -71,7 +70,6 @@ from .session import add_execution_arguments, describe_execution, execution
 
 __all__ = ["add_arguments", "run", "FREQUENCIES", "PHASECENTRE", "CALIBRATIONS", "ical_controls"]
 
-log = logging.getLogger(__name__)
 
 FREQUENCIES = np.array([1.30e9, 1.35e9, 1.40e9, 1.45e9])
 PHASECENTRE = SkyCoord(ra=15.0, dec=-45.0, unit="deg")

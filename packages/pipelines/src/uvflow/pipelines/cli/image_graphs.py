@@ -11,7 +11,6 @@ frequency-combined (MFS) products are the sumwt-weighted combinations of the win
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,8 +32,6 @@ __all__ = [
     "Windows", "make_windows", "invert_graphs", "mfs_graphs", "collapse_channels", "channel_of",
     "mad_sigma", "finish_mfs",
 ]  # fmt: skip
-
-log = logging.getLogger(__name__)
 
 
 @dataclass

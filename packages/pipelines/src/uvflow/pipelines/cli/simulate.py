@@ -10,7 +10,6 @@ table for the whole band); ``--noise`` adds Gaussian noise of that σ per real/i
 from __future__ import annotations
 
 import json
-import logging
 import os
 from pathlib import Path
 
@@ -35,8 +34,6 @@ from .report import Stages
 from .session import add_execution_arguments, execution
 
 __all__ = ["add_arguments", "run", "sky_path"]
-
-log = logging.getLogger(__name__)
 
 
 def add_arguments(p) -> None:
