@@ -72,6 +72,11 @@ def test_serial_and_dask_runs_print_the_same_lines(small_ms, tmp_path, capsys, m
         f"only serial: {sorted((serial - dask).elements())}\n"
         f"only on Dask: {sorted((dask - serial).elements())}"
     )
+    # the per-stage lines and the per-major-cycle lines (logged by the minor cycle's task)
+    # are among those compared: two cycles, each in both runs
+    messages = [message for _, _, message in serial.elements()]
+    assert {m.split()[1] for m in messages if m.startswith("stage ")} >= {"read", "invert"}
+    assert sum(m.startswith("major cycle ") for m in messages) == 2, messages
     # a line logged inside a task, on a worker, reached the command's output
     assert any(
         name == "uvflow.imaging.deconvolution.minor_cycle" and message.startswith("deconvolve_cube")
