@@ -53,6 +53,7 @@ from .polarisation import (
 from .polarisation_convert import convert_image_polarisation, convert_visibility_polarisation
 from .qa import qa_image, qa_visibility
 from .skymodel import SkyComponent, SkyModel
+from .sources import DerivedSource, VisibilitySource, derive, is_source, load_visibility
 from .stokes_axis import plane_stokes_codes
 from .units import to_radians
 from .visibility import SPEED_OF_LIGHT, Visibility
@@ -60,6 +61,11 @@ from .visibility import SPEED_OF_LIGHT, Visibility
 __version__ = "0.1.0"
 
 __all__ = [
+    "DerivedSource",
+    "VisibilitySource",
+    "derive",
+    "is_source",
+    "load_visibility",
     "__version__",
     "SPEED_OF_LIGHT",
     "JONES_TYPES",
