@@ -108,14 +108,21 @@ def _apply_diagonal(v, w, f, gt, tix, cidx, a1, a2, frame, inverse):
         p = q = np.zeros(v.shape[-1], int)
     else:
         p, q = correlation_receptors(frame)
-    gi = _gather(d, tix, a1, cidx)[..., p]  # [t, nb, nc, npol]
-    gj = _gather(d, tix, a2, cidx)[..., q]
-    ok = _gather(valid, tix, a1, cidx)[..., p] & _gather(valid, tix, a2, cidx)[..., q]
+    # The factors per frequency solution used ([t, nb, nsol, npol]), then per channel: the
+    # same numbers as gathering them per channel, without computing each nchan/nsol times.
+    used, per_channel = np.unique(cidx, return_inverse=True)
+    if used.size == cidx.size:  # a solution per channel: gather per channel directly
+        used, per_channel = cidx, None
+    gi = _gather(d, tix, a1, used)[..., p]
+    gj = _gather(d, tix, a2, used)[..., q]
+    ok = _gather(valid, tix, a1, used)[..., p] & _gather(valid, tix, a2, used)[..., q]
     factor = gi * np.conj(gj)
     a2f = np.abs(factor) ** 2
     ok &= a2f > 0
     factor = np.where(ok, factor, 1.0)
     a2f = np.where(ok, a2f, 1.0)
+    if per_channel is not None and used.size > 1:  # one solution: broadcasts as it is
+        factor, a2f, ok = (x[:, :, per_channel.ravel()] for x in (factor, a2f, ok))
     if inverse:
         new_v = v / factor
         new_w = w * a2f
