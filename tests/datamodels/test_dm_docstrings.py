@@ -61,6 +61,8 @@ def _documented(doc: str) -> set[str]:
 
 
 def _parameters(obj) -> list[str]:
+    if inspect.isclass(obj) and getattr(obj, "_is_protocol", False):
+        return []  # a typing.Protocol is not constructed: its __init__ is typing's (*args, **kwargs)
     target = obj.__init__ if inspect.isclass(obj) else obj
     try:
         params = inspect.signature(target).parameters

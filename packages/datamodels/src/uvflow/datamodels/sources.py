@@ -52,7 +52,12 @@ class VisibilitySource(Protocol):
 
 
 def is_source(obj) -> bool:
-    """Whether ``obj`` is a visibility source (not a Visibility: something to load)."""
+    """Whether ``obj`` is a visibility source (not a Visibility: something to load).
+
+    Parameters
+    ----------
+    obj : object
+    """
     return not isinstance(obj, Visibility) and isinstance(obj, VisibilitySource)
 
 

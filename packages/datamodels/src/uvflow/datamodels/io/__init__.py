@@ -8,6 +8,7 @@ from .atomic import atomic_directory, atomic_file
 from .fits_image import export_image_to_fits, import_image_from_fits
 from .measurementset_read import MeasurementSetMetadata, read_ms, read_ms_metadata
 from .measurementset_write import write_ms
+from .ms_chunks import MSChunk, MSPart, ms_index
 from .ms_column import write_column
 from .ms_tables import MeasurementSetError
 from .uvfits_read import read_uvfits
@@ -37,9 +38,12 @@ __all__ = [
     "import_image_from_fits",
     "MeasurementSetError",
     "MeasurementSetMetadata",
+    "MSChunk",
+    "MSPart",
     "UVFITSError",
     "read_ms",
     "read_ms_metadata",
+    "ms_index",
     "read_uvfits",
     "write_column",
     "write_ms",

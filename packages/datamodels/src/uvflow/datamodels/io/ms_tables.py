@@ -3,13 +3,17 @@ POLARIZATION, DATA_DESCRIPTION, FIELD, SOURCE, FEED, OBSERVATION, HISTORY, PROCE
 
 python-casacore is imported lazily (extra ``uvflow-datamodels[ms]``). casacore tables are
 not thread-safe and a writer locks out readers: every function opens its own handle with
-``ack=False`` and closes it before returning.
+``ack=False`` and closes it before returning. Handles to one table in one process share
+casacore's table object (its table cache), so the readers and writers that tasks run
+(``MSChunk.load``, ``write_rows``) also hold :data:`TABLE_LOCK`: threads of one process
+take turns, processes read in parallel.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -21,13 +25,15 @@ from ..configuration import Configuration
 from ..polarisation import MS_CORR_CODES, PolarisationFrame
 from ._extras import import_extra
 
-__all__ = ["MeasurementSetError", "casacore_tables", "open_table", "check_ms"]
+__all__ = ["MeasurementSetError", "TABLE_LOCK", "casacore_tables", "open_table", "check_ms"]
 
 log = logging.getLogger(__name__)
 
 _CODE_TO_CORR = {v: k for k, v in MS_CORR_CODES.items()}
 _MOUNT_TO_MS = {"altaz": "ALT-AZ", "equatorial": "EQUATORIAL", "xy": "X-Y", "orbiting": "ORBITING"}
 _MOUNT_FROM_MS = {v: k for k, v in _MOUNT_TO_MS.items()}
+#: Held by the table work of tasks (chunk loads, row writes): one thread of a process at a time.
+TABLE_LOCK = threading.RLock()
 _REQUIRED_SUBTABLES = ("ANTENNA", "DATA_DESCRIPTION", "FIELD", "POLARIZATION", "SPECTRAL_WINDOW")
 
 

@@ -1,0 +1,391 @@
+"""A MeasurementSet as an index of parts and chunks that read their own rows (DESIGN §4).
+
+:func:`ms_index` reads the subtables and the main table's index columns (TIME, ANTENNA1,
+ANTENNA2, DATA_DESC_ID, FIELD_ID, INTERVAL; UVW in row chunks for the uv extent), never
+the data, weights or flags, and gives one :class:`MSPart` per field × data description.
+A part plans :class:`MSChunk` s (integrations × channels); a chunk is a small picklable
+:class:`~uvflow.datamodels.VisibilitySource` whose :meth:`MSChunk.load` opens its own
+read-only table handle where it runs (casacore tables are not thread-safe), reads
+exactly its rows and channels, and closes the handle. :func:`~uvflow.datamodels.read_ms`
+is ``[c.load() for p in ms_index(...) for c in p.chunks(...)]``.
+
+Memory of one load: the returned arrays plus a read buffer of at most 1/8 of them
+(≤ 32 MiB), as :func:`~uvflow.datamodels.io.vis_blocks.chunk_rows` sizes it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from astropy.coordinates import SkyCoord
+
+from ..configuration import Configuration
+from ..polarisation import PolarisationFrame
+from ..visibility import Visibility
+from .measurementset_meta import read_ms_metadata, resolve_ids
+from .ms_rows import fill_rows
+from .ms_tables import TABLE_LOCK, MeasurementSetError, open_table
+from .vis_blocks import block_layout, frame_from_products, resolve_pol
+from .vis_parts import ChunkMixin, PartMixin, sort_layout
+
+__all__ = ["MSPart", "MSChunk", "ms_index"]
+
+#: Rows of UVW read at a time by :func:`ms_index` (24 MiB).
+INDEX_ROWS = 1 << 20
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class MSChunk(ChunkMixin):
+    """Integrations × channels of one field and data description of a MeasurementSet.
+
+    A :class:`~uvflow.datamodels.VisibilitySource`: it holds no visibilities, only what
+    :meth:`load` needs to read them (made by :meth:`MSPart.chunk`).
+
+    Parameters
+    ----------
+    path : str
+        The MeasurementSet (absolute).
+    datacolumn : str
+        The column to read (``DATA``, ``CORRECTED_DATA`` …).
+    field_id, ddid, spw_id : int
+        FIELD, DATA_DESCRIPTION and SPECTRAL_WINDOW ids.
+    source : str
+        The field's name.
+    rows : numpy.ndarray of int64, shape [nrow]
+        Main-table rows to read, sorted.
+    t_index, b_index : numpy.ndarray of int32, shape [nrow]
+        The cell (integration, baseline) of each row in the loaded block.
+    channels : numpy.ndarray of int64, shape [nchan]
+        Channels of the spectral window to read (sorted, unique).
+    nchan_spw : int
+        Channels of the spectral window.
+    native_frame : PolarisationFrame
+        The frame of the MS's correlations.
+    perm : numpy.ndarray of intp, shape [ncorr]
+        ``data_in_frame = data_in_ms[..., perm]``.
+    polarisation_frame : PolarisationFrame
+        The frame ``load()`` returns (converted from ``native_frame`` when they differ).
+    times, integration_time : numpy.ndarray of float64, shape [ntime]
+        MJD seconds (UTC) and seconds.
+    antenna1, antenna2 : numpy.ndarray of int64, shape [nbaseline]
+    frequency, channel_bandwidth : numpy.ndarray of float64, shape [nchan]
+        Hz (of ``channels``).
+    phasecentre : astropy.coordinates.SkyCoord
+    configuration : Configuration
+    dtype : numpy.dtype
+        Of the loaded ``vis``: complex64, or complex128 for a double-precision column.
+    """
+
+    path: str
+    datacolumn: str
+    field_id: int
+    ddid: int
+    spw_id: int
+    source: str
+    rows: np.ndarray
+    t_index: np.ndarray
+    b_index: np.ndarray
+    channels: np.ndarray
+    nchan_spw: int
+    native_frame: PolarisationFrame
+    perm: np.ndarray
+    polarisation_frame: PolarisationFrame
+    times: np.ndarray
+    integration_time: np.ndarray
+    antenna1: np.ndarray
+    antenna2: np.ndarray
+    frequency: np.ndarray
+    channel_bandwidth: np.ndarray
+    phasecentre: SkyCoord
+    configuration: Configuration
+    dtype: np.dtype
+
+    def load(self) -> Visibility:
+        """Read the chunk's rows and channels (own read-only handle) into a Visibility.
+
+        The handle is opened read-only and closed before returning; the table work holds
+        :data:`~uvflow.datamodels.io.ms_tables.TABLE_LOCK` (threads of one process share
+        casacore's table object and take turns; processes read in parallel).
+
+        Returns
+        -------
+        Visibility
+            As :func:`~uvflow.datamodels.read_ms` builds it: ``vis`` of ``dtype``,
+            ``weight`` float32 (WEIGHT_SPECTRUM when present and defined, else WEIGHT
+            broadcast over channels, else 1/SIGMA², else 1), ``flags`` FLAG | FLAG_ROW,
+            cells without a row flagged with weight 0 and uvw 0; ``meta`` ``ms_path``,
+            ``ms_datacolumn``, ``ms_ddid``, ``ms_spw``, ``ms_field``, ``ms_channels``
+            (int64 [nchan]) and ``ms_rows`` (int64 [ntime, nbaseline], −1 where filled).
+
+        Raises
+        ------
+        MeasurementSetError
+            The MS has fewer rows than the chunk reads (it was rewritten since indexed).
+        """
+        ntime, nbl, nchan, npol = self.shape
+        vis = np.zeros(self.shape, self.dtype)
+        weight = np.zeros(self.shape, np.float32)
+        flags = np.ones(self.shape, bool)
+        uvw = np.zeros((ntime, nbl, 3))
+        with TABLE_LOCK, open_table(self.path) as table:
+            if self.rows.size and int(self.rows[-1]) >= table.nrows():
+                raise MeasurementSetError(
+                    f"{self.path}: row {int(self.rows[-1])} is past the {table.nrows()} rows "
+                    "of the main table: the MS changed since it was indexed"
+                )
+            fill_rows(table, self, (vis, weight, flags, uvw))
+        ms_rows = np.full((ntime, nbl), -1, np.int64)
+        ms_rows[self.t_index, self.b_index] = self.rows
+        return Visibility(
+            vis=vis, weight=weight, flags=flags, uvw=uvw, time=self.times.copy(),
+            integration_time=self.integration_time.copy(),
+            antenna1=self.antenna1, antenna2=self.antenna2,
+            frequency=self.frequency.copy(), channel_bandwidth=self.channel_bandwidth.copy(),
+            phasecentre=self.phasecentre, polarisation_frame=PolarisationFrame(self.polarisation_frame),
+            configuration=self.configuration, source=self.source,
+            meta={
+                "ms_path": self.path, "ms_datacolumn": self.datacolumn, "ms_ddid": self.ddid,
+                "ms_spw": self.spw_id, "ms_field": self.field_id,
+                "ms_channels": self.channels.copy(), "ms_rows": ms_rows,
+            },
+        )  # fmt: skip
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class MSPart(PartMixin):
+    """One field × data description of a MeasurementSet: its sampling and row index.
+
+    Made by :func:`ms_index`; cut into :class:`MSChunk` s by :meth:`chunk` or
+    :meth:`chunks`. Also: ``ntime``, ``nbaseline``, ``nchan``, ``npol``, ``nrow``,
+    ``shape`` (ntime, nbaseline, nchan, npol), ``nbytes`` (of the whole part loaded:
+    vis, weight float32, flags bool, uvw float64), ``rows_per_time`` int64 [ntime],
+    ``t_index`` int64 [nrow] and ``uv_max_wavelengths`` (``uv_max_m`` at the highest
+    frequency: the uvmax from which an image's cell size is chosen).
+
+    Parameters
+    ----------
+    path : str
+        The MeasurementSet (absolute).
+    datacolumn : str
+    field_id : int
+    field_name : str
+    phasecentre : astropy.coordinates.SkyCoord
+        FIELD PHASE_DIR (ICRS).
+    ddid, spw_id : int
+        DATA_DESCRIPTION and SPECTRAL_WINDOW ids.
+    frequency, channel_bandwidth : numpy.ndarray of float64, shape [nchan]
+        Of the whole spectral window, Hz (bandwidths positive).
+    native_frame : PolarisationFrame
+        The MS's correlations as a frame; ``perm`` int [ncorr] orders them into it.
+    perm : numpy.ndarray of intp, shape [ncorr]
+    polarisation_frame : PolarisationFrame
+        The frame chunks load (``pol=`` of :func:`ms_index`, else ``native_frame``).
+    configuration : Configuration
+    times, integration_time : numpy.ndarray of float64, shape [ntime]
+        Unique TIMEs (MJD seconds, UTC) and the INTERVAL of each one's first row.
+    antenna1, antenna2 : numpy.ndarray of int64, shape [nbaseline]
+        The baselines present (sorted).
+    rows : numpy.ndarray of int64, shape [nrow]
+        Main-table rows, sorted by (integration, row).
+    b_index : numpy.ndarray of int32, shape [nrow]
+        The baseline of each row.
+    time_starts : numpy.ndarray of int64, shape [ntime + 1]
+        The rows of integration t are ``rows[time_starts[t]:time_starts[t + 1]]``.
+    dtype : numpy.dtype
+        complex64, or complex128 for a double-precision column.
+    uvw_max_m : numpy.ndarray of float64, shape [3]
+        max |u|, |v|, |w| over the part's rows, metres.
+    uv_max_m : float
+        max sqrt(u² + v²) over the part's rows, metres.
+    """
+
+    path: str
+    datacolumn: str
+    field_id: int
+    field_name: str
+    phasecentre: SkyCoord
+    ddid: int
+    spw_id: int
+    frequency: np.ndarray
+    channel_bandwidth: np.ndarray
+    native_frame: PolarisationFrame
+    perm: np.ndarray
+    polarisation_frame: PolarisationFrame
+    configuration: Configuration
+    times: np.ndarray
+    integration_time: np.ndarray
+    antenna1: np.ndarray
+    antenna2: np.ndarray
+    rows: np.ndarray
+    b_index: np.ndarray
+    time_starts: np.ndarray
+    dtype: np.dtype
+    uvw_max_m: np.ndarray
+    uv_max_m: float
+
+    def chunk(self, times=None, channels=None) -> MSChunk:
+        """The chunk of integrations ``times`` and channels ``channels`` of this part.
+
+        Parameters
+        ----------
+        times : slice, int array, bool mask or (start, end) tuple, optional
+            Indices into ``self.times`` (or MJD seconds within [start, end]); default all.
+        channels : slice or int array, optional
+            Indices into ``self.frequency``; default all.
+
+        Returns
+        -------
+        MSChunk
+
+        Raises
+        ------
+        ValueError
+            The selection holds no integration, or a channel is out of range.
+        """
+        tsel, chans = self._selection(times, channels)
+        if tsel.size == 0:
+            raise ValueError(f"{self._where()}: times={times!r} selects no integration")
+        rows, t_index, b_index = self._cells(tsel)
+        return MSChunk(
+            path=self.path, datacolumn=self.datacolumn, field_id=self.field_id,
+            ddid=self.ddid, spw_id=self.spw_id, source=self.field_name,
+            rows=rows, t_index=t_index, b_index=b_index, channels=chans,
+            nchan_spw=self.nchan, native_frame=self.native_frame, perm=self.perm,
+            polarisation_frame=self.polarisation_frame, times=self.times[tsel],
+            integration_time=self.integration_time[tsel],
+            antenna1=self.antenna1, antenna2=self.antenna2,
+            frequency=self.frequency[chans], channel_bandwidth=self.channel_bandwidth[chans],
+            phasecentre=self.phasecentre, configuration=self.configuration, dtype=self.dtype,
+        )  # fmt: skip
+
+    def __repr__(self) -> str:
+        return (
+            f"MSPart({self.path!r}, field {self.field_id} {self.field_name!r}, spw "
+            f"{self.spw_id}, shape={self.shape}, rows={self.nrow})"
+        )
+
+
+def data_columns(table) -> list[str]:
+    """Names of the main table's data columns (array columns ending in DATA)."""
+    return [
+        c
+        for c in table.colnames()
+        if table.getcoldesc(c).get("valueType") in ("complex", "dcomplex", "float")
+        and "ndim" in table.getcoldesc(c)
+        and c.endswith("DATA")
+    ]
+
+
+def ms_index(
+    path,
+    datacolumn: str = "DATA",
+    field=None,
+    spw=None,
+    pol=None,
+    include_autocorrelations: bool = False,
+) -> list[MSPart]:
+    """The parts (field × data description) of a MeasurementSet, reading no visibilities.
+
+    Reads the subtables and the main table's TIME, ANTENNA1, ANTENNA2, DATA_DESC_ID,
+    FIELD_ID and INTERVAL columns, and UVW in chunks of :data:`INDEX_ROWS` rows for the uv
+    extent; never DATA, FLAG or the weights.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+    datacolumn : str
+        The data column the chunks will read (checked to exist).
+    field, spw : int, str or list of those, optional
+        FIELD / SPECTRAL_WINDOW ids or names; default all.
+    pol : str or PolarisationFrame, optional
+        Frame the chunks convert to; default the MS's correlations in uvflow order.
+    include_autocorrelations : bool
+        Keep ANTENNA1 == ANTENNA2 rows as baselines.
+
+    Returns
+    -------
+    list of MSPart
+        By field id, then data description id; only those with rows (cross-correlations
+        unless ``include_autocorrelations``). Empty if none.
+
+    Raises
+    ------
+    MeasurementSetError
+        Not a MeasurementSet; missing data column, unknown field or spectral window (the
+        available ones are listed); several rows in one (time, baseline) cell.
+    PolarisationError
+        ``pol`` cannot be formed from the MS's correlations.
+    """
+    meta = read_ms_metadata(path)
+    ms, spws, fields = meta.path, meta.spectral_windows, meta.fields
+    field_ids = resolve_ids("field", field, [n for n, _ in fields], ms)
+    spw_ids = resolve_ids(
+        "spectral window", spw, [s.name or f"SPW{i}" for i, s in enumerate(spws)], ms
+    )
+    with open_table(ms) as table:
+        if datacolumn not in table.colnames():
+            available = ", ".join(data_columns(table)) or "none"
+            raise MeasurementSetError(
+                f"{ms}: no data column {datacolumn!r}; available: {available}"
+            )
+        dcomplex = table.getcoldesc(datacolumn).get("valueType") == "dcomplex"
+        ddid_col, field_col = table.getcol("DATA_DESC_ID"), table.getcol("FIELD_ID")
+        wanted = [
+            (fid, int(dd))
+            for fid in field_ids
+            for dd in np.unique(ddid_col[field_col == fid])
+            if meta.data_descriptions[int(dd)][0] in spw_ids
+        ]
+        key = _part_keys(field_col, ddid_col, wanted)
+        del field_col
+        uv_max, uvw_max = _uv_extent(table, key, len(wanted))
+        time_col, interval_col = table.getcol("TIME"), table.getcol("INTERVAL")
+        a1_col, a2_col = table.getcol("ANTENNA1"), table.getcol("ANTENNA2")
+    parts = []
+    for k, (fid, ddid) in enumerate(wanted):
+        spw_id, pol_id = meta.data_descriptions[ddid]
+        where = f"{ms} (field {fid}, spw {spw_id})"
+        native, perm = frame_from_products(meta.correlations[pol_id])
+        target = resolve_pol(native, pol, where)
+        sel = np.nonzero(key == k)[0]
+        layout = block_layout(time_col[sel], a1_col[sel], a2_col[sel], include_autocorrelations,
+                              where, MeasurementSetError)  # fmt: skip
+        rows, b_index, time_starts = sort_layout(sel[layout.rows], layout)
+        if layout.times.size == 0:
+            continue  # only autocorrelations, not asked for
+        first = rows[time_starts[:-1]]  # the lowest row of each integration
+        spw_ = spws[spw_id]
+        parts.append(MSPart(
+            path=ms, datacolumn=datacolumn, field_id=fid, field_name=fields[fid][0],
+            phasecentre=fields[fid][1], ddid=ddid, spw_id=spw_id,
+            frequency=spw_.frequency, channel_bandwidth=np.abs(spw_.width),
+            native_frame=native, perm=perm, polarisation_frame=target,
+            configuration=meta.configuration, times=layout.times,
+            integration_time=interval_col[first].astype(float),
+            antenna1=layout.antenna1, antenna2=layout.antenna2, rows=rows, b_index=b_index,
+            time_starts=time_starts, dtype=np.dtype(np.complex128 if dcomplex else np.complex64),
+            uvw_max_m=uvw_max[k], uv_max_m=float(uv_max[k]),
+        ))  # fmt: skip
+    return parts
+
+
+def _part_keys(field_col, ddid_col, wanted) -> np.ndarray:
+    """int32 [nrow]: the position in ``wanted`` of each row's (field, ddid), −1 if not wanted."""
+    nddid = int(max(ddid_col.max(initial=0), max((d for _, d in wanted), default=0))) + 1
+    lookup = np.full((int(field_col.max(initial=0)) + 1) * nddid, -1, np.int32)
+    for k, (fid, dd) in enumerate(wanted):
+        lookup[fid * nddid + dd] = k
+    return lookup[field_col.astype(np.int64) * nddid + ddid_col]
+
+
+def _uv_extent(table, key: np.ndarray, nparts: int) -> tuple[np.ndarray, np.ndarray]:
+    """max sqrt(u² + v²) [nparts] and max |u|, |v|, |w| [nparts, 3] (metres), by part."""
+    uv = np.zeros(nparts + 1)
+    uvw = np.zeros((nparts + 1, 3))
+    for start in range(0, key.size, INDEX_ROWS):
+        k = key[start : start + INDEX_ROWS]
+        block = table.getcol("UVW", startrow=start, nrow=k.size)
+        np.maximum.at(uv, k, np.hypot(block[:, 0], block[:, 1]))  # k = −1 → the spare slot
+        np.maximum.at(uvw, k, np.abs(block))
+    return uv[:nparts], uvw[:nparts]
