@@ -179,7 +179,9 @@ def test_chunks_within_a_memory_budget(small_ms):
     part = ms_index(small_ms, spw=0, field="A")[0]
     per_time = part.nbytes // part.ntime
     chunks = part.chunks(max_nbytes=2 * per_time + 1)
-    assert [c.shape[0] for c in chunks] == [2, 2, 2] and all(c.nbytes <= 2 * per_time + 1 for c in chunks)
+    assert [c.shape[0] for c in chunks] == [2, 2, 2] and all(
+        c.nbytes <= 2 * per_time + 1 for c in chunks
+    )
     small = part.chunks(max_nbytes=per_time // 2)  # one integration is too big: split channels
     assert all(c.nbytes <= per_time // 2 for c in small)
     assert sorted({tuple(c.channels) for c in small}) == [(0, 1), (2, 3), (4,)]

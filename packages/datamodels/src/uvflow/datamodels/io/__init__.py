@@ -11,6 +11,7 @@ from .measurementset_write import write_ms
 from .ms_chunks import MSChunk, MSPart, ms_index
 from .ms_column import write_column
 from .ms_tables import MeasurementSetError
+from .uvfits_chunks import UVFITSChunk, UVFITSPart, uvfits_index
 from .uvfits_read import read_uvfits
 from .uvfits_tables import UVFITSError
 from .xarray_convert import (
@@ -40,11 +41,14 @@ __all__ = [
     "MeasurementSetMetadata",
     "MSChunk",
     "MSPart",
+    "UVFITSChunk",
     "UVFITSError",
+    "UVFITSPart",
     "read_ms",
     "read_ms_metadata",
     "ms_index",
     "read_uvfits",
+    "uvfits_index",
     "write_column",
     "write_ms",
     "describe_checkpoint",
