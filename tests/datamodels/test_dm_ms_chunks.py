@@ -3,7 +3,8 @@
 Chunks by time and by channel, loaded and put together, equal read_ms bit for bit; a
 chunk pickles to a small fraction of its data and loads the same in other processes (two
 at a time on one MS, each with its own handle); the index reads no data, weight or flag
-column; one load holds at most 1.5x what it returns (peak RSS of a fresh process).
+column; one load holds at most 1.5x what it returns (peak RSS of a fresh process); chunks written
+back (MODEL_DATA) by two processes, one at a time, give the column read_ms reads.
 """
 
 from __future__ import annotations
@@ -22,8 +23,15 @@ import numpy as np
 import pytest
 from astropy.coordinates import SkyCoord
 
-from uvflow.datamodels import SPEED_OF_LIGHT, VisibilitySource, load_visibility, read_ms, write_ms
-from uvflow.datamodels.io import MSChunk, MSPart, ms_index
+from uvflow.datamodels import (
+    SPEED_OF_LIGHT,
+    MeasurementSetError,
+    VisibilitySource,
+    load_visibility,
+    read_ms,
+    write_ms,
+)
+from uvflow.datamodels.io import MSChunk, MSPart, ensure_column, ms_index, write_rows
 from uvflow.datamodels.testing import random_configuration, simple_visibility
 
 tables = pytest.importorskip("casacore.tables")
@@ -279,3 +287,49 @@ def test_one_load_holds_at_most_1_5x_its_output(big_ms, tmp_path, which):
     r = json.loads(proc.stdout.strip().splitlines()[-1])
     ratio = r["peak"] / r["returned"]
     assert ratio <= 1.5, f"peak {r['peak'] / 2**20:.1f} MiB for {r['returned'] / 2**20:.1f} MiB"
+
+
+_WRITER_CHILD = r"""
+import fcntl, pickle, sys
+import numpy as np
+from uvflow.datamodels.io import write_rows
+
+lock_path, *chunk_files = sys.argv[1:]
+for name in chunk_files:
+    with open(name, "rb") as f:
+        chunk = pickle.load(f)
+    v = chunk.load()
+    model = v.replace(vis=(v.vis * (2 - 1j)).astype(v.vis.dtype))
+    with open(lock_path, "w") as lock:  # the caller's lock: one writer at a time
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        write_rows(chunk.path, model, "MODEL_DATA")
+"""
+
+
+def test_chunks_written_back_from_two_processes(tmp_path):
+    config = random_configuration(nant=8, radius=500.0, seed=5)
+    v = _random_vis(config, 7, 1.0e8 + 1.0e5 * np.arange(8), "linear",
+                    SkyCoord(ra=10.0, dec=-30.0, unit="deg"), "W", ntime=8)  # fmt: skip
+    path = tmp_path / "w.ms"
+    write_ms(v, path)
+    (part,) = ms_index(path)
+    with pytest.raises(MeasurementSetError, match="call ensure_column first"):
+        write_rows(path, part.chunk(times=[0]).load(), "MODEL_DATA")
+    ensure_column(path, "MODEL_DATA")  # once, by the client
+    ensure_column(path, "MODEL_DATA")  # idempotent
+    with pytest.raises(MeasurementSetError, match="not a complex data column"):
+        ensure_column(path, "FLAG")
+    files = []
+    for i, (times, channels) in enumerate([(slice(0, 4), slice(0, 8)), (slice(4, 8), slice(0, 3)),
+                                           (slice(4, 8), slice(3, 8, 2)), (slice(4, 8), [4, 6])]):  # fmt: skip
+        files.append(tmp_path / f"c{i}.pkl")
+        files[-1].write_bytes(pickle.dumps(part.chunk(times, channels)))
+    lock = str(tmp_path / "ms.lock")
+    procs = [subprocess.Popen([sys.executable, "-c", _WRITER_CHILD, lock, *map(str, pair)],
+                              stderr=subprocess.PIPE, text=True)
+             for pair in (files[:2], files[2:])]  # fmt: skip
+    for p in procs:
+        assert p.wait(timeout=300) == 0, p.stderr.read()[-2000:]
+    (data,) = read_ms(path)
+    (model,) = read_ms(path, datacolumn="MODEL_DATA")
+    np.testing.assert_array_equal(model.vis, (data.vis * (2 - 1j)).astype(np.complex64))

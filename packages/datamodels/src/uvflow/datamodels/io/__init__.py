@@ -9,7 +9,7 @@ from .fits_image import export_image_to_fits, import_image_from_fits
 from .measurementset_read import MeasurementSetMetadata, read_ms, read_ms_metadata
 from .measurementset_write import write_ms
 from .ms_chunks import MSChunk, MSPart, ms_index
-from .ms_column import write_column
+from .ms_column import ensure_column, write_column, write_rows
 from .ms_tables import MeasurementSetError
 from .uvfits_chunks import UVFITSChunk, UVFITSPart, uvfits_index
 from .uvfits_read import read_uvfits
@@ -49,7 +49,9 @@ __all__ = [
     "ms_index",
     "read_uvfits",
     "uvfits_index",
+    "ensure_column",
     "write_column",
+    "write_rows",
     "write_ms",
     "describe_checkpoint",
     "image_from_xarray",

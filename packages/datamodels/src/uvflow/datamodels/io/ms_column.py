@@ -1,5 +1,14 @@
 """Write Visibility data back into a column (MODEL_DATA, CORRECTED_DATA …) of the
-MeasurementSet they were read from, using the row numbers :func:`read_ms` recorded."""
+MeasurementSet they were read from, using the row numbers :func:`read_ms` recorded.
+
+Per chunk, from the tasks that hold the data (DESIGN §4): the client calls
+:func:`ensure_column` once, then each task calls :func:`write_rows` for its Visibility
+(its own writable handle, opened and closed in the call). casacore tables take one writer
+at a time: across processes the caller serialises the writes (a lock such as
+``distributed.Lock(path)``); threads of one process take turns on
+:data:`~uvflow.datamodels.io.ms_tables.TABLE_LOCK`. :func:`write_column` is the two in
+one process.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +21,7 @@ from ..polarisation import PolarisationError, PolarisationFrame, convert_pol
 from ..visibility import Visibility
 from .measurementset_write import _as_list
 from .ms_tables import (
+    TABLE_LOCK,
     MeasurementSetError,
     casacore_tables,
     check_ms,
@@ -21,7 +31,7 @@ from .ms_tables import (
 )
 from .vis_blocks import chunk_rows, frame_from_products
 
-__all__ = ["write_column"]
+__all__ = ["ensure_column", "write_column", "write_rows"]
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +58,7 @@ def _to_ms_correlations(data: np.ndarray, frame: PolarisationFrame, products) ->
     return out
 
 
-def _add_column(table, column: str, ms: str, correlations, dds) -> None:
+def _add_column(table, column: str, ms: str) -> None:
     tables = casacore_tables()
     source = "DATA" if "DATA" in table.colnames() else None
     if source is None:
@@ -81,13 +91,97 @@ def _add_column(table, column: str, ms: str, correlations, dds) -> None:
     log.info("%s: added column %s", ms, column)
 
 
+def _check_name(column) -> None:
+    if not isinstance(column, str) or not column.replace("_", "").isalnum():
+        raise ValueError(f"column name {column!r} must be letters, digits and underscores")
+
+
+def ensure_column(path, column: str = "MODEL_DATA") -> None:
+    """Add the data column ``column`` to a MeasurementSet if it is missing.
+
+    The client calls this once before tasks write chunks with :func:`write_rows`. A new
+    column copies the DATA column's description (tiled storage); where cells have no
+    fixed shape every row is defined (zeros) so that rows of other spectral windows read.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+    column : str
+        ``MODEL_DATA``, ``CORRECTED_DATA`` or another data column name.
+
+    Raises
+    ------
+    ValueError
+        ``column`` is not a name of letters, digits and underscores.
+    MeasurementSetError
+        Not a MeasurementSet; ``column`` exists and is not a complex data column.
+
+    Notes
+    -----
+    Opens the main table writable: no other process may write to it at the same time
+    (the caller's lock, as for :func:`write_rows`).
+    """
+    casacore_tables()
+    ms = check_ms(path)
+    _check_name(column)
+    with TABLE_LOCK, open_table(ms, readonly=False) as table:
+        if column not in table.colnames():
+            _add_column(table, column, ms)
+        elif table.getcoldesc(column).get("valueType") not in ("complex", "dcomplex"):
+            raise MeasurementSetError(
+                f"{ms}: column {column} exists and is not a complex data column"
+            )
+
+
+def write_rows(path, vis: Visibility, column: str = "MODEL_DATA") -> None:
+    """Write one Visibility's cells into the existing column ``column`` of its MeasurementSet.
+
+    Only the rows recorded in ``vis.meta['ms_rows']`` (by ``read_ms`` or an ``MSChunk``'s
+    ``load``) are written (filled cells are skipped), and only the channels in
+    ``meta['ms_channels']``; the data are converted back to the MS's correlations (a
+    Stokes-I model goes to the parallel hands). The call opens its own writable handle
+    and closes it before returning, so a task can call it where its data are.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+    vis : Visibility
+        With ``meta`` ``ms_path``, ``ms_ddid``, ``ms_rows`` int64 [ntime, nbaseline] and
+        ``ms_channels`` int [nchan]; ``vis.vis`` [ntime, nbaseline, nchan, npol] complex.
+    column : str
+        An existing complex data column (:func:`ensure_column` adds it).
+
+    Raises
+    ------
+    MeasurementSetError
+        ``vis`` was not read from this MS, its shape no longer matches its rows, or the
+        column is missing or not complex.
+
+    Notes
+    -----
+    casacore takes one writer at a time: concurrent writers in other processes must be
+    serialised by the caller (e.g. ``with distributed.Lock(path): write_rows(...)``).
+    """
+    casacore_tables()
+    ms = check_ms(path)
+    _check_name(column)
+    if not isinstance(vis, Visibility):
+        raise TypeError(f"expected a Visibility, got {type(vis).__name__}")
+    products = read_correlations(ms)[read_data_descriptions(ms)[_meta_ddid(vis)][1]]
+    with TABLE_LOCK, open_table(ms, readonly=False) as table:
+        _check_provenance(vis, 0, ms, table)
+        if column not in table.colnames():
+            raise MeasurementSetError(f"{ms}: no column {column}; call ensure_column first")
+        if table.getcoldesc(column).get("valueType") not in ("complex", "dcomplex"):
+            raise MeasurementSetError(f"{ms}: column {column} is not a complex data column")
+        _write_rows(table, vis, column, products)
+
+
 def write_column(path, vis_list, column: str = "MODEL_DATA") -> None:
     """Write Visibility data into ``column`` of the MeasurementSet they were read from.
 
-    The column is added (copying the DATA column's description, tiled storage) if missing.
-    Only the rows recorded in ``meta['ms_rows']`` by :func:`read_ms` are written (filled
-    cells are skipped), and only the channels it read; the data are converted back to the
-    MS's correlations (a Stokes-I model goes to the parallel hands).
+    :func:`ensure_column` then :func:`write_rows` for each Visibility, after checking
+    them all (a Visibility that does not belong to the MS changes nothing).
 
     Parameters
     ----------
@@ -105,27 +199,26 @@ def write_column(path, vis_list, column: str = "MODEL_DATA") -> None:
     casacore_tables()
     ms = check_ms(path)
     vis_list = _as_list(vis_list)
-    if not isinstance(column, str) or not column.replace("_", "").isalnum():
-        raise ValueError(f"column name {column!r} must be letters, digits and underscores")
-    correlations = read_correlations(ms)
-    dds = read_data_descriptions(ms)
-    with open_table(ms, readonly=False) as table:
-        nrow = table.nrows()
-        ddid_col = table.getcol("DATA_DESC_ID")
+    _check_name(column)
+    with TABLE_LOCK, open_table(ms) as table:
         for i, v in enumerate(vis_list):
-            _check_provenance(v, i, ms, nrow, ddid_col)
-        if column not in table.colnames():
-            _add_column(table, column, ms, correlations, dds)
-        elif table.getcoldesc(column).get("valueType") not in ("complex", "dcomplex"):
-            raise MeasurementSetError(
-                f"{ms}: column {column} exists and is not a complex data column"
-            )
-        for v in vis_list:
-            _write_rows(table, v, column, correlations[dds[v.meta["ms_ddid"]][1]])
+            _check_provenance(v, i, ms, table)
+    ensure_column(ms, column)
+    for v in vis_list:
+        write_rows(ms, v, column)
     log.info("%s: wrote %s for %d Visibility", ms, column, len(vis_list))
 
 
-def _check_provenance(v: Visibility, i: int, ms: str, nrow: int, ddid_col: np.ndarray) -> None:
+def _meta_ddid(v: Visibility) -> int:
+    if "ms_ddid" not in v.meta:
+        raise MeasurementSetError(
+            "the Visibility was not read by read_ms (no meta['ms_rows']); writing needs "
+            "the row numbers of the MS it came from"
+        )
+    return int(v.meta["ms_ddid"])
+
+
+def _check_provenance(v: Visibility, i: int, ms: str, table) -> None:
     meta = v.meta
     if "ms_rows" not in meta or "ms_path" not in meta:
         raise MeasurementSetError(
@@ -142,11 +235,21 @@ def _check_provenance(v: Visibility, i: int, ms: str, nrow: int, ddid_col: np.nd
             f"{list(rows.shape)} × {len(meta['ms_channels'])} channels: it was reshaped or "
             "selected after reading"
         )
-    valid = rows[rows >= 0]
-    if valid.size and (valid.max() >= nrow or np.any(ddid_col[valid] != meta["ms_ddid"])):
+    valid = np.unique(rows[rows >= 0])
+    if valid.size and valid[-1] >= table.nrows():
         raise MeasurementSetError(
             f"Visibility {i}: its MS rows do not match {ms} (rewritten since?)"
         )
+    if valid.size:
+        sel = table.selectrows(valid)
+        try:
+            ddid = sel.getcol("DATA_DESC_ID")
+        finally:
+            sel.close()
+        if np.any(ddid != meta["ms_ddid"]):
+            raise MeasurementSetError(
+                f"Visibility {i}: its MS rows do not match {ms} (rewritten since?)"
+            )
 
 
 def _write_rows(table, v: Visibility, column: str, products) -> None:
