@@ -212,7 +212,11 @@ def test_chunk_is_a_small_picklable_source(big_ms):
     assert chunk.shape == (10, 351, 64, 4)
     size = len(pickle.dumps(chunk, protocol=5))
     assert size < 0.05 * chunk.nbytes, f"pickle {size} B for {chunk.nbytes} B of data"
-    assert_same(pickle.loads(pickle.dumps(chunk)).load(), chunk.load())
+    copy = pickle.loads(pickle.dumps(chunk))
+    assert_same(copy.load(), chunk.load())
+    # Dask's token: the same for a copy, another for another chunk (deterministic graphs)
+    assert copy.__dask_tokenize__() == chunk.__dask_tokenize__()
+    assert part.chunks(time_chunks=4)[2].__dask_tokenize__() != chunk.__dask_tokenize__()
 
 
 def test_loads_in_other_processes_two_at_a_time(big_ms):

@@ -317,6 +317,11 @@ def ms_index(
     PolarisationError
         ``pol`` cannot be formed from the MS's correlations.
     """
+    with TABLE_LOCK:  # the client may run chunk loads in threads too
+        return _index(path, datacolumn, field, spw, pol, include_autocorrelations)
+
+
+def _index(path, datacolumn, field, spw, pol, include_autocorrelations) -> list[MSPart]:
     meta = read_ms_metadata(path)
     ms, spws, fields = meta.path, meta.spectral_windows, meta.fields
     field_ids = resolve_ids("field", field, [n for n, _ in fields], ms)

@@ -15,6 +15,8 @@ cutting a chunk costs its own rows, not the part's.
 
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 
 from ..visibility import SPEED_OF_LIGHT
@@ -223,3 +225,11 @@ class ChunkMixin:
     def __sizeof__(self) -> int:
         held = sum(v.nbytes for v in vars(self).values() if isinstance(v, np.ndarray))
         return object.__sizeof__(self) + held
+
+    def __dask_tokenize__(self):
+        """A deterministic token: the file, what is read from it and how it is converted."""
+        digest = hashlib.sha1()
+        for a in (self.rows, self.t_index, self.b_index, self.channels, self.times):
+            digest.update(np.ascontiguousarray(a).tobytes())
+        return (type(self).__name__, self.path, getattr(self, "datacolumn", None),
+                self.field_id, self.spw_id, self.polarisation_frame.name, digest.hexdigest())  # fmt: skip
