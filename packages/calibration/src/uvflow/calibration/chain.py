@@ -10,27 +10,38 @@ are described, and checked, in :mod:`uvflow.calibration.settings`.
 :func:`solve_calibrate_chain` and :func:`apply_calibration_chain` take RASCIL's flat
 arguments; :func:`solve_chain` and :func:`apply_chain` do the same from one
 :class:`~uvflow.calibration.CalibrationSettings`.
+
+Visibility sources (:mod:`uvflow.datamodels.sources`): every function here takes a
+source wherever it takes a Visibility, and loads it when called (in the task that runs
+it). :func:`corrected_source` is the lazy sibling of :func:`apply_chain`: for a source it
+returns a derived source that reads and corrects the data wherever it is loaded.
 """
 
 from __future__ import annotations
 
 import logging
 
-from uvflow.datamodels import GainTable, Visibility
+from uvflow.datamodels import GainTable, Visibility, derive, is_source, load_visibility
 
 from .apply import apply_gaintable
 from .errors import CalibrationError
 from .settings import CalibrationSettings
 from .solver_plugins import get_solver
 
-__all__ = ["apply_calibration_chain", "apply_chain", "solve_calibrate_chain", "solve_chain"]
+__all__ = [
+    "apply_calibration_chain",
+    "apply_chain",
+    "corrected_source",
+    "solve_calibrate_chain",
+    "solve_chain",
+]
 
 logger = logging.getLogger(__name__)
 
 
 def solve_chain(
-    vis: Visibility,
-    model_vis: Visibility | None,
+    vis,
+    model_vis,
     gaintables: dict[str, GainTable] | None,
     settings: CalibrationSettings,
     iteration: int = 0,
@@ -49,7 +60,14 @@ def solve_chain(
     dict
         A table for every term of ``settings.terms`` (unit tables for skipped terms
         without one), and the other tables of ``gaintables`` unchanged.
+
+    Raises
+    ------
+    TypeError
+        ``vis`` (or ``model_vis``) neither a Visibility nor a visibility source.
     """
+    vis = load_visibility(vis)
+    model_vis = None if model_vis is None else load_visibility(model_vis)
     out = dict(gaintables or {})
     avis = vis
     for k, term in enumerate(settings.terms):
@@ -69,7 +87,7 @@ def solve_chain(
 
 
 def apply_chain(
-    vis: Visibility,
+    vis,
     gaintables: dict[str, GainTable],
     settings: CalibrationSettings,
     iteration: int = 0,
@@ -93,22 +111,73 @@ def apply_chain(
     ------
     CalibrationError
         ``gaintables`` not a dict, or a table that does not fit ``vis``.
+    TypeError
+        ``vis`` neither a Visibility nor a visibility source.
     """
+    avis = load_visibility(vis)
+    for table in _tables_in_use(gaintables, settings, iteration).values():
+        avis = apply_gaintable(avis, table, inverse=True)
+    return avis
+
+
+def corrected_source(
+    vis,
+    gaintables: dict[str, GainTable],
+    settings: CalibrationSettings,
+    iteration: int = 0,
+):
+    """The data corrected by the chain, lazily for a source: :func:`apply_chain`'s sibling.
+
+    Parameters
+    ----------
+    vis : Visibility or VisibilitySource
+        The data to correct (``vis[ntime, nbaseline, nchan, npol]`` complex with
+        ``weight`` float and ``flags`` bool when loaded).
+    gaintables, settings, iteration
+        As for :func:`apply_chain`.
+
+    Returns
+    -------
+    DerivedSource or Visibility
+        For a source, ``derive(vis, apply_chain, tables, settings, iteration)``
+        (:func:`uvflow.datamodels.derive`) with ``tables`` the tables of ``gaintables``
+        that are applied at ``iteration`` (``vis`` itself when none is): nothing is read
+        now, and whoever loads it reads the data and corrects them (``load()`` equals ``apply_chain(vis, gaintables,
+        settings, iteration)``). For a Visibility, the corrected Visibility itself
+        (``apply_chain``): its data are in memory already, and a source holding them would
+        correct them again at every load.
+
+    Raises
+    ------
+    CalibrationError
+        ``gaintables`` not a dict.
+    TypeError
+        ``vis`` neither a Visibility nor a visibility source.
+    """
+    if isinstance(vis, Visibility):
+        return apply_chain(vis, gaintables, settings, iteration)
+    if not is_source(vis):
+        raise TypeError(f"expected a Visibility or a visibility source, got {type(vis).__name__}")
+    tables = _tables_in_use(gaintables, settings, iteration)
+    return derive(vis, apply_chain, tables, settings, iteration) if tables else vis
+
+
+def _tables_in_use(gaintables, settings: CalibrationSettings, iteration) -> dict:
+    """The tables of ``gaintables`` applied at ``iteration``, in chain order."""
     if not isinstance(gaintables, dict):
         raise CalibrationError(
             f"gaintables must be a dict of GainTable by term, got {type(gaintables)}"
         )
-    avis = vis
-    for term in settings.terms:
-        first, _ = settings.term_controls(term)
-        if iteration >= first and term in gaintables:
-            avis = apply_gaintable(avis, gaintables[term], inverse=True)
-    return avis
+    return {
+        term: gaintables[term]
+        for term in settings.terms
+        if term in gaintables and iteration >= settings.term_controls(term)[0]
+    }
 
 
 def solve_calibrate_chain(
-    vis: Visibility,
-    model_vis: Visibility | None,
+    vis,
+    model_vis,
     gaintables: dict[str, GainTable] | None = None,
     calibration_context="TGB",
     controls: dict | None = None,
@@ -118,10 +187,10 @@ def solve_calibrate_chain(
 
     Parameters
     ----------
-    vis : Visibility
+    vis : Visibility or VisibilitySource
         Observed data ``vis[ntime, nbaseline, nchan, npol]`` complex, ``weight`` float and
-        ``flags`` bool of the same shape.
-    model_vis : Visibility or None
+        ``flags`` bool of the same shape (a source is loaded here).
+    model_vis : Visibility, VisibilitySource or None
         Model visibilities of the same shape (None: 1 Jy point source at the phase centre).
     gaintables : dict of str to GainTable, optional
         Existing tables by term (``gain[ntime, nant, nchan, nrec, nrec]`` complex128):
@@ -143,7 +212,7 @@ def solve_calibrate_chain(
 
 
 def apply_calibration_chain(
-    vis: Visibility,
+    vis,
     gaintables: dict[str, GainTable],
     calibration_context="TGB",
     controls: dict | None = None,
@@ -156,9 +225,10 @@ def apply_calibration_chain(
 
     Parameters
     ----------
-    vis : Visibility
+    vis : Visibility or VisibilitySource
         Data to correct: ``vis[ntime, nbaseline, nchan, npol]`` complex (complex64 or
-        complex128, kept), ``weight`` float and ``flags`` bool of the same shape.
+        complex128, kept), ``weight`` float and ``flags`` bool of the same shape (a source
+        is loaded here; :func:`corrected_source` defers the correction instead).
     gaintables : dict of str to GainTable
         Tables by term (from :func:`solve_calibrate_chain`): ``gain[ntime, nant, nchan,
         nrec, nrec]`` complex128 with ``weight`` float64 of the same shape.
