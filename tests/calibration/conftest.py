@@ -9,6 +9,11 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+from uvflow.calibration import (
+    apply_gaintable,
+    create_calibration_controls,
+    create_gaintable_from_visibility,
+)
 from uvflow.datamodels import SPEED_OF_LIGHT, PolarisationFrame
 from uvflow.datamodels.testing import random_configuration, simple_visibility
 
@@ -101,6 +106,45 @@ def relative_error(a, b) -> float:
     return float(np.max(np.abs(a - b)) / np.max(np.abs(b)))
 
 
+def exact_controls() -> dict:
+    """``create_calibration_controls()`` iterating to 1e-10, G and B not normalised."""
+    c = create_calibration_controls()
+    for t in "TGB":
+        c[t].update(tol=1e-10, niter=1000)
+    for t in "GB":
+        c[t]["normalise_gains"] = False
+    return c
+
+
+@pytest.fixture(scope="session")
+def windows():
+    """Three 2-channel windows of one observation corrupted by T (per 30 s integration),
+    G (per 60 s, constant amplitudes) and B (per channel); one off-centre point source, so
+    a one-pass chain is exact (see test_calibration_chain._tgb). Returns the observed and
+    model windows, and the whole observed and model visibilities."""
+    nwin, nchan_win = 3, 2
+    rng = np.random.default_rng(11)
+    vis = make_vis(nant=8, ntime=6, nchan=nwin * nchan_win, frame="linear", integration_time=30.0,
+                   contiguous=True)  # fmt: skip
+    model = point_source_model(vis, [(0.01, 0.02, (2.0, 0, 0, 0))])
+    Tt = random_gains(create_gaintable_from_visibility(vis, jones_type="T"), rng, amp=0.0,
+                      scalar=True)  # fmt: skip
+    Gt = random_gains(create_gaintable_from_visibility(vis, timeslice=60.0, jones_type="G"), rng,
+                      phase=0.3, amp=0.0)  # fmt: skip
+    r = np.arange(2)
+    Gt.gain[..., r, r] *= 1 + rng.uniform(-0.1, 0.1, (1, vis.nants, 1, 2))
+    Bt = random_gains(create_gaintable_from_visibility(vis, timeslice=1e5, jones_type="B"), rng,
+                      phase=0.5)  # fmt: skip
+    observed = apply_gaintable(apply_gaintable(apply_gaintable(model, Bt), Gt), Tt)
+    split = [slice(w * nchan_win, (w + 1) * nchan_win) for w in range(nwin)]
+    return (
+        [observed.select(channel=s) for s in split],
+        [model.select(channel=s) for s in split],
+        observed,
+        model,
+    )
+
+
 @pytest.fixture
 def rng():
     return np.random.default_rng(20240611)
@@ -113,4 +157,5 @@ def h():
         make_vis=make_vis, point_source_model=point_source_model, random_gains=random_gains,
         reference_to=reference_to, relative_error=relative_error, stokes_coherency=stokes_coherency,
         UNPOLARISED=UNPOLARISED, POLARISED=POLARISED, SIDEREAL_DAY=SIDEREAL_DAY,
+        exact_controls=exact_controls,
     )  # fmt: skip

@@ -9,9 +9,7 @@ from uvflow.calibration import (
     CalibrationError,
     CalibrationSettings,
     ControlsError,
-    apply_gaintable,
     create_calibration_controls,
-    create_gaintable_from_visibility,
     solve_calibrate_chain,
 )
 from uvflow.calibration.calibration_workflows import (
@@ -20,43 +18,10 @@ from uvflow.calibration.calibration_workflows import (
 )
 from uvflow.execution import rsexecute
 
-NWIN, NCHAN_WIN = 3, 2
+NWIN, NCHAN_WIN = 3, 2  # the conftest's ``windows``
 
 
-@pytest.fixture(scope="module")
-def windows(h):
-    """Three 2-channel windows of one observation corrupted by T (per 30 s integration),
-    G (per 60 s, constant amplitudes) and B (per channel); one off-centre point source, so
-    a one-pass chain is exact (see test_calibration_chain._tgb)."""
-    rng = np.random.default_rng(11)
-    vis = h.make_vis(nant=8, ntime=6, nchan=NWIN * NCHAN_WIN, frame="linear", integration_time=30.0,
-                     contiguous=True)  # fmt: skip
-    model = h.point_source_model(vis, [(0.01, 0.02, (2.0, 0, 0, 0))])
-    Tt = h.random_gains(
-        create_gaintable_from_visibility(vis, jones_type="T"), rng, amp=0.0, scalar=True
-    )
-    Gt = h.random_gains(
-        create_gaintable_from_visibility(vis, timeslice=60.0, jones_type="G"),
-        rng,
-        phase=0.3,
-        amp=0.0,
-    )
-    r = np.arange(2)
-    Gt.gain[..., r, r] *= 1 + rng.uniform(-0.1, 0.1, (1, vis.nants, 1, 2))
-    Bt = h.random_gains(
-        create_gaintable_from_visibility(vis, timeslice=1e5, jones_type="B"), rng, phase=0.5
-    )
-    observed = apply_gaintable(apply_gaintable(apply_gaintable(model, Bt), Gt), Tt)
-    split = [slice(w * NCHAN_WIN, (w + 1) * NCHAN_WIN) for w in range(NWIN)]
-    return (
-        [observed.select(channel=s) for s in split],
-        [model.select(channel=s) for s in split],
-        observed,
-        model,
-    )
-
-
-def _controls():
+def _controls():  # the conftest's h.exact_controls()
     c = create_calibration_controls()
     for t in "TGB":
         c[t].update(tol=1e-10, niter=1000)
@@ -291,15 +256,13 @@ def make_small_window():
                              polarisation_frame="linear")  # fmt: skip
 
 
-def _task_counts(nwin, context, global_solution, controls=None) -> dict:
-    """Tasks of the workflow's graph by function name (Dask local scheduler, not run)."""
+def _task_counts(nwin, context, global_solution, controls=None, windows_per_task=1) -> dict:
+    """Tasks of the workflow's graph by task name (Dask local scheduler, not run)."""
     vis = make_small_window()
+    settings = CalibrationSettings.create(context, controls, global_solution)
     rsexecute.set_client(use_dask=True, scheduler="synchronous")
     try:
-        out = calibrate_list_rsexecute_workflow(
-            [vis] * nwin, [None] * nwin, calibration_context=context, controls=controls,
-            global_solution=global_solution,
-        )  # fmt: skip
+        out = calibrate_list([vis] * nwin, [None] * nwin, None, settings, 0, windows_per_task)
         keys = _graph_keys(out)
     finally:
         rsexecute.close()
@@ -313,25 +276,48 @@ def _task_counts(nwin, context, global_solution, controls=None) -> dict:
 
 @pytest.mark.parametrize("nwin", [1, 3, 7])
 def test_task_counts(nwin):
-    """The counts the module docstring states: a global term 2·n + 1 (accumulate per
-    window, one solve, apply per window); a per-window term (B) 3·n (a task per window and
-    the two getitems unpacking its (vis, table)); global_solution=False (2 + nterm)·n for
-    the whole chain (a task per window, and getitems unpacking its vis and each table); a
-    term skipped by first_selfcal n (a unit table per window)."""
+    """The counts the module docstring states, one window per task. A stage is one task per
+    window: 'TG' global 3·n + 2 (T statistics, solve, G statistics, solve, the correction);
+    'TGB' global 5·n + 2 (B's task gives a table and the window: two getitems each);
+    global_solution=False (2 + nterm)·n (a task per window, getitems for the window and
+    each table); a term skipped by first_selfcal: its unit tables made by the first task
+    (one getitem per window). Before the stages were fused, 'TG' was 4·n + 2 tasks (an
+    apply task per window and term) and 'TGB' 7·n + 2."""
     n = nwin
-    assert _task_counts(n, "TG", True) == {
-        "_accumulate": 2 * n, "_solve_global": 2, "apply_gaintable": 2 * n,
-    }  # fmt: skip
-    assert sum(_task_counts(n, "TG", True).values()) == 2 * (2 * n + 1)
-    assert _task_counts(n, "TGB", True) == {
-        "_accumulate": 2 * n, "_solve_global": 2, "apply_gaintable": 2 * n,
-        "_solve_and_correct": n, "getitem": 2 * n,
-    }  # fmt: skip
+    tg = {"statistics_T": n, "solve_T": 1, "statistics_G": n, "solve_G": 1, "correct": n}
+    assert _task_counts(n, "TG", True) == tg
+    assert sum(tg.values()) == 3 * n + 2
+    tgb = {"statistics_T": n, "solve_T": 1, "statistics_G": n, "solve_G": 1, "calibrate": n,
+           "getitem": 2 * n}  # fmt: skip
+    assert _task_counts(n, "TGB", True) == tgb
+    assert sum(tgb.values()) == 5 * n + 2
     for context in ("TG", "TGB"):  # the window and one table per term unpacked
-        expected = {"_calibrate_window": n, "getitem": (1 + len(context)) * n}
+        expected = {"calibrate": n, "getitem": (1 + len(context)) * n}
         assert _task_counts(n, context, False) == expected
     c = create_calibration_controls()
     c["G"]["first_selfcal"] = 1
     assert _task_counts(n, "TG", True, c) == {
-        "_accumulate": n, "_solve_global": 1, "apply_gaintable": n, "_create": n,
+        "statistics_T": n, "getitem": n, "solve_T": 1, "correct": n,
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize("nwin", [1, 3, 7])
+def test_task_counts_with_windows_grouped(nwin):
+    """Windows of known size are gathered into tasks of TASK_VISIBILITIES (these tiny
+    windows: all in one): a stage is then one task whatever the number of windows, plus a
+    getitem per result by window (the calibrated windows, tables of per-window terms)."""
+    n = nwin
+    getitems = {"getitem": n} if n > 1 else {}  # one window, one result: the value itself
+    assert _task_counts(n, "TG", True, windows_per_task=None) == {
+        "statistics_T": 1, "solve_T": 1, "statistics_G": 1, "solve_G": 1, "correct": 1,
+        **getitems,
+    }  # fmt: skip
+    assert _task_counts(n, "TGB", False, windows_per_task=None) == {
+        "calibrate": 1, "getitem": 4 * n,
+    }  # fmt: skip
+    # two per task: a last window alone gives its one result itself (no getitem)
+    pairs, alone = divmod(n, 2)
+    assert _task_counts(n, "TG", True, windows_per_task=2) == {
+        "statistics_T": pairs + alone, "solve_T": 1, "statistics_G": pairs + alone,
+        "solve_G": 1, "correct": pairs + alone, **({"getitem": 2 * pairs} if pairs else {}),
     }  # fmt: skip

@@ -1,40 +1,58 @@
 """Calibration of a list of frequency windows as a task graph (serial or Dask).
 
 ``calibrate_list_rsexecute_workflow`` solves a calibration chain for a list of
-visibilities (one per frequency window) and returns graphs of the calibrated
-visibilities and the gain tables. It runs through ``rsexecute``: immediately in serial
-mode, as Dask tasks otherwise, with the same code and the same answer.
+visibilities (one per frequency window, or per chunk of a window) and returns graphs of
+the calibrated visibilities and the gain tables. It runs through ``rsexecute``:
+immediately in serial mode, as Dask tasks otherwise, with the same code and the same
+answer.
 
 Global solutions (``global_solution=True``): a frequency-independent term (T, G) is
-solved jointly over all windows. Each window's task reduces its (already corrected) data
-to the sufficient statistics of the solve (per solution interval and baseline, no
-channel axis: ``uvflow.calibration.statistics``); one task adds them in window order and
-solves; the solution is then applied to every window by a task on that window. The
-visibilities stay where they are; only the small statistics and tables move.
-Frequency-dependent terms (B) are solved per window. With ``global_solution=False``
-every window runs the whole chain on its own data in one task.
+solved jointly over all windows. Each window reduces its data, corrected by the terms
+before it, to the sufficient statistics of the solve (per solution interval and
+baseline, no channel axis: ``uvflow.calibration.statistics``); one task adds them in
+window order and solves. Frequency-dependent terms (B) are solved per window. With
+``global_solution=False`` every window runs the whole chain on its own data.
 
-Controls are checked when the graph is built (``uvflow.calibration.validate_controls``):
-an unknown term or a misspelt key raises ``ControlsError`` here, in every mode, not when
-a Dask task runs.
+Tasks carry real work (DESIGN §4). The chain is cut at its global terms into *stages*
+(:mod:`uvflow.calibration.window_tasks`); one task does a whole stage for a group of
+windows: read the window, correct it by the tables of the earlier stages, make the unit
+tables of skipped terms, solve the per-window terms, then reduce to the statistics of the
+stage's global term or, in the last stage, give the calibrated window. Only gain tables and
+statistics pass between tasks: no task keeps or sends corrected data to another.
 
-Task count (tested, ``tests/calibration/test_calibration_workflows.py``), linear in the
-number of windows ``nwindow``:
+Visibility sources (:mod:`uvflow.datamodels.sources`): any window or model may be a
+source; a task loads it where it runs. The calibrated window of a source is a derived
+source (:func:`~uvflow.calibration.chain.corrected_source`, made by the last stage's
+task, so its tables are that task's inputs): whoever loads it reads and corrects the
+data. A source is read once per stage that solves, so per call: once per global term
+in use, plus once when per-window terms or unit tables follow the last global term (or
+there is none), plus once by whoever loads the calibrated source. For 'TG' solved
+globally: three reads per cycle (T statistics, G statistics, the consumer); for
+``global_solution=False``: two. A Visibility comes back as a new corrected Visibility.
 
-- a global term (``global_solution=True``, T or G): ``2·nwindow + 1`` (an accumulate task
-  per window, one solve, an apply task per window);
-- a per-window term (B with ``global_solution=True``): ``3·nwindow`` (a solve-and-correct
-  task per window and the two ``getitem`` tasks that unpack its (visibility, table)
-  result);
-- a term skipped at this iteration (``first_selfcal > iteration``) without a given table:
-  ``nwindow`` (a unit table per window), otherwise none;
-- ``global_solution=False``: ``(2 + nterm)·nwindow`` for the whole chain of ``nterm``
-  terms (one task per window and the ``getitem`` tasks that unpack its result: the
-  calibrated visibility and one table per term).
+Task count (tested, ``tests/calibration/test_calibration_workflows.py``), with ``ngroup``
+tasks per stage (one per window with ``windows_per_task=1``; see :func:`calibrate_list`):
+
+- a global term in use: ``ngroup + 1`` (a statistics task per group, one solve);
+- the last stage: ``ngroup`` tasks (per-window terms, unit tables, the calibrated
+  windows; for sources the correction alone only builds the derived sources), none when
+  no term is in use and there is no unit table to make;
+- ``getitem`` tasks unpacking the results by window: one per table made or solved per
+  window and one per calibrated window, except for a task whose single result is its
+  window's calibrated data.
+
+So for ``nwindow`` windows one per task: 'TG' global ``3·nwindow + 2``; 'TGB' global
+``5·nwindow + 2`` (B's task gives a table and the window: two getitems);
+``global_solution=False`` ``(2 + nterm)·nwindow`` (a task and ``1 + nterm`` getitems
+per window).
 
 Every window's result is a dict of gain tables by term whose values are tables (serial)
 or deferred tables (Dask), in both kinds of solution, so the tables of one call can be
 the ``gt_list`` of the next (self-calibration cycles) in every execution mode.
+
+Controls are checked when the graph is built (``uvflow.calibration.validate_controls``):
+an unknown term or a misspelt key raises ``ControlsError`` here, in every mode, not when
+a Dask task runs.
 
 ``calibrate_list_rsexecute_workflow`` takes RASCIL's flat arguments; :func:`calibrate_list`
 does the same from one :class:`~uvflow.calibration.CalibrationSettings`, made once, which
@@ -45,67 +63,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-import numpy as np
-
-from uvflow.datamodels import GainTable
+from uvflow.datamodels import Visibility, is_source
 from uvflow.execution import rsexecute, strict_keywords
 
-from .apply import apply_gaintable
-from .chain import apply_chain, solve_chain
 from .errors import CalibrationError
 from .settings import CalibrationSettings
 from .solver_plugins import get_solver
+from .window_tasks import Stage, calibrate_group, calibrate_one, solve_global
 
-__all__ = ["calibrate_list", "calibrate_list_rsexecute_workflow"]
+__all__ = ["TASK_VISIBILITIES", "calibrate_list", "calibrate_list_rsexecute_workflow"]
 
-
-def _calibrate_window(vis, model, gaintables, settings, iteration):
-    """One window, whole chain: the corrected window, then one table per term (in order)."""
-    gts = solve_chain(vis, model, gaintables, settings, iteration)
-    return (apply_chain(vis, gts, settings, iteration), *(gts[t] for t in settings.terms))
-
-
-def _solve_and_correct(term, vis, model, gt, settings):
-    """One window, one term: solve it and correct the window's data by it."""
-    gt = get_solver(term).solve(vis, model, gt, **settings.term_controls(term)[1])
-    return apply_gaintable(vis, gt, inverse=True), gt
-
-
-def _accumulate(term, vis, model, gt, settings):
-    """One window's table for ``term`` (given or new) and its solve statistics."""
-    solver = get_solver(term)
-    controls = settings.term_controls(term)[1]
-    table = gt if gt is not None else solver.create(vis, **controls)
-    return table, solver.accumulate(vis, model, table, **controls)
-
-
-def _solve_global(term, parts, settings):
-    """Add the windows' statistics (in window order) and solve one table for all windows."""
-    solver = get_solver(term)
-    tables = [p[0] for p in parts]
-    first = tables[0]
-    if first.nchan != 1:
-        raise CalibrationError(
-            f"a global {term} solution needs one frequency solution per window; its tables "
-            f"have {first.nchan} (use global_solution=False or frequencyslice=None)"
-        )
-    lo = min(float(np.min(t.frequency - _widths(t) / 2)) for t in tables)
-    hi = max(float(np.max(t.frequency + _widths(t) / 2)) for t in tables)
-    freq = np.array([np.mean([np.mean(t.frequency) for t in tables])])
-    meta = dict(first.meta)
-    meta["frequency_interval"] = np.array([hi - lo])
-    meta["windows"] = len(tables)
-    table = first.replace(frequency=freq, meta=meta)
-    return solver.solve_accumulated([p[1] for p in parts], table, **settings.term_controls(term)[1])
-
-
-def _widths(t: GainTable) -> np.ndarray:
-    w = t.meta.get("frequency_interval")
-    return np.asarray(w, float) if w is not None else np.zeros(t.nchan)
-
-
-def _create(term, vis, settings):
-    return get_solver(term).create(vis, **settings.term_controls(term)[1])
+#: Visibilities (time × baseline × channel × correlation) a task gathers from consecutive
+#: windows of known size (``windows_per_task=None``): ~100 ms of statistics at ~20 M/s.
+TASK_VISIBILITIES = 1 << 21
 
 
 @strict_keywords
@@ -122,11 +92,11 @@ def calibrate_list_rsexecute_workflow(
 
     Parameters
     ----------
-    vis_list : list of Visibility (or of deferred Visibility)
+    vis_list : list of Visibility or VisibilitySource (or deferred ones)
         One per frequency window (``vis[ntime, nbaseline, nchan, npol]`` complex, with
         ``weight`` float and ``flags`` bool); windows of a global solution share times and
-        antennas.
-    model_vislist : list of Visibility (or deferred), or of None
+        antennas. A source is loaded by the tasks that need its data.
+    model_vislist : list of Visibility, VisibilitySource or None (or deferred ones)
         Model visibilities, one per window (None: 1 Jy point source at the phase centre).
     gt_list : list of dict, optional
         Per window, existing gain tables by term (starting gains and solution grids),
@@ -143,16 +113,19 @@ def calibrate_list_rsexecute_workflow(
     Returns
     -------
     (list, list)
-        Calibrated visibilities per window, and per window a dict of gain tables by term
-        (the same table object for every window of a global term); deferred values in the
-        Dask modes (compute them with ``rsexecute.compute``), values in serial mode.
+        Per window the calibrated data (a corrected Visibility for a Visibility, a
+        derived source for a source: :func:`~uvflow.calibration.chain.corrected_source`),
+        and per window a dict of gain tables by term (the same table object for every
+        window of a global term); deferred values in the Dask modes (compute them with
+        ``rsexecute.compute``), values in serial mode.
 
     Raises
     ------
     TypeError
         An unknown keyword (the message lists the valid ones).
     CalibrationError
-        Lists of different lengths, an unknown term in the context.
+        Lists of different lengths, an item that is not a visibility, an unknown term in
+        the context.
     ControlsError
         Bad controls (a ``CalibrationError`` and a ``TypeError``): an entry for a term no
         installed solver provides, or a key the term's solver does not know; raised while
@@ -163,7 +136,12 @@ def calibrate_list_rsexecute_workflow(
 
 
 def calibrate_list(
-    vis_list, model_vislist, gt_list, settings: CalibrationSettings, iteration: int = 0
+    vis_list,
+    model_vislist,
+    gt_list,
+    settings: CalibrationSettings,
+    iteration: int = 0,
+    windows_per_task: int | None = None,
 ):
     """:func:`calibrate_list_rsexecute_workflow` with one :class:`CalibrationSettings`.
 
@@ -173,18 +151,26 @@ def calibrate_list(
         As for :func:`calibrate_list_rsexecute_workflow` (``gt_list`` may be None).
     settings : CalibrationSettings
         Terms, controls and ``global_solution``, checked when the settings were made.
+    windows_per_task : int, optional
+        Consecutive windows one task works on (each stage). None: windows whose size is
+        known here (a Visibility, or a source's ``shape``) are gathered until a task
+        has :data:`TASK_VISIBILITIES`, and a deferred window has a task of its own. A
+        number is best for many small windows given as sources (a task of Visibility
+        windows that live on different Dask workers copies them to one).
 
     Returns
     -------
     (list, list)
-        As :func:`calibrate_list_rsexecute_workflow` returns.
+        As :func:`calibrate_list_rsexecute_workflow` returns. The grouping changes the
+        graph, not the numbers: statistics are added window by window, in window order.
 
     Raises
     ------
     CalibrationError
-        Lists of different lengths, ``vis_list`` holding something other than
-        visibilities, ``gt_list`` holding something other than dicts, or a term without
-        a global solution asked to solve globally.
+        Lists of different lengths, ``vis_list`` or ``model_vislist`` holding something
+        other than visibilities (the message names its type), ``gt_list`` holding
+        something other than dicts, a bad ``windows_per_task``, or a term without a
+        global solution asked to solve globally.
     """
     if not isinstance(settings, CalibrationSettings):
         raise CalibrationError(
@@ -199,42 +185,153 @@ def calibrate_list(
         raise CalibrationError(f"model_vislist has {len(model_vislist)} windows, vis_list {nwin}")
     if gt_list is not None and len(gt_list) != nwin:
         raise CalibrationError(f"gt_list has {len(gt_list)} windows, vis_list {nwin}")
-    for v in vis_list:
-        if isinstance(v, (GainTable, dict, list, np.ndarray)) or v is None:
-            raise CalibrationError(f"vis_list must hold Visibility objects, got {type(v).__name__}")
+    _check_visibilities("vis_list", vis_list, none_allowed=False)
+    _check_visibilities("model_vislist", model_vislist, none_allowed=True)
     gts = [_tables_by_term(gt_list[w] if gt_list is not None else None) for w in range(nwin)]
-    if not settings.global_solution:
-        return _calibrate_windows(vis_list, model_vislist, gts, settings, iteration)
-    current = list(vis_list)
+    stages, skipped = _stages(settings, iteration)
+    groups = _groups(vis_list, windows_per_task)
+    applied: list[dict] = [{} for _ in range(nwin)]  # tables of earlier stages, chain order
+    calibrated = list(vis_list)
+    for s, stage in enumerate(stages):
+        results, positions = [], []
+        for group in groups:
+            creates = [
+                tuple(t for t in skipped if t not in gts[w]) if s == 0 else () for w in group
+            ]
+            nout = sum(stage.outputs(c) for c in creates)
+            if nout == 0:
+                continue
+            terms = (*stage.solves, stage.accumulate)
+            args = (
+                [vis_list[w] for w in group],
+                [model_vislist[w] for w in group],
+                [dict(applied[w]) for w in group],
+                [{t: gts[w][t] for t in terms if t in gts[w]} for w in group],
+                creates,
+                settings,
+                iteration,
+                stage,
+            )
+            name = _task_name(stage, creates)
+            if nout == 1 and stage.accumulate is None:  # the window's one result itself
+                one = [a[0] for a in args[:5]]
+                out = [rsexecute.execute(calibrate_one, name=name)(*one, *args[5:])]
+            else:
+                out = rsexecute.execute(calibrate_group, nout=nout, name=name)(*args)
+            results.append(out)
+            positions.append(_unpack(stage, group, creates, out, gts, applied, calibrated))
+        if stage.accumulate is not None:
+            term = stage.accumulate
+            table = rsexecute.execute(solve_global, name=f"solve_{term}")(
+                term, results, positions, settings
+            )
+            for w in range(nwin):
+                gts[w][term] = applied[w][term] = table
+    return calibrated, gts
+
+
+def _unpack(stage: Stage, group, creates, out, gts, applied, calibrated) -> list[int]:
+    """File a task's results by window; the positions of its statistics."""
+    parts, i = [], 0
+    for w, made in zip(group, creates):
+        if stage.accumulate is not None:
+            parts.append(i)
+            i += 1
+        for term in made:
+            gts[w][term] = out[i]
+            i += 1
+        for term in stage.solves:
+            gts[w][term] = applied[w][term] = out[i]
+            i += 1
+        if stage.corrects:
+            calibrated[w] = out[i]
+            i += 1
+    return parts
+
+
+def _task_name(stage: Stage, creates) -> str:
+    if stage.accumulate is not None:
+        return f"statistics_{stage.accumulate}"
+    return "calibrate" if any(stage.loads(c) for c in creates) else "correct"
+
+
+def _stages(settings: CalibrationSettings, iteration: int) -> tuple[list[Stage], tuple]:
+    """The chain cut at its global terms; the terms skipped at ``iteration``."""
+    stages, solves, skipped, in_use = [], [], [], False
     for term in settings.terms:
         solver = get_solver(term)
         if iteration < settings.term_controls(term)[0]:
-            for w in range(nwin):
-                if term not in gts[w]:
-                    gts[w][term] = rsexecute.execute(_create)(term, vis_list[w], settings)
+            skipped.append(term)
             continue
-        if solver.frequency_dependent:
-            for w in range(nwin):
-                current[w], gts[w][term] = rsexecute.execute(_solve_and_correct, nout=2)(
-                    term, current[w], model_vislist[w], gts[w].get(term), settings
-                )
+        in_use = True
+        if not settings.global_solution or solver.frequency_dependent:
+            solves.append(term)
             continue
         if not (hasattr(solver, "accumulate") and hasattr(solver, "solve_accumulated")):
             raise CalibrationError(
                 f"solver {term!r} has no accumulate/solve_accumulated, so it cannot be solved "
                 "globally; use global_solution=False"
             )
-        parts = [
-            rsexecute.execute(_accumulate, nout=2)(
-                term, current[w], model_vislist[w], gts[w].get(term), settings
+        stages.append(Stage(tuple(solves), term))
+        solves = []
+    stages.append(Stage(tuple(solves), None, corrects=in_use))
+    return stages, tuple(skipped)
+
+
+def _groups(vis_list: list, windows_per_task: int | None) -> list[list[int]]:
+    """Consecutive windows per task (see :func:`calibrate_list`)."""
+    nwin = len(vis_list)
+    if windows_per_task is not None:
+        if isinstance(windows_per_task, bool) or not isinstance(windows_per_task, int):
+            raise CalibrationError(
+                f"windows_per_task must be None or an integer >= 1, got {windows_per_task!r}"
             )
-            for w in range(nwin)
+        if windows_per_task < 1:
+            raise CalibrationError(f"windows_per_task must be >= 1, got {windows_per_task}")
+        return [
+            list(range(w, min(nwin, w + windows_per_task)))
+            for w in range(0, nwin, windows_per_task)
         ]
-        table = rsexecute.execute(_solve_global)(term, parts, settings)
-        for w in range(nwin):
-            gts[w][term] = table
-            current[w] = rsexecute.execute(apply_gaintable)(current[w], table, inverse=True)
-    return current, gts
+    groups: list[list[int]] = []
+    total = TASK_VISIBILITIES  # start a new group at the first window
+    for w, vis in enumerate(vis_list):
+        size = _size(vis)
+        if size is None or total >= TASK_VISIBILITIES:
+            groups.append([w])
+            total = TASK_VISIBILITIES if size is None else size
+        else:
+            groups[-1].append(w)
+            total += size
+    return groups
+
+
+def _size(vis) -> int | None:
+    """Visibilities of a window whose size is known here (None: deferred)."""
+    if isinstance(vis, Visibility):
+        return int(vis.vis.size)
+    if is_source(vis):
+        size = 1
+        for n in vis.shape:
+            size *= int(n)
+        return size
+    return None
+
+
+def _deferred(value) -> bool:
+    """A Dask collection (``Delayed``) or a ``distributed.Future``."""
+    return hasattr(value, "__dask_graph__") or (
+        hasattr(value, "key") and callable(getattr(value, "result", None))
+    )
+
+
+def _check_visibilities(name: str, items: list, none_allowed: bool) -> None:
+    for v in items:
+        if isinstance(v, Visibility) or is_source(v) or _deferred(v):
+            continue
+        if v is None and none_allowed:
+            continue
+        what = "Visibility objects, visibility sources" + (" or None" if none_allowed else "")
+        raise CalibrationError(f"{name} must hold {what}, got {type(v).__name__}")
 
 
 def _tables_by_term(given) -> dict:
@@ -247,21 +344,3 @@ def _tables_by_term(given) -> dict:
             f"{type(given).__name__}"
         )
     return dict(given)
-
-
-def _calibrate_windows(vis_list, model_vislist, gts, settings, iteration):
-    """Per-window solutions: one task per window runs the whole chain.
-
-    The task returns the calibrated window and then one table per term, unpacked here
-    (``nout``) into a dict by term: the graph never has to iterate a deferred dict, so
-    the tables can be the next call's ``gt_list`` in every execution mode.
-    """
-    calibrated, tables = [], []
-    nout = 1 + len(settings.terms)
-    for vis, model, given in zip(vis_list, model_vislist, gts):
-        corrected, *solved = rsexecute.execute(_calibrate_window, nout=nout)(
-            vis, model, given, settings, iteration
-        )
-        calibrated.append(corrected)
-        tables.append({**given, **dict(zip(settings.terms, solved))})
-    return calibrated, tables
