@@ -18,7 +18,9 @@ Tasks carry real work (DESIGN §4). The chain is cut at its global terms into *s
 windows: read the window, correct it by the tables of the earlier stages, make the unit
 tables of skipped terms, solve the per-window terms, then reduce to the statistics of the
 stage's global term or, in the last stage, give the calibrated window. Only gain tables and
-statistics pass between tasks: no task keeps or sends corrected data to another.
+statistics pass between tasks: no task keeps or sends corrected data to another. On a
+cluster, windows given as Visibility (not deferred) are scattered once per call, a group
+per object, rather than embedded in the task of every stage.
 
 Visibility sources (:mod:`uvflow.datamodels.sources`): any window or model may be a
 source; a task loads it where it runs. The calibrated window of a source is a derived
@@ -192,9 +194,10 @@ def calibrate_list(
     groups = _groups(vis_list, windows_per_task)
     applied: list[dict] = [{} for _ in range(nwin)]  # tables of earlier stages, chain order
     calibrated = list(vis_list)
+    data, models = _held(vis_list, groups), _held(model_vislist, groups)
     for s, stage in enumerate(stages):
         results, positions = [], []
-        for group in groups:
+        for g, group in enumerate(groups):
             creates = [
                 tuple(t for t in skipped if t not in gts[w]) if s == 0 else () for w in group
             ]
@@ -202,22 +205,16 @@ def calibrate_list(
             if nout == 0:
                 continue
             terms = (*stage.solves, stage.accumulate)
-            args = (
-                [vis_list[w] for w in group],
-                [model_vislist[w] for w in group],
-                [dict(applied[w]) for w in group],
-                [{t: gts[w][t] for t in terms if t in gts[w]} for w in group],
-                creates,
-                settings,
-                iteration,
-                stage,
-            )
+            given = [{t: gts[w][t] for t in terms if t in gts[w]} for w in group]
+            tables = [dict(applied[w]) for w in group]
             name = _task_name(stage, creates)
-            if nout == 1 and stage.accumulate is None:  # the window's one result itself
-                one = [a[0] for a in args[:5]]
-                out = [rsexecute.execute(calibrate_one, name=name)(*one, *args[5:])]
+            if len(group) == 1 and nout == 1 and stage.accumulate is None:  # the result itself
+                task = rsexecute.execute(calibrate_one, name=name)
+                out = [task(data[g][0], models[g][0], tables[0], given[0], creates[0], settings,
+                            iteration, stage)]  # fmt: skip
             else:
-                out = rsexecute.execute(calibrate_group, nout=nout, name=name)(*args)
+                task = rsexecute.execute(calibrate_group, nout=nout, name=name)
+                out = task(data[g], models[g], tables, given, creates, settings, iteration, stage)
             results.append(out)
             positions.append(_unpack(stage, group, creates, out, gts, applied, calibrated))
         if stage.accumulate is not None:
@@ -303,6 +300,28 @@ def _groups(vis_list: list, windows_per_task: int | None) -> list[list[int]]:
             groups[-1].append(w)
             total += size
     return groups
+
+
+def _held(items: list, groups: list[list[int]]) -> list:
+    """Per group, what its tasks take: a list of its items.
+
+    On a cluster a group holding Visibility (and nothing deferred) is scattered once, as one
+    object, so that every stage's task uses it where it is instead of carrying it in the
+    graph (DESIGN §4: big inputs are scattered or loaded by tasks, not embedded in graphs).
+    """
+    held = [[items[w] for w in group] for group in groups]
+    if rsexecute.mode == "distributed":
+        send = [
+            g
+            for g, group in enumerate(held)
+            if any(isinstance(v, Visibility) for v in group) and not any(map(_deferred, group))
+        ]
+        objects = [held[g] if len(held[g]) > 1 else held[g][0] for g in send]
+        for g, future in zip(
+            send, rsexecute.scatter(objects) if send else ()
+        ):  # a group of one: a list of its future
+            held[g] = [future] if len(held[g]) == 1 else future
+    return held
 
 
 def _size(vis) -> int | None:
