@@ -206,15 +206,16 @@ def calibrate_list(
                 continue
             terms = (*stage.solves, stage.accumulate)
             given = [{t: gts[w][t] for t in terms if t in gts[w]} for w in group]
+            model = models[g] if stage.solves or stage.accumulate else [None] * len(group)
             tables = [dict(applied[w]) for w in group]
             name = _task_name(stage, creates)
             if len(group) == 1 and nout == 1 and stage.accumulate is None:  # the result itself
                 task = rsexecute.execute(calibrate_one, name=name)
-                out = [task(data[g][0], models[g][0], tables[0], given[0], creates[0], settings,
+                out = [task(data[g][0], model[0], tables[0], given[0], creates[0], settings,
                             iteration, stage)]  # fmt: skip
             else:
                 task = rsexecute.execute(calibrate_group, nout=nout, name=name)
-                out = task(data[g], models[g], tables, given, creates, settings, iteration, stage)
+                out = task(data[g], model, tables, given, creates, settings, iteration, stage)
             results.append(out)
             positions.append(_unpack(stage, group, creates, out, gts, applied, calibrated))
         if stage.accumulate is not None:
