@@ -19,7 +19,50 @@ from .configuration import Configuration
 from .polarisation import PolarisationFrame
 from .visibility import Visibility
 
-__all__ = ["random_configuration", "hour_angle_uvw", "simple_visibility", "read_ms_peak_rss"]
+
+class MemorySource:
+    """A visibility source that gives a copy of a Visibility it holds (for tests).
+
+    It follows :class:`~uvflow.datamodels.VisibilitySource` as a reader of a file would,
+    and counts its loads in this process (``MemorySource.loads``), so that a test can see how
+    often a workflow reads each chunk (serial runs; worker processes count their own).
+
+    Parameters
+    ----------
+    vis : Visibility
+        ``vis[ntime, nbaseline, nchan, npol]``, given back as a copy by every ``load()``.
+    """
+
+    loads = 0
+
+    def __init__(self, vis: Visibility):
+        self.vis = vis
+
+    @property
+    def shape(self) -> tuple[int, int, int, int]:
+        """The held Visibility's ``vis`` shape."""
+        return tuple(self.vis.vis.shape)
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of the held Visibility's vis, weight, flags and uvw."""
+        v = self.vis
+        return int(v.vis.nbytes + v.weight.nbytes + v.flags.nbytes + v.uvw.nbytes)
+
+    def load(self) -> Visibility:
+        """A copy of the held Visibility (its arrays copied, so callers may change them)."""
+        MemorySource.loads += 1
+        v = self.vis
+        return v.replace(vis=v.vis.copy(), weight=v.weight.copy(), flags=v.flags.copy())
+
+
+__all__ = [
+    "random_configuration",
+    "hour_angle_uvw",
+    "simple_visibility",
+    "read_ms_peak_rss",
+    "MemorySource",
+]
 
 
 def random_configuration(

@@ -48,6 +48,7 @@ __all__ = [
     "CleanSettings",
     "ALGORITHM_KEYWORDS",
     "GRIDDING_KEYWORDS",
+    "apply_weighting",
 ]
 
 log = logging.getLogger(__name__)
@@ -228,14 +229,47 @@ class WeightingSettings:
                 raise ImagingError(f"taper must be > 0 (image-plane FWHM), got {self.taper!r}")
             object.__setattr__(self, "taper", float(fwhm))
 
+    def apply(self, vis: Visibility, grid: Image | None = None) -> Visibility:
+        """``vis`` with its weights made the imaging weights (the taper included).
+
+        Parameters
+        ----------
+        vis : Visibility
+            ``weight`` [ntime, nbaseline, nchan, npol] the data weights.
+        grid : Image, optional
+            The gridded weights of all the data (:func:`uvflow.imaging.grid_weights`,
+            summed over windows); needed for uniform and robust weighting.
+        """
+        from .weighting import apply_grid_weights, taper_visibility_gaussian
+
+        if self.needs_grid:
+            if grid is None:
+                raise ImagingError(f"{self.weighting} weighting needs the gridded weights")
+            vis = apply_grid_weights(
+                vis, grid, weighting=self.weighting, robustness=self.robustness
+            )
+        if self.taper is not None:
+            vis = taper_visibility_gaussian(vis, self.taper)
+        return vis
+
     @property
     def needs_grid(self) -> bool:
         """Whether the weights depend on the density of samples on the uv grid."""
         return self.weighting != "natural"
 
+    @property
+    def changes_weights(self) -> bool:
+        """Whether :meth:`apply` changes anything (not natural weighting without a taper)."""
+        return self.needs_grid or self.taper is not None
+
     def describe(self) -> dict:
         """The settings as JSON-able values."""
         return asdict(self)
+
+
+def apply_weighting(vis: Visibility, weighting: WeightingSettings, grid: Image | None = None):
+    """:meth:`WeightingSettings.apply` as a function (what a derived source calls)."""
+    return weighting.apply(vis, grid)
 
 
 @dataclass(frozen=True)

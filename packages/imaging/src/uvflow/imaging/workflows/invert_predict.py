@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from uvflow.datamodels import Image, Visibility
+from uvflow.datamodels import Image, Visibility, load_visibility
 from uvflow.execution import rsexecute, strict_keywords, sum_list_rsexecute
 from uvflow.execution.keywords import keyword_groups
 
@@ -33,14 +33,12 @@ __all__ = [
 ]
 
 
-def _invert(
-    vis: Visibility, model: Image, gridding: GriddingSettings, dopsf: bool, normalise: bool
-):
-    return gridding.invert(vis, model, dopsf=dopsf, normalise=normalise)
+def _invert(vis, model: Image, gridding: GriddingSettings, dopsf: bool, normalise: bool):
+    return gridding.invert(load_visibility(vis), model, dopsf=dopsf, normalise=normalise)
 
 
-def _predict(vis: Visibility, model: Image, gridding: GriddingSettings) -> Visibility:
-    return gridding.predict(vis, model)
+def _predict(vis, model: Image, gridding: GriddingSettings) -> Visibility:
+    return gridding.predict(load_visibility(vis), model)
 
 
 def invert_windows(
@@ -50,7 +48,7 @@ def invert_windows(
 
     Parameters
     ----------
-    vis_list : list of Visibility (or graphs of them)
+    vis_list : list of Visibility or visibility sources (or graphs of them)
     models : Image or list of Image (or graphs)
         Templates of the images made, one per window or one shared by all.
     gridding : GriddingSettings
@@ -71,7 +69,7 @@ def predict_windows(vis_list, models, gridding: GriddingSettings) -> list:
 
 
 def residual_image(
-    vis: Visibility, model: Image, gridding: GriddingSettings | None = None, normalise: bool = True
+    vis, model: Image, gridding: GriddingSettings | None = None, normalise: bool = True
 ) -> tuple[Image, np.ndarray]:
     """The dirty image of ``vis − predict(model)``: ``(Image, sumwt[nchan, npol])``.
 
@@ -79,8 +77,9 @@ def residual_image(
 
     Parameters
     ----------
-    vis : Visibility
-        ``vis[ntime, nbaseline, nchan, npol]`` complex, with ``weight`` and ``flags``.
+    vis : Visibility or visibility source
+        ``vis[ntime, nbaseline, nchan, npol]`` complex, with ``weight`` and ``flags`` (a
+        source is loaded here: :func:`uvflow.datamodels.load_visibility`).
     model : Image
         data float [nchan, npol, ny, nx], Jy/pixel; also the template of the image made.
     gridding : GriddingSettings, optional
@@ -97,6 +96,7 @@ def residual_image(
         Sum of the gridding weights per plane.
     """
     gridding = GriddingSettings() if gridding is None else gridding
+    vis = load_visibility(vis)
     if np.any(model.data):
         modelvis = gridding.predict(vis, model)
         vis = vis.replace(vis=vis.vis - modelvis.vis)
@@ -123,7 +123,7 @@ def invert_list_rsexecute_workflow(
 
     Parameters
     ----------
-    vis_list : list of Visibility (or graphs of them)
+    vis_list : list of Visibility or visibility sources (or graphs of them)
     template_model_imagelist : Image or list of Image (or graphs)
         One per window, or one shared by all.
     dopsf, normalise : bool
@@ -145,7 +145,7 @@ def predict_list_rsexecute_workflow(vis_list, model_imagelist, **gridding) -> li
 
     Parameters
     ----------
-    vis_list : list of Visibility (or graphs of them)
+    vis_list : list of Visibility or visibility sources (or graphs of them)
         One per window, ``vis[ntime, nbaseline, nchan, npol]`` (uvw, frequencies, frame and
         dtype are used, not the data).
     model_imagelist : Image or list of Image (or graphs)
@@ -169,7 +169,7 @@ def residual_list_rsexecute_workflow(
 
     Parameters
     ----------
-    vis_list : list of Visibility (or graphs of them)
+    vis_list : list of Visibility or visibility sources (or graphs of them)
         One per window, ``vis[ntime, nbaseline, nchan, npol]`` complex.
     model_imagelist : Image or list of Image (or graphs)
         Models, data float [nchan, npol, ny, nx] Jy/pixel, one per window or one for all;
@@ -216,7 +216,7 @@ def sum_predict_results_rsexecute(vis_list, split: int = 2):
 
     Parameters
     ----------
-    vis_list : list of Visibility (or graphs of them)
+    vis_list : list of Visibility or visibility sources (or graphs of them)
         Predictions for the same samples: ``vis[ntime, nbaseline, nchan, npol]`` complex of
         one shape.
     split : int

@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-from uvflow.datamodels import subtract_visibility
+from uvflow.datamodels import derive, is_source, load_visibility, subtract_visibility
 from uvflow.execution import rsexecute, strict_keywords, sum_list_rsexecute
 
 from ..errors import ImagingError
-from ..settings import WeightingSettings
-from ..weighting import (
-    apply_grid_weights,
-    grid_weights,
-    taper_visibility_gaussian,
-    taper_visibility_tukey,
-)
+from ..settings import WeightingSettings, apply_weighting
+from ..weighting import grid_weights, taper_visibility_gaussian, taper_visibility_tukey
 from ._lists import window_list
 
 __all__ = [
@@ -28,6 +23,18 @@ def _sum_grids(a, b):
     return a.replace(data=a.data + b.data)
 
 
+def _grid_weights(vis, model):
+    return grid_weights(load_visibility(vis), model)
+
+
+def _weighted(vis, weighting: WeightingSettings, grid):
+    """The weighted data: a derived source for a source (read and weighted where loaded),
+    a new Visibility for a Visibility."""
+    if is_source(vis):
+        return derive(vis, apply_weighting, weighting, grid)
+    return weighting.apply(vis, grid)
+
+
 def weight_windows(vis_list, grid_templates, weighting: WeightingSettings, split: int = 2) -> list:
     """Imaging weights (and taper) of every window, on ONE uv grid shared by all windows.
 
@@ -37,7 +44,10 @@ def weight_windows(vis_list, grid_templates, weighting: WeightingSettings, split
 
     Parameters
     ----------
-    vis_list : list of Visibility (graphs)
+    vis_list : list of Visibility or visibility sources (or graphs of them)
+        A source (:mod:`uvflow.datamodels.sources`) is read by the grid task and comes back
+        as a derived source, weighted wherever it is loaded (nothing the size of the data
+        is kept); a Visibility comes back reweighted.
     grid_templates : Image or list of Image
         The images to be made (grid size and cell); all windows must share ny, nx and cell.
     weighting : WeightingSettings
@@ -46,26 +56,21 @@ def weight_windows(vis_list, grid_templates, weighting: WeightingSettings, split
 
     Returns
     -------
-    list of Visibility
-        Per window, the data with ``weight`` holding the imaging weights (graphs in Dask
-        mode); natural weighting without a taper returns ``vis_list`` itself.
+    list
+        Per window, the weighted data (graphs in Dask mode); natural weighting without a
+        taper returns ``vis_list`` itself.
     """
     if not isinstance(weighting, WeightingSettings):
         raise TypeError(f"weighting must be a WeightingSettings, got {type(weighting).__name__}")
     out = list(vis_list)
+    if not weighting.changes_weights:
+        return out
+    total = None
     if weighting.needs_grid:
         models = window_list("model_imagelist", grid_templates, len(out))
-        grids = [rsexecute.execute(grid_weights)(v, m) for v, m in zip(out, models)]
+        grids = [rsexecute.execute(_grid_weights)(v, m) for v, m in zip(out, models)]
         total = sum_list_rsexecute(grids, func=_sum_grids, split=split)
-        out = [
-            rsexecute.execute(apply_grid_weights)(
-                v, total, weighting=weighting.weighting, robustness=weighting.robustness
-            )
-            for v in out
-        ]
-    if weighting.taper is not None:
-        out = [rsexecute.execute(taper_visibility_gaussian)(v, weighting.taper) for v in out]
-    return out
+    return [rsexecute.execute(_weighted)(v, weighting, total) for v in out]
 
 
 @strict_keywords
