@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pytest
 
@@ -13,6 +15,7 @@ from uvflow.calibration import (
     solve_calibrate_chain,
 )
 from uvflow.calibration.calibration_workflows import (
+    TASK_VISIBILITIES,
     calibrate_list,
     calibrate_list_rsexecute_workflow,
 )
@@ -321,3 +324,40 @@ def test_task_counts_with_windows_grouped(nwin):
         "statistics_T": pairs + alone, "solve_T": 1, "statistics_G": pairs + alone,
         "solve_G": 1, "correct": pairs + alone, **({"getitem": 2 * pairs} if pairs else {}),
     }  # fmt: skip
+
+
+@dataclass(frozen=True)
+class _Sized:
+    """A source of a given shape that is never loaded (only its size is read)."""
+
+    shape: tuple
+
+    @property
+    def nbytes(self):
+        return int(np.prod(self.shape)) * 8
+
+    def load(self):
+        raise AssertionError("not loaded when the graph is built")
+
+
+@pytest.mark.parametrize(
+    "nvis, per_task", [(TASK_VISIBILITIES // 4, 4), (TASK_VISIBILITIES // 3, 3),
+                       (TASK_VISIBILITIES // 2 + 1, 1), (4 * TASK_VISIBILITIES, 1)],
+)  # fmt: skip
+def test_windows_share_a_task_up_to_task_visibilities(nvis, per_task):
+    """windows_per_task=None: consecutive windows of known size share a task while together
+    they have at most TASK_VISIBILITIES; a deferred window has a task of its own."""
+    sources = [_Sized((1, 1, nvis, 1)) for _ in range(8)]
+    settings = CalibrationSettings.create("TG", None, True)
+    rsexecute.set_client(use_dask=True, scheduler="synchronous")
+    try:
+        deferred = rsexecute.execute(lambda s: s)(sources[0])
+        counts = {}
+        for vis_list in (sources, [*sources, deferred]):
+            keys = _graph_keys(calibrate_list(vis_list, [None] * len(vis_list), None, settings))
+            names = [(k[0] if isinstance(k, tuple) else k).split("-")[0] for k in keys]
+            counts[len(vis_list)] = names.count("statistics_T")
+    finally:
+        rsexecute.close()
+        rsexecute.set_client(use_dask=False)
+    assert counts == {8: -(-8 // per_task), 9: -(-8 // per_task) + 1}

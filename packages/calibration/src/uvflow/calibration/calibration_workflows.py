@@ -75,8 +75,9 @@ from .window_tasks import Stage, calibrate_group, calibrate_one, solve_global
 
 __all__ = ["TASK_VISIBILITIES", "calibrate_list", "calibrate_list_rsexecute_workflow"]
 
-#: Visibilities (time × baseline × channel × correlation) a task gathers from consecutive
-#: windows of known size (``windows_per_task=None``): ~100 ms of statistics at ~20 M/s.
+#: At most this many visibilities (time × baseline × channel × correlation) in a task made
+#: of several consecutive windows of known size (``windows_per_task=None``): ~100 ms of
+#: statistics at ~20 M/s. A bigger window has a task of its own.
 TASK_VISIBILITIES = 1 << 21
 
 
@@ -154,11 +155,12 @@ def calibrate_list(
     settings : CalibrationSettings
         Terms, controls and ``global_solution``, checked when the settings were made.
     windows_per_task : int, optional
-        Consecutive windows one task works on (each stage). None: windows whose size is
-        known here (a Visibility, or a source's ``shape``) are gathered until a task
-        has :data:`TASK_VISIBILITIES`, and a deferred window has a task of its own. A
-        number is best for many small windows given as sources (a task of Visibility
-        windows that live on different Dask workers copies them to one).
+        Consecutive windows one task works on (each stage). None: consecutive windows
+        whose size is known here (a Visibility, or a source's ``shape``) share a task as
+        long as together they have at most :data:`TASK_VISIBILITIES`; a bigger or a
+        deferred window has a task of its own. A number is best for many small windows
+        given as deferred sources (a task of Visibility windows that live on different
+        Dask workers copies them to one).
 
     Returns
     -------
@@ -291,12 +293,12 @@ def _groups(vis_list: list, windows_per_task: int | None) -> list[list[int]]:
             for w in range(0, nwin, windows_per_task)
         ]
     groups: list[list[int]] = []
-    total = TASK_VISIBILITIES  # start a new group at the first window
+    total = TASK_VISIBILITIES + 1  # the first window starts a group
     for w, vis in enumerate(vis_list):
         size = _size(vis)
-        if size is None or total >= TASK_VISIBILITIES:
+        if size is None or total + size > TASK_VISIBILITIES:  # a window too big to add
             groups.append([w])
-            total = TASK_VISIBILITIES if size is None else size
+            total = TASK_VISIBILITIES + 1 if size is None else size
         else:
             groups[-1].append(w)
             total += size
@@ -327,6 +329,8 @@ def _held(items: list, groups: list[list[int]]) -> list:
 
 def _size(vis) -> int | None:
     """Visibilities of a window whose size is known here (None: deferred)."""
+    if _deferred(vis):  # first: a Delayed has every attribute, so it passes is_source
+        return None
     if isinstance(vis, Visibility):
         return int(vis.vis.size)
     if is_source(vis):
