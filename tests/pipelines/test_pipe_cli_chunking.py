@@ -2,7 +2,11 @@
 
 The MS: MeerKAT within 1 km (44 dishes, 946 baselines), 8 integrations, 4 channels, three
 sources; 64² images. The largest task of the whole data is estimated at 2.6 MiB (the PSF
-task); a 3 MB limit (half of it for the tasks: 1.4 MiB) needs 2 frequency x 4 time chunks.
+task). ``--memory-limit`` bounds a whole process, so what the tasks may use is the limit
+above what the process holds before reading data (its baseline, measured when the run
+plans its chunks); the runs here are in this test process, so the limit is its RSS plus
+3 MB (half of that for a task: ~1.4 MiB), which needs several chunks. The planner's choice
+for an exact budget is tested directly (``chunk_piece`` with a given ``MemoryBudget``).
 """
 
 from __future__ import annotations
@@ -14,9 +18,11 @@ import numpy as np
 import pytest
 from astropy.io import fits
 
-from uvflow.execution import rsexecute
+from uvflow.datamodels.io import ms_index
+from uvflow.execution import current_rss_bytes, rsexecute
 from uvflow.pipelines.cli import main
-from uvflow.pipelines.cli.image_memory import memory_limit, split_visibility
+from uvflow.pipelines.cli.image_data import Piece
+from uvflow.pipelines.cli.image_memory import MemoryBudget, chunk_piece, memory_limit
 
 SIMULATE = [
     "simulate", "--array", "meerkat", "--rmax", "1000", "--ntimes", "8", "--nchan", "4",
@@ -50,13 +56,17 @@ def runs(tmp_path_factory):
     try:
         for name, extra in (
             ("whole", ["--nworkers", "0"]),
-            ("split", ["--nworkers", "0", "--memory-limit", "3MB"]),
-            ("dask", ["--nworkers", "2", "--memory-limit", "3MB"]),
-            ("ical", ["--nworkers", "0", "--memory-limit", "4MB", "--mode", "ical",
+            ("split", ["--nworkers", "0", "--memory-limit", "+3MB"]),
+            ("dask", ["--nworkers", "2", "--task-memory", "1444528"]),
+            ("ical", ["--nworkers", "0", "--memory-limit", "+4MB", "--mode", "ical",
                       "--calibration-context", "T"]),
-            ("spectral", ["--nworkers", "0", "--memory-limit", "4MB", "--mode", "spectral"]),
+            ("spectral", ["--nworkers", "0", "--memory-limit", "+4MB", "--mode", "spectral"]),
         ):  # fmt: skip
             capture.messages.clear()
+            if "+3MB" in extra or "+4MB" in extra:  # the limit above this process's RSS
+                i = extra.index("--memory-limit") + 1
+                extra = list(extra)
+                extra[i] = str(current_rss_bytes() + int(extra[i][1]) * 10**6)
             assert main(["image", str(ms), "-name", str(d / name), *IMAGE, *extra]) == 0
             logs[name] = list(capture.messages)
     finally:
@@ -72,15 +82,32 @@ def _chunking(d, name) -> dict:
 def test_small_limit_forces_chunks_and_logs_the_estimate(runs):
     d, logs = runs
     whole, split = _chunking(d, "whole"), _chunking(d, "split")
-    assert whole == {"memory_limit_bytes": None, "source": "none", "windows": []}
-    assert split["memory_limit_bytes"] == 3_000_000 and split["source"] == "--memory-limit"
+    assert whole["source"] == "half of this machine's memory"
+    assert [(w["nfreq"], w["ntime"]) for w in whole["windows"]] == [(1, 1)]
+    assert split["source"] == "--memory-limit" and split["resident"] is not None
     (w,) = split["windows"]
-    assert (w["nfreq"], w["ntime"]) == (2, 4)
-    assert w["task_bytes"] <= 3_000_000 // 2
-    assert any(m.startswith("chunking: 2 frequency windows x 4 time chunks; largest task ~")
-               and "within 1.4 MiB per task" in m for m in logs["split"])  # fmt: skip
-    assert any("data split into 2 frequency x 4 time chunks" in m for m in logs["split"])
-    assert any("no memory limit" in m for m in logs["whole"])
+    assert w["nfreq"] * w["ntime"] > 1 and w["nchunks"] == w["nfreq"] * w["ntime"]
+    assert any(m.startswith("chunking: ") and "largest task ~" in m for m in logs["split"])
+    assert any("split into" in m and "time chunks" in m for m in logs["split"])
+
+
+def test_planner_for_a_given_budget(runs):
+    """With 3 MB above the baseline (1.4 MiB per task) the whole data (2.6 MiB) need two
+    frequency x four time chunks, each estimated within the budget."""
+    d, _ = runs
+    (part,) = ms_index(d / "c.ms")
+    from uvflow.datamodels import create_image
+
+    template = create_image(64, np.deg2rad(10 / 3600), part.phasecentre, 1.375e9,
+                            channel_bandwidth=2e8)  # fmt: skip
+    budget = MemoryBudget(limit=200_000_000 + 3_000_000, source="test", baseline=200_000_000,
+                          nworkers=1, threads=1)  # fmt: skip
+    piece = Piece(part, np.arange(part.nchan), 0)
+    chunks, choice = chunk_piece(piece, template, "cip", budget, "TG")
+    assert (choice["nfreq"], choice["ntime"]) == (2, 4)
+    assert choice["task_bytes"] <= 3_000_000 // 2 and len(chunks) == 8
+    assert [c.shape[:3] for c in chunks[:4]] == [(2, 946, 2)] * 4
+    assert sum(c.nbytes for c in chunks) >= part.nbytes - 8 * 946 * 24  # every sample once
 
 
 def test_chunked_products_equal_the_whole_run(runs):
@@ -97,7 +124,8 @@ def test_chunked_products_equal_the_whole_run(runs):
 
 
 def test_chunked_dask_equals_chunked_serial(runs):
-    """The same chunks on 2 workers (each chunk scattered on its own): same answer."""
+    """The same chunks on 2 workers (each read by its own task): the same answer. The
+    workers' baseline is not this process's, so the task memory is given instead."""
     d, _ = runs
     assert _chunking(d, "dask")["windows"] == _chunking(d, "split")["windows"]
     for kind in KINDS:
@@ -127,25 +155,13 @@ def test_default_limit_is_the_workers(tmp_path):
     finally:
         rsexecute.close()
     rsexecute.set_client(use_dask=False)
-    assert memory_limit(None) == (None, "none")
-
-
-def test_split_visibility(runs):
-    from uvflow.datamodels import read_ms
-
-    d, _ = runs
-    (vis,) = read_ms(d / "c.ms")
-    assert split_visibility(vis, 1, 1) is vis
-    chunks = split_visibility(vis, 2, 3)
-    assert [(c.nchan, c.ntime) for c in chunks] == [(2, 3), (2, 3), (2, 2)] * 2
-    np.testing.assert_array_equal(np.concatenate([c.vis for c in chunks[:3]], axis=0),
-                                  vis.vis[:, :, :2])  # fmt: skip
+    assert memory_limit(None)[1] == "half of this machine's memory"
 
 
 @pytest.mark.parametrize(
     "limit, message",
     [("4 parsecs", "--memory-limit: memory '4 parsecs' not understood"),
-     ("0.5MB", "raise memory_limit or make smaller images")],
+     ("0.5MB", "is below what a process holds before reading any data")],
 )  # fmt: skip
 def test_bad_memory_limit(runs, tmp_path, capsys, limit, message):
     d, _ = runs

@@ -45,6 +45,7 @@ _LAZY = {
     "PluginGroup": "plugins",
     "PluginLoadError": "plugins",
     "sum_list_rsexecute": "reduction",
+    "table_lock": "locks",
 }
 
 

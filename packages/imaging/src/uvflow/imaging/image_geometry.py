@@ -41,11 +41,14 @@ def good_image_size(n: float) -> int:
         m = g + 1
 
 
-def _uvmax(vis: Visibility) -> float:
-    if vis.nvis == 0:
-        raise ImagingError("the visibilities are empty: no uv coverage to size an image from")
-    r = float(np.max(np.hypot(vis.uvw[..., 0], vis.uvw[..., 1])))
-    uvmax = r * float(np.max(vis.frequency)) / SPEED_OF_LIGHT
+def _uvmax(vis) -> float:
+    if hasattr(vis, "uv_max_wavelengths"):  # an indexed part of a file: from its index
+        uvmax = float(vis.uv_max_wavelengths)
+    else:
+        if vis.nvis == 0:
+            raise ImagingError("the visibilities are empty: no uv coverage to size an image from")
+        r = float(np.max(np.hypot(vis.uvw[..., 0], vis.uvw[..., 1])))
+        uvmax = r * float(np.max(vis.frequency)) / SPEED_OF_LIGHT
     if not uvmax > 0:
         raise ImagingError("every baseline has u = v = 0: give cellsize explicitly")
     return uvmax
@@ -73,7 +76,10 @@ def create_image_from_visibility(
 
     Parameters
     ----------
-    vis : Visibility
+    vis : Visibility, or an indexed part of a file
+        A part (:func:`uvflow.datamodels.io.ms_index`, ``uvfits_index``) gives what is
+        needed from its index: ``uv_max_wavelengths``, ``frequency``,
+        ``channel_bandwidth``, ``configuration``, ``phasecentre``.
     npixel : int or (ny, nx), optional
         Default: the smallest even FFT-friendly size covering twice the primary beam
         (``2 λ_max / D`` radians, D the smallest dish), which needs ``vis.configuration``.

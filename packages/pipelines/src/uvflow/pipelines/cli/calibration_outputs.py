@@ -3,17 +3,17 @@
 ``<name>-gaintable.zarr`` holds the solved chain as one table (``J = J_1 @ J_2 …`` in
 calibration-context order, so that correcting by it equals correcting term by term);
 ``<name>-NNNN-gaintable.zarr`` per output channel when the windows' tables differ.
-MODEL_DATA and CORRECTED_DATA go into the input MeasurementSets with ``write_column``,
-per piece as read (so each keeps its MS rows and channels).
+MODEL_DATA and CORRECTED_DATA go into the input MeasurementSets chunk by chunk, each chunk
+by a task that reads it (its MS rows and channels) and writes it under the table's lock.
 """
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 
-from uvflow.datamodels import write_column
+from uvflow.datamodels import load_visibility
+from uvflow.datamodels.io import ensure_column, write_rows
+from uvflow.execution import rsexecute, table_lock
 
 __all__ = ["write_gaintables", "write_columns"]
 
@@ -52,23 +52,62 @@ def write_gaintables(writer, gt_list, context: str) -> None:
             write_gaintable_zarr(t, writer.temporary("gaintable", b, "zarr"))
 
 
-def write_columns(args, windows, models, gt_list, gridding) -> None:
-    """MODEL_DATA (the final model at each piece's samples) and CORRECTED_DATA (the data
-    corrected by the ICAL gains), written into each input MS with ``write_column``."""
-    from uvflow.calibration import apply_calibration_chain
+def _same(value):
+    return value
+
+
+def _model_rows(chunk, model, gridding, column: str) -> int:
+    """Predict ``model`` at a chunk's samples and write them into ``column`` (a task)."""
+    vis = load_visibility(chunk)
+    pred = gridding.predict(vis, model)
+    with table_lock(pred.meta["ms_path"]):
+        write_rows(pred.meta["ms_path"], pred, column)
+    return int(pred.nvis)
+
+
+def _corrected_rows(chunk, tables, calibration, iteration: int, column: str) -> int:
+    """Correct a chunk's data by the gain tables and write them into ``column`` (a task)."""
+    from uvflow.calibration.chain import apply_chain
+
+    vis = apply_chain(load_visibility(chunk), tables, calibration, iteration)
+    with table_lock(vis.meta["ms_path"]):
+        write_rows(vis.meta["ms_path"], vis, column)
+    return int(vis.nvis)
+
+
+def write_columns(args, windows, models, gt_list, gridding) -> int:
+    """MODEL_DATA (the final model at each chunk's samples) and CORRECTED_DATA (the data
+    corrected by the ICAL gains) written into the input MeasurementSets.
+
+    Each chunk is read, predicted or corrected, and written by a task of its own (its own
+    table handle); the writes of one table are serialised by a lock on its path
+    (:func:`uvflow.execution.table_lock`), and the columns are created first, here.
+
+    Returns
+    -------
+    int
+        Samples written.
+    """
+    from uvflow.calibration import CalibrationSettings
     from uvflow.pipelines.ical import default_ical_controls
 
-    by_ms: dict[str, dict[str, list]] = {}
-    for piece, b in zip(windows.pieces, windows.band):
-        out = by_ms.setdefault(
-            os.fspath(piece.meta["ms_path"]), {"MODEL_DATA": [], "CORRECTED_DATA": []}
-        )
-        if args.write_model:
-            out["MODEL_DATA"].append(gridding.predict(piece, models[b]))
-        if args.write_corrected and gt_list is not None and gt_list[b] is not None:
-            out["CORRECTED_DATA"].append(apply_calibration_chain(
-                piece, gt_list[b], args.calibration_context, default_ical_controls(), args.nmajor))  # fmt: skip
-    for path, columns in by_ms.items():
-        for column, vs in columns.items():
-            if vs:
-                write_column(path, vs, column)
+    columns = (["MODEL_DATA"] if args.write_model else []) + (
+        ["CORRECTED_DATA"] if args.write_corrected and gt_list is not None else []
+    )
+    paths = {c.path for band in windows.sources for c in band}
+    for path in sorted(paths):
+        for column in columns:
+            ensure_column(path, column)
+    calibration = CalibrationSettings.create(args.calibration_context, default_ical_controls())
+    tasks = []
+    for b, band in enumerate(windows.sources):
+        # one graph node per band's model and tables, not a copy in every chunk's task
+        model = rsexecute.execute(_same)(models[b]) if args.write_model else None
+        tables = rsexecute.execute(_same)(gt_list[b]) if "CORRECTED_DATA" in columns else None
+        for chunk in band:
+            if args.write_model:
+                tasks.append(rsexecute.execute(_model_rows)(chunk, model, gridding, "MODEL_DATA"))
+            if "CORRECTED_DATA" in columns and gt_list[b] is not None:
+                tasks.append(rsexecute.execute(_corrected_rows)(
+                    chunk, tables, calibration, args.nmajor, "CORRECTED_DATA"))  # fmt: skip
+    return int(sum(rsexecute.compute(tasks, sync=True)))

@@ -10,38 +10,22 @@ import logging
 
 import numpy as np
 
-from uvflow.datamodels import read_ms, read_uvfits
 from uvflow.execution import rsexecute
-from uvflow.imaging import create_image_from_visibility
 from uvflow.imaging.workflows import image_of
 
 from . import image_graphs as graphs
 from .calibration_outputs import write_columns, write_gaintables
-from .errors import CLIError
 from .image_arguments import add_arguments
-from .image_memory import split_windows
+from .image_data import index_inputs, plan_windows
+from .image_memory import memory_budget
 from .image_options import check_arguments, line_free_channels
 from .products import KINDS, ProductWriter, find_sources, write_png
 from .report import Stages, image_statistics, versions
 from .session import describe_execution, execution
 
-__all__ = ["add_arguments", "run", "read_inputs"]
+__all__ = ["add_arguments", "run"]
 
 log = logging.getLogger(__name__)
-
-
-def read_inputs(args, opts) -> list:
-    """Every input's Visibility list, in input order."""
-    out = []
-    for path, kind in zip(args.inputs, opts["kinds"]):
-        if kind == "ms":
-            out += read_ms(path, datacolumn=args.datacolumn, field=opts["field"],
-                           spw=opts["spw"], pol=opts["frame"])  # fmt: skip
-        else:
-            if args.datacolumn != "DATA":
-                raise CLIError(f"--datacolumn applies to MeasurementSets, not to {path}")
-            out += read_uvfits(path, field=opts["field"], spw=opts["spw"], pol=opts["frame"])
-    return out
 
 
 def run(args) -> int:
@@ -50,26 +34,16 @@ def run(args) -> int:
     stages = Stages()
     with ProductWriter(args.name) as writer, execution(args):
         with stages("read"):
-            vis_list = read_inputs(args, opts)
-            first = vis_list[0]
-            template = create_image_from_visibility(
-                first, npixel=opts["npixel"], cellsize=opts["cellsize"], polarisation_frame=opts["frame"]
-            )  # fmt: skip
-            windows = graphs.make_windows(vis_list, args.channels_out or 1, (template.ny, template.nx),
-                                          template.cellsize, opts["frame"], cube=args.mode == "spectral")  # fmt: skip
-            opts["line_free"] = line_free_channels(
-                args.line_free_channels, [v.nchan for v in windows.vis]
+            parts = index_inputs(args, opts)
+            windows = plan_windows(
+                parts, args, opts, memory_budget(args.memory_limit, args.task_memory)
             )
-            nvis = int(sum(v.nvis for v in vis_list))
-            chunking = split_windows(windows, args, opts)
-            if rsexecute.using_dask:
-                windows.vis = [
-                    [rsexecute.scatter(c) for c in v] if isinstance(v, list) else rsexecute.scatter(v)
-                    for v in windows.vis
-                ]  # fmt: skip
-            if not (args.write_model or args.write_corrected):
-                windows.pieces = []  # kept only to write columns into the inputs
-            del vis_list, first
+            opts["line_free"] = line_free_channels(
+                args.line_free_channels, [t.nchan for t in windows.templates]
+            )
+            nvis = int(sum(int(np.prod(p.shape)) for p in parts))
+            chunking = windows.report
+            del parts
         gridding = opts["gridding"]
         with stages("invert"):
             vis, dirty, psf = graphs.invert_graphs(windows, gridding, opts["weighting_settings"])

@@ -181,7 +181,15 @@ def add_arguments(p) -> None:
         "--memory-limit",
         default=None,
         metavar="MEM",
-        help="memory per worker, e.g. 4GiB: each output channel's data are split into "
-        "frequency/time chunks whose estimated task memory fits (default: the Dask workers' "
-        "limit; serial: no splitting)",
+        help="memory per process, e.g. 4GiB: the limit of the local cluster's workers (or, "
+        "serial, of this process); the data are read in chunks whose tasks fit it, kept in "
+        "memory between major cycles when they fit, else read again by each task (default: "
+        "a running cluster's worker limit, else half of this machine's memory)",
+    )
+    p.add_argument_group("execution").add_argument(
+        "--task-memory",
+        default=None,
+        metavar="MEM",
+        help="memory one task's data may take, e.g. 200MB (default: half of --memory-limit "
+        "above what a process holds before reading data); chunks are cut to fit it",
     )

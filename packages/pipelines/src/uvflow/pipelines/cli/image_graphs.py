@@ -1,8 +1,7 @@
-"""Graphs of ``uvflow image``: output-channel windows, dirty images and PSFs, MFS products.
+"""Graphs of ``uvflow image``: dirty images and PSFs, and the frequency-combined products.
 
-The data are cut into ``channels_out`` equal frequency bands (across every input); the
-pieces of one band (one per input and spectral window) are joined along time into the
-band's window. Imaging weights (one uv grid shared by every window) and an optional uv
+The data are ``channels_out`` equal frequency bands (across every input), each a list of
+chunks (:mod:`.image_data`). Imaging weights (one uv grid shared by every window) and an optional uv
 taper are applied here, once; the dirty images and PSFs written as products are made here,
 and the deconvolution is the pipelines' continuum or ICAL workflow run on the weighted
 windows (``weighting='natural'`` there: the weights are already in place). The
@@ -11,11 +10,9 @@ frequency-combined (MFS) products are the sumwt-weighted combinations of the win
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
-from uvflow.datamodels import Image, Visibility, concatenate_visibility, create_image
+from uvflow.datamodels import Image
 from uvflow.execution import rsexecute
 from uvflow.imaging import restore_cube
 from uvflow.imaging.workflows import (
@@ -26,112 +23,19 @@ from uvflow.imaging.workflows import (
 )
 from uvflow.pipelines.window_chunks import flatten_windows
 
-from .errors import CLIError
-
 __all__ = [
-    "Windows", "make_windows", "invert_graphs", "mfs_graphs", "collapse_channels", "channel_of",
-    "mad_sigma", "finish_mfs",
+    "invert_graphs", "mfs_graphs", "collapse_channels", "channel_of", "mad_sigma", "finish_mfs",
 ]  # fmt: skip
 
 
-@dataclass
-class Windows:
-    """One window per output band (joined pieces), the pieces as read, and the templates."""
-
-    vis: list  # per band a Visibility, or a list of its chunks (values or scattered futures)
-    pieces: list  # Visibility per (input, band), as read (MS provenance kept)
-    band: list[int]  # band of each piece
-    templates: list[Image]  # per band, nchan 1
-    mfs_template: Image
-
-
-def _band_edges(vis_list: list[Visibility], nbands: int) -> np.ndarray:
-    lo = min(float(np.min(v.frequency - v.channel_bandwidth / 2)) for v in vis_list)
-    hi = max(float(np.max(v.frequency + v.channel_bandwidth / 2)) for v in vis_list)
-    return np.linspace(lo, hi, nbands + 1)
-
-
-def make_windows(
-    vis_list: list[Visibility],
-    nbands: int,
-    npixel,
-    cellsize: float,
-    polarisation_frame,
-    cube: bool = False,
-) -> Windows:
-    """Cut the data into (input, band) pieces and make the band and MFS templates.
-
-    ``cube``: each band's template has one channel per data channel of the band (spectral
-    line imaging) instead of one channel covering the band.
-
-    Raises
-    ------
-    CLIError
-        The inputs have different phase centres, or a band holds no channel.
-    """
-    pc = vis_list[0].phasecentre
-    for v in vis_list[1:]:
-        if v.phasecentre.separation(pc).deg > 1e-9:
-            raise CLIError(
-                "the inputs hold several fields (phase centres differ): choose one with --field"
-            )
-    edges = _band_edges(vis_list, nbands)
-    pieces, band = [], []
-    for v in vis_list:
-        idx = np.clip(np.searchsorted(edges, v.frequency, side="right") - 1, 0, nbands - 1)
-        for b in range(nbands):
-            chans = np.nonzero(idx == b)[0]
-            if chans.size == 0:
-                continue
-            piece = v if chans.size == v.nchan else v.select(channel=chans)
-            if "ms_channels" in v.meta and chans.size != v.nchan:
-                piece = piece.replace(
-                    meta=dict(v.meta, ms_channels=np.asarray(v.meta["ms_channels"])[chans])
-                )
-            pieces.append(piece)
-            band.append(b)
-    empty = sorted(set(range(nbands)) - set(band))
-    if empty:
-        raise CLIError(
-            f"--channels-out {nbands}: output channel(s) {empty} hold no data channel; "
-            "use fewer output channels"
-        )
-    mfs = create_image(npixel, cellsize, pc, 0.5 * (edges[0] + edges[-1]),
-                       channel_bandwidth=edges[-1] - edges[0], polarisation_frame=polarisation_frame)  # fmt: skip
-    vis = []
-    for b in range(nbands):
-        parts = [p for p, pb in zip(pieces, band) if pb == b]
-        try:
-            vis.append(parts[0] if len(parts) == 1 else concatenate_visibility(parts, axis="time"))
-        except ValueError as exc:
-            raise CLIError(
-                f"output channel {b}: the inputs cannot be imaged together: {exc}"
-            ) from None
-    if cube:
-        try:
-            templates = [
-                create_image(npixel, cellsize, pc, v.frequency, channel_bandwidth=v.channel_bandwidth,
-                             polarisation_frame=polarisation_frame)
-                for v in vis
-            ]  # fmt: skip
-        except ValueError as exc:
-            raise CLIError(f"--mode spectral: {exc}") from None
-    else:
-        templates = [
-            create_image(npixel, cellsize, pc, 0.5 * (edges[b] + edges[b + 1]),
-                         channel_bandwidth=edges[b + 1] - edges[b], polarisation_frame=polarisation_frame)
-            for b in range(nbands)
-        ]  # fmt: skip
-    return Windows(vis, pieces, band, templates, mfs)
-
-
-def invert_graphs(windows: Windows, gridding, weighting):
+def invert_graphs(windows, gridding, weighting):
     """Weighted windows (a window split into chunks as a list of them), and their dirty
     images and PSFs ``(Image, sumwt)`` (the chunks' combined; graphs).
 
     Parameters
     ----------
     windows : Windows
+        :class:`~.image_data.Windows`: per band a list of chunk nodes.
     gridding : GriddingSettings
     weighting : WeightingSettings
         Computed on one uv grid (one channel covering the whole band) for every window,

@@ -1,36 +1,42 @@
-"""Memory-aware chunking of ``uvflow image``: split each output channel's data to fit a worker.
+"""Memory of ``uvflow image``: the budget per worker, and chunks whose tasks fit it.
 
-The memory limit per worker is ``--memory-limit`` or, on a Dask cluster, the smallest
-memory limit of its workers (none in a serial run without ``--memory-limit``: nothing is
-split). For each output channel :func:`uvflow.pipelines.choose_chunking` estimates the
-largest task's memory from the data's shape and dtypes and the image size, and chooses the
-fewest frequency × time chunks whose tasks fit (it logs the estimate). The pipelines then
-image each chunk and sum the chunks' images per output channel
-(:mod:`uvflow.pipelines.window_chunks`): the products equal the unsplit run's to the gridder's
-accuracy. What may be split depends on the mode:
+The memory limit per worker is ``--memory-limit``, else, on a Dask cluster, the smallest
+memory limit of its workers, else (serial) half of this machine's memory. What a task may
+use is a share of it above what a worker process holds before any data arrive (its
+*baseline*, measured: imports, the images): :func:`uvflow.pipelines.choose_chunking`
+estimates the largest task's memory (the chunk's data, its predicted model, the images,
+the gridder's grid) and splits each piece of data into the fewest frequency × time chunks
+whose tasks fit, logging the estimate. What may be split depends on the mode:
 
 - ``cip``, ``invert``: frequency first, then time;
 - ``ical``: frequency only (a global solution needs windows that share their times), and
   not at all with a B term (its tables would be per chunk);
 - ``spectral``: time only (a cube has one image channel per data channel, and the uv-plane
   continuum fit needs every channel of a sample).
+
+The products equal those of an unsplit run to the gridder's accuracy (gridding is linear).
 """
 
 from __future__ import annotations
 
 import logging
+import os
+from dataclasses import dataclass
 
 import numpy as np
 
-from uvflow.execution import rsexecute
+from uvflow.execution import current_rss_bytes, rsexecute
 from uvflow.pipelines import PipelineError, choose_chunking
 from uvflow.pipelines.memory_plan import parse_memory
 
 from .errors import CLIError
 
-__all__ = ["memory_limit", "split_windows", "split_visibility"]
+__all__ = ["MemoryBudget", "memory_budget", "memory_limit", "chunk_piece"]
 
 log = logging.getLogger(__name__)
+
+#: share of the limit above the baseline that one task may use (Dask spills at 60 %)
+TASK_SHARE = 0.5
 
 
 def _workers() -> list[dict]:
@@ -39,8 +45,16 @@ def _workers() -> list[dict]:
     return list(rsexecute.client.scheduler_info().get("workers", {}).values())
 
 
-def memory_limit(value) -> tuple[int | None, str]:
-    """``(bytes or None, where it came from)``: ``--memory-limit``, the Dask workers' or none."""
+def _machine_bytes() -> int:
+    try:
+        return int(os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - not POSIX
+        return 8 * 2**30
+
+
+def memory_limit(value) -> tuple[int, str]:
+    """``(bytes, where it came from)``: ``--memory-limit``, the Dask workers', or half the
+    machine's memory."""
     if value is not None:
         try:
             return parse_memory(value), "--memory-limit"
@@ -50,66 +64,117 @@ def memory_limit(value) -> tuple[int | None, str]:
     limits = [x for x in limits if x > 0]
     if limits:
         return min(limits), "the Dask workers' memory limit"
-    return None, "none"
+    return _machine_bytes() // 2, "half of this machine's memory"
 
 
-def split_visibility(vis, nfreq: int, ntime: int):
-    """``vis`` cut into ``nfreq`` × ``ntime`` contiguous chunks (frequency-major), or itself.
+@dataclass(frozen=True)
+class MemoryBudget:
+    """Memory per worker (bytes): the limit, the baseline a process holds, the workers."""
+
+    limit: int
+    source: str
+    baseline: int
+    nworkers: int
+    threads: int
+    task_bytes: int | None = None  # --task-memory: what one task may take
+
+    @property
+    def usable(self) -> int:
+        """Bytes above the baseline, per worker."""
+        return max(self.limit - self.baseline, 0)
+
+    def task_limit(self) -> int:
+        """What :func:`choose_chunking` is given as a worker's limit: it allows
+        ``TASK_SHARE`` of it per running task (``threads`` of them)."""
+        if self.task_bytes is not None:
+            return int(self.task_bytes * self.threads / TASK_SHARE)
+        return max(self.usable, 1)
+
+    def resident_bytes(self, share: float) -> int:
+        """Bytes of chunks the workers may keep between major cycles."""
+        return int(share * self.usable * self.nworkers)
+
+
+def memory_budget(value, task_memory=None) -> MemoryBudget:
+    """The budget of this run (see the module notes); the baseline is measured now.
 
     Parameters
     ----------
-    vis : Visibility
-        ``vis[ntime, nbaseline, nchan, npol]``.
+    value : str or int, optional
+        ``--memory-limit``.
+    task_memory : str or int, optional
+        ``--task-memory``: what one task's data may take (default: from the limit).
     """
-    if nfreq * ntime == 1:
-        return vis
-    chans = np.array_split(np.arange(vis.nchan), nfreq)
-    times = np.array_split(np.arange(vis.ntime), ntime)
-    return [
-        vis.select(time=slice(int(t[0]), int(t[-1]) + 1), channel=slice(int(c[0]), int(c[-1]) + 1))
-        for c in chans
-        for t in times
-    ]
+    limit, source = memory_limit(value)
+    task_bytes = None
+    if task_memory is not None:
+        try:
+            task_bytes = parse_memory(task_memory)
+        except PipelineError as exc:
+            raise CLIError(f"--task-memory: {exc}") from None
+    workers = _workers()
+    if workers:
+        baseline = max(rsexecute.run(current_rss_bytes).values())
+        nworkers = len(workers)
+        threads = max(int(w.get("nthreads") or 1) for w in workers)
+    else:
+        baseline, nworkers, threads = current_rss_bytes(), 1, 1
+    if limit <= baseline:
+        raise CLIError(
+            f"memory limit {limit / 2**20:.0f} MiB (from {source}) is below what a process "
+            f"holds before reading any data ({baseline / 2**20:.0f} MiB): raise --memory-limit"
+        )
+    budget = MemoryBudget(int(limit), source, int(baseline), nworkers, threads, task_bytes)
+    log.info("memory: %.1f MiB per worker (%s), %.1f MiB of it held before any data",
+             limit / 2**20, source, baseline / 2**20)  # fmt: skip
+    return budget
 
 
-def split_windows(windows, args, opts) -> dict:
-    """Split ``windows.vis`` (one Visibility per output channel) in place; the report entry.
+def _splits(args_mode: str, calibration_context: str) -> tuple[bool, bool]:
+    split_frequency = args_mode in ("cip", "invert") or (
+        args_mode == "ical" and "B" not in calibration_context
+    )
+    return split_frequency, args_mode in ("cip", "invert", "spectral")
+
+
+def chunk_piece(piece, template, mode: str, budget: MemoryBudget, calibration_context: str):
+    """``(chunks, choice)``: a piece's channels cut into chunks whose tasks fit the budget.
+
+    Parameters
+    ----------
+    piece : Piece
+        A part's channels in one band.
+    template : Image
+        The band's image (its shape and channels size the imaging task).
+    mode : str
+        ``--mode``.
+    budget : MemoryBudget
+    calibration_context : str
 
     Returns
     -------
-    dict
-        ``memory_limit_bytes`` (None: no limit), ``source``, and per output channel
-        ``nfreq``, ``ntime`` and ``task_bytes`` (the largest task's estimate).
+    (list, dict)
+        The chunk sources (``part.chunk``), and ``nfreq``, ``ntime``, ``task_bytes``.
     """
-    limit, source = memory_limit(getattr(args, "memory_limit", None))
-    report = {"memory_limit_bytes": limit, "source": source, "windows": []}
-    if limit is None:
-        log.info("chunking: no memory limit (serial run without --memory-limit): each output "
-                 "channel's data in one piece")  # fmt: skip
-        return report
-    mode = args.mode
-    split_frequency = mode in ("cip", "invert") or (
-        mode == "ical" and "B" not in args.calibration_context
-    )
-    split_time = mode in ("cip", "invert", "spectral")
-    threads = max([int(w.get("nthreads") or 1) for w in _workers()] or [1])
-    for b, (vis, template) in enumerate(zip(windows.vis, windows.templates)):
-        try:
-            choice = choose_chunking(
-                vis.vis.shape, template.data.shape, limit, vis_dtype=vis.vis.dtype,
-                weight_dtype=vis.weight.dtype, threads_per_worker=threads,
-                psf_factor=1 if mode == "invert" else 2, image_per_channel=mode == "spectral",
-                split_frequency=split_frequency, split_time=split_time,
-            )  # fmt: skip
-        except PipelineError as exc:
-            raise CLIError(f"output channel {b} (--mode {mode}, memory limit from {source}): "
-                           f"{exc}") from None  # fmt: skip
-        f, t = choice["nfreq_windows"], choice["ntime_chunks"]
-        windows.vis[b] = split_visibility(vis, f, t)
-        log.info(
-            "output channel %d: data split into %d frequency x %d time chunks (~%.1f MiB per "
-            "task; memory limit %.1f MiB per worker from %s)",
-            b, f, t, choice["task_bytes"] / 2**20, limit / 2**20, source,
+    part, chans = piece.part, piece.channels
+    shape = (part.ntime, part.nbaseline, chans.size, part.npol)
+    split_frequency, split_time = _splits(mode, calibration_context)
+    try:
+        choice = choose_chunking(
+            shape, template.data.shape, budget.task_limit(), vis_dtype=part.dtype,
+            weight_dtype=np.float32, threads_per_worker=budget.threads,
+            memory_fraction=TASK_SHARE, psf_factor=1 if mode == "invert" else 2,
+            image_per_channel=mode == "spectral", split_frequency=split_frequency,
+            split_time=split_time,
         )  # fmt: skip
-        report["windows"].append({"nfreq": f, "ntime": t, "task_bytes": int(choice["task_bytes"])})
-    return report
+    except PipelineError as exc:
+        raise CLIError(f"output channel {piece.band} (--mode {mode}, memory limit from "
+                       f"{budget.source}): {exc}") from None  # fmt: skip
+    f, t = choice["nfreq_windows"], choice["ntime_chunks"]
+    times = np.array_split(np.arange(part.ntime), t)
+    chunks = [part.chunk(ts, cs) for cs in np.array_split(chans, f) for ts in times if ts.size]
+    log.info(
+        "output channel %d: %s split into %d frequency x %d time chunks (~%.1f MiB per task)",
+        piece.band, part.path, f, t, choice["task_bytes"] / 2**20,
+    )  # fmt: skip
+    return chunks, {"nfreq": f, "ntime": t, "task_bytes": int(choice["task_bytes"])}

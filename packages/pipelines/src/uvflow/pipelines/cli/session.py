@@ -94,7 +94,11 @@ def execution(args):
         else:
             n = args.nworkers or os.cpu_count() or 1
             rsexecute.set_client(
-                use_dask=True, n_workers=n, threads_per_worker=1, dashboard_address=":0"
+                use_dask=True,
+                n_workers=n,
+                threads_per_worker=1,
+                dashboard_address=":0",
+                memory_limit=getattr(args, "memory_limit", None),
             )
         if rsexecute.client is not None:
             log.info("Dask dashboard: %s", rsexecute.client.dashboard_link)

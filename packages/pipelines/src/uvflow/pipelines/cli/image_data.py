@@ -1,0 +1,187 @@
+"""The data of ``uvflow image``: indexed in the client, read in the tasks, chunked to fit.
+
+The client reads metadata only: each input's subtables and row index
+(:func:`uvflow.datamodels.io.ms_index`, :func:`~uvflow.datamodels.io.uvfits_index`), never
+a visibility. From it, it makes the image templates (the default cell and size from the uv
+extent and the dishes), assigns every input's channels to the output bands
+(``--channels-out``), and cuts each band's data into chunks whose largest task fits the
+memory limit (:mod:`.image_memory`). Each chunk is a visibility source
+(:mod:`uvflow.datamodels.sources`), a small recipe that reads its rows and channels in the
+task that needs them, with its own table handle. Then:
+
+- *resident*: when the chunks fit in the workers' memory (a share of it), one read task per
+  chunk loads it and the pipelines keep the result there between major cycles; a lost
+  worker's chunks are read again by their tasks (nothing is scattered);
+- *streaming*: otherwise the chunks themselves go to the tasks, and every task that needs a
+  chunk reads (and weights, and calibrates) it; nothing the size of the data lives between
+  tasks, so memory stays flat whatever the data size. Serial runs stream the same way.
+
+The choice is logged and reported.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from uvflow.datamodels import Image, create_image, load_visibility
+from uvflow.datamodels.io import ms_index, uvfits_index
+from uvflow.execution import rsexecute
+from uvflow.imaging import create_image_from_visibility
+
+from .errors import CLIError
+from .image_memory import MemoryBudget, chunk_piece
+
+__all__ = ["Windows", "Piece", "index_inputs", "plan_windows"]
+
+log = logging.getLogger(__name__)
+
+#: share of the workers' memory (above their baseline) the resident chunks may take
+RESIDENT_SHARE = 0.3
+
+
+@dataclass
+class Piece:
+    """The channels of one indexed part (an input's field × spectral window) in one band."""
+
+    part: object  # MSPart or UVFITSPart
+    channels: np.ndarray  # int64, indices into the part's channels
+    band: int
+
+
+@dataclass
+class Windows:
+    """What ``uvflow image`` images: per output band its chunks, and the image templates."""
+
+    vis: list  # per band: the chunk nodes given to the pipelines (read tasks or sources)
+    sources: list  # per band: the chunk sources (provenance: MS rows, for write-back)
+    templates: list[Image]  # per band
+    mfs_template: Image
+    resident: bool = True
+    report: dict = field(default_factory=dict)
+
+
+def index_inputs(args, opts) -> list:
+    """Every input's parts (one per field × spectral window), in input order."""
+    parts = []
+    for path, kind in zip(args.inputs, opts["kinds"]):
+        if kind == "ms":
+            parts += ms_index(path, datacolumn=args.datacolumn, field=opts["field"],
+                              spw=opts["spw"], pol=opts["frame"])  # fmt: skip
+        else:
+            if args.datacolumn != "DATA":
+                raise CLIError(f"--datacolumn applies to MeasurementSets, not to {path}")
+            parts += uvfits_index(path, field=opts["field"], spw=opts["spw"], pol=opts["frame"])
+    pc = parts[0].phasecentre
+    for p in parts[1:]:
+        if p.phasecentre.separation(pc).deg > 1e-9:
+            raise CLIError(
+                "the inputs hold several fields (phase centres differ): choose one with --field"
+            )
+    return parts
+
+
+def _band_edges(parts: list, nbands: int) -> np.ndarray:
+    lo = min(float(np.min(p.frequency - p.channel_bandwidth / 2)) for p in parts)
+    hi = max(float(np.max(p.frequency + p.channel_bandwidth / 2)) for p in parts)
+    return np.linspace(lo, hi, nbands + 1)
+
+
+def _pieces(parts: list, edges: np.ndarray) -> list[Piece]:
+    nbands = edges.size - 1
+    pieces = []
+    for part in parts:
+        idx = np.clip(np.searchsorted(edges, part.frequency, side="right") - 1, 0, nbands - 1)
+        for b in range(nbands):
+            chans = np.nonzero(idx == b)[0]
+            if chans.size:
+                pieces.append(Piece(part, chans.astype(np.int64), b))
+    empty = sorted(set(range(nbands)) - {p.band for p in pieces})
+    if empty:
+        raise CLIError(
+            f"--channels-out {nbands}: output channel(s) {empty} hold no data channel; "
+            "use fewer output channels"
+        )
+    return pieces
+
+
+def _templates(pieces, edges, template: Image, frame, cube: bool) -> list[Image]:
+    npixel, cell, pc = (template.ny, template.nx), template.cellsize, template.phasecentre
+    out = []
+    for b in range(edges.size - 1):
+        if not cube:
+            out.append(create_image(npixel, cell, pc, 0.5 * (edges[b] + edges[b + 1]),
+                                    channel_bandwidth=edges[b + 1] - edges[b],
+                                    polarisation_frame=frame))  # fmt: skip
+            continue
+        mine = [p for p in pieces if p.band == b]
+        freq = mine[0].part.frequency[mine[0].channels]
+        for p in mine[1:]:
+            if not np.allclose(p.part.frequency[p.channels], freq, rtol=0, atol=1.0):
+                raise CLIError(
+                    f"--mode spectral: output channel {b}: the inputs' channel frequencies "
+                    "differ; image them separately"
+                )
+        bw = mine[0].part.channel_bandwidth[mine[0].channels]
+        try:
+            out.append(create_image(npixel, cell, pc, freq, channel_bandwidth=bw,
+                                    polarisation_frame=frame))  # fmt: skip
+        except ValueError as exc:
+            raise CLIError(f"--mode spectral: {exc}") from None
+    return out
+
+
+def plan_windows(parts: list, args, opts, budget: MemoryBudget) -> Windows:
+    """Templates, bands and chunks of the inputs, and how the chunks reach the tasks.
+
+    Parameters
+    ----------
+    parts : list of MSPart or UVFITSPart
+        :func:`index_inputs`.
+    args, opts
+        The command's arguments and resolved options.
+    budget : MemoryBudget
+        The memory limit per worker and what a task and the resident chunks may take.
+
+    Returns
+    -------
+    Windows
+    """
+    nbands = args.channels_out or 1
+    cube = args.mode == "spectral"
+    try:
+        template = create_image_from_visibility(
+            parts[0], npixel=opts["npixel"], cellsize=opts["cellsize"],
+            polarisation_frame=opts["frame"],
+        )  # fmt: skip
+    except ValueError as exc:
+        raise CLIError(str(exc)) from None
+    edges = _band_edges(parts, nbands)
+    pieces = _pieces(parts, edges)
+    templates = _templates(pieces, edges, template, opts["frame"], cube)
+    mfs = create_image((template.ny, template.nx), template.cellsize, template.phasecentre,
+                       0.5 * (edges[0] + edges[-1]), channel_bandwidth=edges[-1] - edges[0],
+                       polarisation_frame=opts["frame"])  # fmt: skip
+    sources = [[] for _ in range(nbands)]
+    report = {"memory_limit_bytes": budget.limit, "source": budget.source, "windows": []}
+    for piece in pieces:
+        chunks, choice = chunk_piece(piece, templates[piece.band], args.mode, budget,
+                                     args.calibration_context)  # fmt: skip
+        sources[piece.band] += chunks
+        report["windows"].append(dict(choice, band=piece.band, nchunks=len(chunks)))
+    total = sum(c.nbytes for band in sources for c in band)
+    resident = total <= budget.resident_bytes(RESIDENT_SHARE)
+    log.info(
+        "data: %d chunks, %.1f MiB in all, %s (%.1f MiB may stay resident on %d worker(s))",
+        sum(len(b) for b in sources), total / 2**20,
+        "kept in memory between major cycles" if resident else "read by each task that needs it",
+        budget.resident_bytes(RESIDENT_SHARE) / 2**20, budget.nworkers,
+    )  # fmt: skip
+    report.update(total_bytes=int(total), resident=bool(resident))
+    if resident:
+        vis = [[rsexecute.execute(load_visibility)(c) for c in band] for band in sources]
+    else:
+        vis = [list(band) for band in sources]
+    return Windows(vis, sources, templates, mfs, resident, report)
