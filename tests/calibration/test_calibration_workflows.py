@@ -280,49 +280,52 @@ def _task_counts(nwin, context, global_solution, controls=None, windows_per_task
 @pytest.mark.parametrize("nwin", [1, 3, 7])
 def test_task_counts(nwin):
     """The counts the module docstring states, one window per task. A stage is one task per
-    window: 'TG' global 3·n + 2 (T statistics, solve, G statistics, solve, the correction);
-    'TGB' global 5·n + 2 (B's task gives a table and the window: two getitems each);
-    global_solution=False (2 + nterm)·n (a task per window, getitems for the window and
-    each table); a term skipped by first_selfcal: its unit tables made by the first task
-    (one getitem per window). Before the stages were fused, 'TG' was 4·n + 2 tasks (an
-    apply task per window and term) and 'TGB' 7·n + 2."""
+    window; a global term adds a getitem per window taking out its statistics and one solve:
+    'TG' global 5·n + 2 (T statistics, getitem, solve, G statistics, getitem, solve, the
+    correction), 3·n + 2 of them real work; 'TGB' global 7·n + 2 (B's task gives a table and
+    the window: two getitems each), 3·n + 2 real work; global_solution=False (2 + nterm)·n
+    (a task per window, getitems for the window and each table); a term skipped by
+    first_selfcal: its unit tables made by the first task (one getitem per window). Before
+    the stages were fused, 'TG' was 4·n + 2 tasks, all real work (an apply task per window
+    and term), and 'TGB' 7·n + 2 (5·n + 2 real work)."""
     n = nwin
-    tg = {"statistics_T": n, "solve_T": 1, "statistics_G": n, "solve_G": 1, "correct": n}
+    tg = {"statistics_T": n, "solve_T": 1, "statistics_G": n, "solve_G": 1, "correct": n,
+          "getitem": 2 * n}  # fmt: skip
     assert _task_counts(n, "TG", True) == tg
-    assert sum(tg.values()) == 3 * n + 2
+    assert sum(tg.values()) == 5 * n + 2 and sum(tg.values()) - tg["getitem"] == 3 * n + 2
     tgb = {"statistics_T": n, "solve_T": 1, "statistics_G": n, "solve_G": 1, "calibrate": n,
-           "getitem": 2 * n}  # fmt: skip
+           "getitem": 4 * n}  # fmt: skip
     assert _task_counts(n, "TGB", True) == tgb
-    assert sum(tgb.values()) == 5 * n + 2
+    assert sum(tgb.values()) == 7 * n + 2 and sum(tgb.values()) - tgb["getitem"] == 3 * n + 2
     for context in ("TG", "TGB"):  # the window and one table per term unpacked
         expected = {"calibrate": n, "getitem": (1 + len(context)) * n}
         assert _task_counts(n, context, False) == expected
     c = create_calibration_controls()
     c["G"]["first_selfcal"] = 1
     assert _task_counts(n, "TG", True, c) == {
-        "statistics_T": n, "getitem": n, "solve_T": 1, "correct": n,
+        "statistics_T": n, "getitem": 2 * n, "solve_T": 1, "correct": n,
     }  # fmt: skip
 
 
 @pytest.mark.parametrize("nwin", [1, 3, 7])
 def test_task_counts_with_windows_grouped(nwin):
-    """Windows of known size are gathered into tasks of TASK_VISIBILITIES (these tiny
-    windows: all in one): a stage is then one task whatever the number of windows, plus a
-    getitem per result by window (the calibrated windows, tables of per-window terms)."""
+    """Windows of known size share tasks up to TASK_VISIBILITIES (these tiny windows: all in
+    one): a stage is then one task whatever the number of windows, plus getitems by window
+    (statistics of a global term, the calibrated windows, tables of per-window terms)."""
     n = nwin
-    getitems = {"getitem": n} if n > 1 else {}  # one window, one result: the value itself
+    correct = {"getitem": 3 * n} if n > 1 else {"getitem": 2}  # one window: its value itself
     assert _task_counts(n, "TG", True, windows_per_task=None) == {
         "statistics_T": 1, "solve_T": 1, "statistics_G": 1, "solve_G": 1, "correct": 1,
-        **getitems,
+        **correct,
     }  # fmt: skip
     assert _task_counts(n, "TGB", False, windows_per_task=None) == {
         "calibrate": 1, "getitem": 4 * n,
     }  # fmt: skip
-    # two per task: a last window alone gives its one result itself (no getitem)
+    # two per task: a last window alone gives its one correction itself (no getitem)
     pairs, alone = divmod(n, 2)
     assert _task_counts(n, "TG", True, windows_per_task=2) == {
         "statistics_T": pairs + alone, "solve_T": 1, "statistics_G": pairs + alone,
-        "solve_G": 1, "correct": pairs + alone, **({"getitem": 2 * pairs} if pairs else {}),
+        "solve_G": 1, "correct": pairs + alone, "getitem": 2 * n + 2 * pairs,
     }  # fmt: skip
 
 

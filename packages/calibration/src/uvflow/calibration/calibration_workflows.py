@@ -35,18 +35,22 @@ globally: three reads per cycle (T statistics, G statistics, the consumer); for
 Task count (tested, ``tests/calibration/test_calibration_workflows.py``), with ``ngroup``
 tasks per stage (one per window with ``windows_per_task=1``; see :func:`calibrate_list`):
 
-- a global term in use: ``ngroup + 1`` (a statistics task per group, one solve);
-- the last stage: ``ngroup`` tasks (per-window terms, unit tables, the calibrated
-  windows; for sources the correction alone only builds the derived sources), none when
-  no term is in use and there is no unit table to make;
-- ``getitem`` tasks unpacking the results by window: one per table made or solved per
-  window and one per calibrated window, except for a task whose single result is its
-  window's calibrated data.
+- a global term in use: ``ngroup`` statistics tasks, a ``getitem`` per window taking out
+  its statistics, and one solve. The solve's worker copies those, not the stage tasks'
+  results, which stay where they ran and draw the next stage's task of the same windows
+  there: a task goes where its inputs are, and with only the small table as input every
+  window's task of a source would go to the worker holding it;
+- the last stage: ``ngroup`` tasks (per-window terms, unit tables, the calibrated windows;
+  for sources the correction alone only builds the derived sources), none when no term is
+  in use and there is no unit table to make;
+- a ``getitem`` per table made or solved per window and per calibrated window, except for
+  a task whose single result is its window's calibrated data.
 
-So for ``nwindow`` windows one per task: 'TG' global ``3·nwindow + 2``; 'TGB' global
-``5·nwindow + 2`` (B's task gives a table and the window: two getitems);
-``global_solution=False`` ``(2 + nterm)·nwindow`` (a task and ``1 + nterm`` getitems
-per window).
+So for ``nwindow`` windows one per task: 'TG' global ``5·nwindow + 2``, of which
+``3·nwindow + 2`` do the work (before the stages were fused: ``4·nwindow + 2``, an apply
+task per window and term); 'TGB' global ``7·nwindow + 2``, ``3·nwindow + 2`` doing the work
+(before: ``7·nwindow + 2``, ``5·nwindow + 2``); ``global_solution=False``
+``(2 + nterm)·nwindow`` (a task and ``1 + nterm`` getitems per window, as before).
 
 Every window's result is a dict of gain tables by term whose values are tables (serial)
 or deferred tables (Dask), in both kinds of solution, so the tables of one call can be
@@ -197,8 +201,9 @@ def calibrate_list(
     applied: list[dict] = [{} for _ in range(nwin)]  # tables of earlier stages, chain order
     calibrated = list(vis_list)
     data, models = _held(vis_list, groups), _held(model_vislist, groups)
+    after: list = [None] * len(groups)  # each group's latest task: where to run the next
     for s, stage in enumerate(stages):
-        results, positions = [], []
+        parts = []  # the (table, statistics) of every window, in window order
         for g, group in enumerate(groups):
             creates = [
                 tuple(t for t in skipped if t not in gts[w]) if s == 0 else () for w in group
@@ -213,18 +218,20 @@ def calibrate_list(
             name = _task_name(stage, creates)
             if len(group) == 1 and nout == 1 and stage.accumulate is None:  # the result itself
                 task = rsexecute.execute(calibrate_one, name=name)
-                out = [task(data[g][0], model[0], tables[0], given[0], creates[0], settings,
-                            iteration, stage)]  # fmt: skip
+                after[g] = task(data[g][0], model[0], tables[0], given[0], creates[0], settings,
+                                iteration, stage, after[g])  # fmt: skip
+                out = [after[g]]
             else:
                 task = rsexecute.execute(calibrate_group, nout=nout, name=name)
-                out = task(data[g], model, tables, given, creates, settings, iteration, stage)
-            results.append(out)
-            positions.append(_unpack(stage, group, creates, out, gts, applied, calibrated))
+                out = after[g] = task(
+                    data[g], model, tables, given, creates, settings, iteration, stage, after[g]
+                )
+            # taken out by getitems, so the solve's worker copies these and not the tasks'
+            # results: those stay where they are, and draw the next stage's tasks there
+            parts += [out[i] for i in _unpack(stage, group, creates, out, gts, applied, calibrated)]
         if stage.accumulate is not None:
             term = stage.accumulate
-            table = rsexecute.execute(solve_global, name=f"solve_{term}")(
-                term, results, positions, settings
-            )
+            table = rsexecute.execute(solve_global, name=f"solve_{term}")(term, parts, settings)
             for w in range(nwin):
                 gts[w][term] = applied[w][term] = table
     return calibrated, gts

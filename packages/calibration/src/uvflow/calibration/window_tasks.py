@@ -76,6 +76,7 @@ def calibrate_group(
     settings: CalibrationSettings,
     iteration: int,
     stage: Stage,
+    after=None,
 ) -> tuple:
     """One stage for a group of windows, one after the other.
 
@@ -96,6 +97,12 @@ def calibrate_group(
     settings : CalibrationSettings
     iteration : int
     stage : Stage
+    after : object, optional
+        Not used: the result of the same windows' task in the stage before. As an input it
+        makes a Dask scheduler run this task where that one ran, spreading the stage over
+        the workers as the first stage was (a task goes where its inputs are; with only
+        the stage's small gain table as input, a source's task of every window would go
+        to the one worker holding the table).
 
     Returns
     -------
@@ -110,6 +117,7 @@ def calibrate_group(
     TypeError
         A window or model neither a Visibility nor a visibility source.
     """
+    del after  # where to run, not what
     out: list = []
     for data, model, applied, given, creates in zip(
         data_list, model_list, applied_list, given_list, creates_list, strict=True
@@ -118,8 +126,9 @@ def calibrate_group(
     return tuple(out)
 
 
-def calibrate_one(data, model, applied, given, creates, settings, iteration, stage):
+def calibrate_one(data, model, applied, given, creates, settings, iteration, stage, after=None):
     """:func:`calibrate_group` for one window with one output: that output itself."""
+    del after  # where to run (see calibrate_group)
     (value,) = _window(data, model, applied, given, creates, settings, iteration, stage)
     return value
 
@@ -162,19 +171,15 @@ def _controlled(term: str, settings: CalibrationSettings, method: str, *args):
     return getattr(get_solver(term), method)(*args, **settings.term_controls(term)[1])
 
 
-def solve_global(
-    term: str, results: list, positions: list[list[int]], settings: CalibrationSettings
-) -> GainTable:
+def solve_global(term: str, parts: list, settings: CalibrationSettings) -> GainTable:
     """Add the windows' statistics (in window order) and solve one table for all windows.
 
     Parameters
     ----------
     term : str
         A frequency-independent term (one frequency solution per window).
-    results : list of tuple
-        The results of the stage's tasks (:func:`calibrate_group`), in window order.
-    positions : list of list of int
-        For each task, where its windows' ``(table, statistics)`` are in its result.
+    parts : list of tuple
+        Per window in order, the ``(table, statistics)`` of :func:`calibrate_group`.
     settings : CalibrationSettings
 
     Returns
@@ -188,7 +193,6 @@ def solve_global(
     CalibrationError
         The windows' tables have more than one frequency solution.
     """
-    parts = [result[i] for result, where in zip(results, positions) for i in where]
     tables = [p[0] for p in parts]
     first = tables[0]
     if first.nchan != 1:
