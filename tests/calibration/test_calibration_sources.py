@@ -20,7 +20,8 @@ import pytest
 from uvflow.calibration import CalibrationError, CalibrationSettings, create_calibration_controls
 from uvflow.calibration.calibration_workflows import calibrate_list
 from uvflow.calibration.chain import apply_chain, corrected_source, solve_chain
-from uvflow.datamodels import DerivedSource, Visibility, derive, is_source, load_visibility
+from uvflow.datamodels import DerivedSource, Visibility, is_source, load_visibility
+from uvflow.datamodels.testing import MemorySource
 from uvflow.execution import rsexecute
 
 LOADS: Counter = Counter()
@@ -131,11 +132,11 @@ def test_sources_on_the_threads_scheduler_equal_serial(h, windows, global_soluti
 def test_sources_on_a_cluster_equal_serial(h, windows):
     """A 2-worker LocalCluster, both kinds of solution, two cycles each: the derived sources
     come back from the workers and load to the serial results (equal up to the BLAS
-    summation order, 1e-12). The sources here are DerivedSource of a Visibility (a copy at
-    each load), which the workers can import."""
+    summation order, 1e-12). The sources are datamodels.testing.MemorySource (a copy of a
+    Visibility at each load), which the workers can import."""
     vis_list, model_list, _, _ = windows
-    sources = [derive(v, Visibility.copy) for v in vis_list]
-    models = [derive(m, Visibility.copy) for m in model_list]
+    sources = [MemorySource(v) for v in vis_list]
+    models = [MemorySource(m) for m in model_list]
     settings = {g: _ical_settings(h, g) for g in (True, False)}
     rsexecute.set_client(use_dask=False)
     serial = {g: _two_cycles(sources, models, settings[g], 1) for g in (True, False)}
