@@ -12,6 +12,8 @@ docs             the documentation site (Sphinx, warnings as errors) into docs/_
 build            a wheel and an sdist per package into dist/ (each checked for LICENSE)
 minimums         every direct dependency at its declared lower bound, on Python 3.11, and
                  the package tests (not a default session; CI does not run it)
+large_data       issue 15's large-data benchmark and its acceptance lines, pass/fail (not a
+                 default session; CI does not run it)
 """
 
 from __future__ import annotations
@@ -188,6 +190,31 @@ def bench_compare(session: nox.Session) -> None:
     session.run(
         "python", "benchmarks/compare.py", str(ROOT / ".benchmarks" / "runs"), *session.posargs
     )
+
+
+@nox.session
+def large_data(session: nox.Session) -> None:
+    """Issue 15's large-data acceptance lines, with a pass/fail table (not a default session;
+    CI does not run it).
+
+    Runs ``benchmarks/pipelines/bench_large_data.py`` alone (MS sizes 1×, 2×, 4× — the 4×
+    MS is issue 15's 5.9 GB of DATA — or ``UVFLOW_BENCH_LARGE_SIZES``; rounds
+    ``UVFLOW_BENCH_LARGE_ROUNDS``, default 3; the MSs cached in ``UVFLOW_BENCH_DATA``) into
+    ``.benchmarks/large/``, then ``benchmarks/compare.py --large-data``: the table and the
+    acceptance lines, failing if one measured is not met. About 1.5 h on a 2-core machine
+    (plus ~7 min to build the MSs the first time, ~17 GB).
+    """
+    install_everything(session, *TEST_DEPS)
+    out = ROOT / ".benchmarks" / "large"
+    out.mkdir(parents=True, exist_ok=True)
+    for old in out.glob("*.json"):
+        old.unlink()
+    session.run(
+        "pytest", "benchmarks/pipelines/bench_large_data.py", "-p", "no:xdist",
+        f"--benchmark-json={out / 'serial-w1-large.json'}", *session.posargs,
+        env=_bench_env("serial", 1),
+    )  # fmt: skip
+    session.run("python", "benchmarks/compare.py", str(out), "--large-data")
 
 
 @nox.session
