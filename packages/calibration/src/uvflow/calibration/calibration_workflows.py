@@ -18,9 +18,10 @@ Tasks carry real work (DESIGN §4). The chain is cut at its global terms into *s
 windows: read the window, correct it by the tables of the earlier stages, make the unit
 tables of skipped terms, solve the per-window terms, then reduce to the statistics of the
 stage's global term or, in the last stage, give the calibrated window. Only gain tables and
-statistics pass between tasks: no task keeps or sends corrected data to another. On a
-cluster, windows given as Visibility (not deferred) are scattered once per call, a group
-per object, rather than embedded in the task of every stage.
+statistics pass between tasks: no task keeps or sends corrected data to another. In the
+Dask modes, windows given as Visibility (not deferred) become one graph node per group,
+rather than a copy in the task of every stage (nothing is scattered: a graph node is rebuilt
+if its worker is lost).
 
 Visibility sources (:mod:`uvflow.datamodels.sources`): any window or model may be a
 source; a task loads it where it runs. The calibrated window of a source is a derived
@@ -312,25 +313,25 @@ def _groups(vis_list: list, windows_per_task: int | None) -> list[list[int]]:
     return groups
 
 
+def _group(*items):
+    """The items of a group, as one value (a task holding the group's data)."""
+    return list(items)
+
+
 def _held(items: list, groups: list[list[int]]) -> list:
     """Per group, what its tasks take: a list of its items.
 
-    On a cluster a group holding Visibility (and nothing deferred) is scattered once, as one
-    object, so that every stage's task uses it where it is instead of carrying it in the
-    graph (DESIGN §4: big inputs are scattered or loaded by tasks, not embedded in graphs).
+    In the Dask modes a group holding Visibility (and nothing deferred) becomes one graph
+    node, so that every stage's task uses it where it is instead of carrying a copy of it
+    in its own task (DESIGN §4). It is not scattered: a scattered copy lost with its worker
+    cannot be rebuilt, a graph node can.
     """
     held = [[items[w] for w in group] for group in groups]
-    if rsexecute.mode == "distributed":
-        send = [
-            g
-            for g, group in enumerate(held)
-            if any(isinstance(v, Visibility) for v in group) and not any(map(_deferred, group))
-        ]
-        objects = [held[g] if len(held[g]) > 1 else held[g][0] for g in send]
-        for g, future in zip(
-            send, rsexecute.scatter(objects) if send else ()
-        ):  # a group of one: a list of its future
-            held[g] = [future] if len(held[g]) == 1 else future
+    if rsexecute.using_dask:
+        for g, group in enumerate(held):
+            if any(isinstance(v, Visibility) for v in group) and not any(map(_deferred, group)):
+                node = rsexecute.execute(_group, nout=len(group))(*group)
+                held[g] = [node[i] for i in range(len(group))]
     return held
 
 

@@ -160,7 +160,7 @@ class Executor:
         self._verbose = bool(verbose)
         if self._state.kind != "serial":
             self.init_statistics()
-        logger.info("rsexecute: %r", self)
+        logger.info("rsexecute: %s", repr(self))  # formatted here, not in a handler
         self._say(f"rsexecute.set_client: {self!r}")
 
     def close(self) -> None:

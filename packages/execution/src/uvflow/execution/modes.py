@@ -133,15 +133,21 @@ class ExecutionMode:
         return 1
 
     def describe(self) -> str:
-        """``mode='local', scheduler='threads', n_workers=2`` and the like."""
+        """``mode='local', scheduler='threads', n_workers=2`` and the like.
+
+        It asks the scheduler nothing (the worker count is the client's last known one):
+        it is called while formatting log records, where a call to the scheduler could wait
+        on a handler's lock held by the thread that would answer it.
+        """
         if self.kind == "serial":
             return "mode='serial'"
         if self.kind == "local":
             return f"mode='local', scheduler={self.local_scheduler!r}, n_workers={self.n_workers}"
         owner = "owned" if self.owns_client else "adopted"
+        known = getattr(self.client, "_scheduler_identity", None) or {}
         return (
             f"mode='distributed', scheduler={self.client.scheduler.address!r}, "
-            f"n_workers={self.n_workers}, client={owner}"
+            f"n_workers={len(known.get('workers', {}))}, client={owner}"
         )
 
     def stop_forwarding(self) -> None:
