@@ -18,8 +18,8 @@ Tasks carry real work (DESIGN §4). The chain is cut at its global terms into *s
 windows: read the window, correct it by the tables of the earlier stages, make the unit
 tables of skipped terms, solve the per-window terms, then reduce to the statistics of the
 stage's global term or, in the last stage, give the calibrated window. Only gain tables and
-statistics pass between tasks: no task keeps or sends corrected data to another. In the
-Dask modes, windows given as Visibility (not deferred) become one graph node per group,
+statistics pass between tasks: no task keeps or sends corrected data to another. On a
+cluster, windows given as Visibility (not deferred) become one graph node per group,
 rather than a copy in the task of every stage (nothing is scattered: a graph node is rebuilt
 if its worker is lost).
 
@@ -321,13 +321,14 @@ def _group(*items):
 def _held(items: list, groups: list[list[int]]) -> list:
     """Per group, what its tasks take: a list of its items.
 
-    In the Dask modes a group holding Visibility (and nothing deferred) becomes one graph
-    node, so that every stage's task uses it where it is instead of carrying a copy of it
-    in its own task (DESIGN §4). It is not scattered: a scattered copy lost with its worker
-    cannot be rebuilt, a graph node can.
+    On a cluster a group holding Visibility (and nothing deferred) becomes one graph node,
+    so that every stage's task uses it where it is instead of carrying a copy of it in its
+    own task (DESIGN §4). It is not scattered: a scattered copy lost with its worker cannot
+    be rebuilt, a graph node can. (Local schedulers share this process's memory: nothing
+    to hold.)
     """
     held = [[items[w] for w in group] for group in groups]
-    if rsexecute.using_dask:
+    if rsexecute.mode == "distributed":
         for g, group in enumerate(held):
             if any(isinstance(v, Visibility) for v in group) and not any(map(_deferred, group)):
                 node = rsexecute.execute(_group, nout=len(group))(*group)
