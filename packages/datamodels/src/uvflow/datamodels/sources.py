@@ -58,7 +58,9 @@ def is_source(obj) -> bool:
     ----------
     obj : object
     """
-    return not isinstance(obj, Visibility) and isinstance(obj, VisibilitySource)
+    if isinstance(obj, Visibility) or hasattr(type(obj), "__dask_graph__"):
+        return False  # a Dask collection (a Delayed has every attribute) is not a source
+    return isinstance(obj, VisibilitySource)
 
 
 def load_visibility(obj) -> Visibility:

@@ -18,7 +18,7 @@ solves) the mean gain amplitude of every solution is 1.
 from __future__ import annotations
 
 from uvflow.calibration import CalibrationSettings, create_calibration_controls
-from uvflow.calibration.chain import apply_chain
+from uvflow.calibration.chain import corrected_source
 from uvflow.execution import rsexecute
 from uvflow.imaging.workflows import predict_windows
 
@@ -73,9 +73,10 @@ class SelfCalibration:
         return calibrate_list(vis_list, model_vis, gts, self.calibration, iteration=cycle)
 
     def apply(self, vis_list, gts, iteration: int):
-        """The data corrected by saved tables as cycle ``iteration`` corrected them."""
+        """The data corrected by saved tables as cycle ``iteration`` corrected them (a
+        derived source, read and corrected where it is loaded, for a source)."""
         return [
-            rsexecute.execute(apply_chain)(v, g, self.calibration, iteration)
+            rsexecute.execute(corrected_source)(v, g, self.calibration, iteration)
             for v, g in zip(vis_list, gts)
         ]
 

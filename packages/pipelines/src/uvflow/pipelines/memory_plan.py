@@ -1,10 +1,11 @@
 """Memory-aware chunking: how many frequency windows and time chunks a dataset needs.
 
-A pipeline's largest per-window task is the residual image: it holds the window's
-visibilities (data, the predicted model, the difference), weights, flags and uvw, two
-images (model, residual) and the gridder's oversampled complex grid; the PSF task grids
-``psf_factor²`` times more pixels once per window. :func:`estimate_task_memory` adds these
-up; :func:`choose_chunking` splits frequency first (windows share one uv grid for the
+A pipeline's per-chunk tasks are the residual image (it holds the chunk's visibilities,
+weights, flags and uvw, the predicted model into which the residual is formed, the
+polarisation products the gridder is given, the images and the gridder's oversampled
+complex grid) and, once per chunk, the PSF (the same, with a unit point source's
+visibilities, and ``psf_factor²`` times more pixels). :func:`estimate_task_memory` adds
+these up, an upper bound of the measured peak (a test holds it within 2x of it); :func:`choose_chunking` splits frequency first (windows share one uv grid for the
 weights and are imaged independently), then time, until a task fits in a share of the
 worker's memory limit, and logs the estimate.
 """
@@ -51,48 +52,61 @@ def estimate_task_memory(
     image_shape,
     vis_dtype=np.complex128,
     weight_dtype=np.float64,
-    image_dtype=np.float64,
+    image_dtype=None,
     oversampling: float = 2.0,
     psf_factor: int = 2,
 ) -> dict:
-    """Bytes held by the largest per-window task (residual imaging or the PSF).
+    """Bytes held by the largest per-chunk task (residual imaging or the PSF).
 
     Parameters
     ----------
     vis_shape : (int, int, int, int)
-        ``(ntime, nbaseline, nchan, npol)`` of one window.
+        ``(ntime, nbaseline, nchan, npol)`` of one chunk.
     image_shape : (int, int, int, int)
-        ``(nchan, npol, ny, nx)`` of the window's image.
-    vis_dtype, weight_dtype, image_dtype : numpy dtype
-        complex64/complex128 data, float32/float64 weights, float images.
+        ``(nchan, npol, ny, nx)`` of the chunk's image.
+    vis_dtype, weight_dtype : numpy dtype
+        complex64/complex128 data, float32/float64 weights.
+    image_dtype : numpy dtype, optional
+        The images' dtype; default float32 for complex64 data, else float64 (what the
+        gridders give).
     oversampling : float
-        The gridder's grid size over the image size (ducc0's wgridder: at most 2).
+        The gridder's grid size over the image size per axis (ducc0's wgridder: at most 2).
     psf_factor : int
         PSF size over image size.
 
     Returns
     -------
     dict
-        ``visibility``, ``images``, ``grid``, ``residual_task``, ``psf_task`` and ``total``
-        (the larger of the two tasks), in bytes.
+        ``visibility`` (the chunk's arrays and the working copies of the data),
+        ``images``, ``grid``, ``residual_task``, ``psf_task`` and ``total`` (the larger of
+        the two tasks), in bytes.
+
+    Notes
+    -----
+    Measured (peak RSS above a process's baseline, tests/pipelines/test_pipe_chunking.py):
+    the residual task holds the input (data, weights, flags, uvw), one more array the size
+    of the data (the prediction, into which the residual is formed), the gridder's
+    products and grid and a few planes; the PSF task the input, the unit point source's
+    visibilities and the grid and planes of the larger image. Counted here: one more data
+    array for the polarisation products (formed when the image's frame is not the data's),
+    a grid of twice the image per axis, and three planes.
     """
     ntime, nbl, nchan, npol = (int(x) for x in vis_shape)
     ichan, ipol, ny, nx = (int(x) for x in image_shape)
     nvis = ntime * nbl * nchan * npol
     vsize = np.dtype(vis_dtype).itemsize
     wsize = np.dtype(weight_dtype).itemsize
-    # Measured (tracemalloc of residual_image): the input data, weights, flags and uvw, the
-    # predicted Visibility (a full copy), the difference, and the gridder's transient copies
-    # of the data and uvw: five data arrays, two of weights and flags, three of uvw.
-    visibility = nvis * (5 * vsize + 2 * wsize + 2) + 3 * ntime * nbl * 3 * 8
+    if image_dtype is None:
+        image_dtype = np.float32 if np.dtype(vis_dtype) == np.complex64 else np.float64
+    inputs = nvis * (vsize + wsize + 1) + ntime * nbl * 3 * 8
+    working = 2 * nvis * vsize  # the prediction (or the unit source) and the products
+    visibility = inputs + working
     plane = ichan * ipol * ny * nx * np.dtype(image_dtype).itemsize
-    images = 2 * plane  # the model and the residual image
-    grid = int(math.ceil(oversampling * ny) * math.ceil(oversampling * nx)) * 16
+    images = 3 * plane  # the model, the image made and its transposed copy
+    cell = 2 * np.dtype(image_dtype).itemsize  # a complex grid cell of the images' precision
+    grid = int(math.ceil(oversampling * ny) * math.ceil(oversampling * nx)) * cell
     residual_task = visibility + images + grid
-    psf_task = (
-        nvis * (3 * vsize + 2 * wsize + 2) + 3 * ntime * nbl * 3 * 8
-        + psf_factor**2 * (plane + grid)
-    )  # fmt: skip
+    psf_task = visibility + psf_factor**2 * (images + grid)
     return {"visibility": visibility, "images": images, "grid": grid, "residual_task": residual_task,
             "psf_task": psf_task, "total": max(residual_task, psf_task)}  # fmt: skip
 

@@ -98,8 +98,11 @@ def residual_image(
     gridding = GriddingSettings() if gridding is None else gridding
     vis = load_visibility(vis)
     if np.any(model.data):
+        # the residual goes into the prediction's own array (weights, flags, uvw shared):
+        # one array the size of the data besides the input, not two
         modelvis = gridding.predict(vis, model)
-        vis = vis.replace(vis=vis.vis - modelvis.vis)
+        np.subtract(vis.vis, modelvis.vis, out=modelvis.vis)
+        vis = modelvis
     return gridding.invert(vis, model, normalise=normalise)
 
 
