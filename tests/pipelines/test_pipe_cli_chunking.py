@@ -57,10 +57,11 @@ def runs(tmp_path_factory):
         for name, extra in (
             ("whole", ["--nworkers", "0"]),
             ("split", ["--nworkers", "0", "--memory-limit", "+3MB"]),
-            ("dask", ["--nworkers", "2", "--task-memory", "1444528"]),
-            ("ical", ["--nworkers", "0", "--memory-limit", "+4MB", "--mode", "ical",
+            ("fixed", ["--nworkers", "0", "--task-memory", "900000"]),
+            ("dask", ["--nworkers", "2", "--task-memory", "900000"]),
+            ("ical", ["--nworkers", "0", "--task-memory", "1400000", "--mode", "ical",
                       "--calibration-context", "T"]),
-            ("spectral", ["--nworkers", "0", "--memory-limit", "+4MB", "--mode", "spectral"]),
+            ("spectral", ["--nworkers", "0", "--task-memory", "1500000", "--mode", "spectral"]),
         ):  # fmt: skip
             capture.messages.clear()
             if "+3MB" in extra or "+4MB" in extra:  # the limit above this process's RSS
@@ -92,22 +93,32 @@ def test_small_limit_forces_chunks_and_logs_the_estimate(runs):
 
 
 def test_planner_for_a_given_budget(runs):
-    """With 3 MB above the baseline (1.4 MiB per task) the whole data (2.6 MiB) need two
-    frequency x four time chunks, each estimated within the budget."""
+    """With 1.8 MB above the baseline (0.9 MB per task) the planner picks the fewest
+    frequency x time chunks whose estimate fits (the whole data's is 1.78 MB), and the
+    chunks hold every sample once."""
+    import math
+
     d, _ = runs
     (part,) = ms_index(d / "c.ms")
     from uvflow.datamodels import create_image
+    from uvflow.pipelines import estimate_task_memory
 
     template = create_image(64, np.deg2rad(10 / 3600), part.phasecentre, 1.375e9,
                             channel_bandwidth=2e8)  # fmt: skip
-    budget = MemoryBudget(limit=200_000_000 + 3_000_000, source="test", baseline=200_000_000,
+    budget = MemoryBudget(limit=200_000_000 + 1_800_000, source="test", baseline=200_000_000,
                           nworkers=1, threads=1)  # fmt: skip
-    piece = Piece(part, np.arange(part.nchan), 0)
-    chunks, choice = chunk_piece(piece, template, "cip", budget, "TG")
-    assert (choice["nfreq"], choice["ntime"]) == (2, 4)
-    assert choice["task_bytes"] <= 3_000_000 // 2 and len(chunks) == 8
-    assert [c.shape[:3] for c in chunks[:4]] == [(2, 946, 2)] * 4
-    assert sum(c.nbytes for c in chunks) >= part.nbytes - 8 * 946 * 24  # every sample once
+    chunks, choice = chunk_piece(Piece(part, np.arange(part.nchan), 0), template, "cip",
+                                 budget, "TG")  # fmt: skip
+
+    def estimate(f, t):
+        shape = (math.ceil(part.ntime / t), part.nbaseline, math.ceil(part.nchan / f), 1)
+        return estimate_task_memory(shape, template.data.shape, np.complex64, np.float32)["total"]
+
+    f, t = choice["nfreq"], choice["ntime"]
+    assert choice["task_bytes"] == estimate(f, t) <= 900_000 < estimate(1, 1)
+    fewer = [(a, b) for a in range(1, 5) for b in range(1, 9) if a * b < f * t]
+    assert all(estimate(a, b) > 900_000 for a, b in fewer)
+    assert len(chunks) == f * t and sum(c.shape[0] * c.shape[2] for c in chunks) == 8 * 4
 
 
 def test_chunked_products_equal_the_whole_run(runs):
@@ -125,11 +136,12 @@ def test_chunked_products_equal_the_whole_run(runs):
 
 def test_chunked_dask_equals_chunked_serial(runs):
     """The same chunks on 2 workers (each read by its own task): the same answer. The
-    workers' baseline is not this process's, so the task memory is given instead."""
+    workers' baseline is not this process's, so both runs give the task memory instead."""
     d, _ = runs
-    assert _chunking(d, "dask")["windows"] == _chunking(d, "split")["windows"]
+    assert _chunking(d, "dask")["windows"] == _chunking(d, "fixed")["windows"]
+    assert sum(w["nchunks"] for w in _chunking(d, "dask")["windows"]) > 4
     for kind in KINDS:
-        a = fits.getdata(d / f"split-{kind}.fits")
+        a = fits.getdata(d / f"fixed-{kind}.fits")
         b = fits.getdata(d / f"dask-{kind}.fits")
         assert np.max(np.abs(a - b)) <= 1e-10 * np.max(np.abs(a)), kind
 
