@@ -85,3 +85,31 @@ def test_columns_written(runs):
     # unmodelled (~1 % of the 0.5–2 Jy sources): measured 0.031 Jy
     assert after < 3 * NOISE * np.sqrt(2), after
     assert after < 0.2 * before, (after, before)
+
+
+@pytest.mark.cluster
+def test_columns_written_on_two_workers_equal_serial(tmp_path):
+    """``--write-corrected --write-model`` on 2 workers, the data in several chunks (each
+    read, corrected and written by a task of its own, one writer per table at a time),
+    writes the same CORRECTED_DATA and MODEL_DATA as the serial run with the same chunks."""
+    import shutil
+
+    from casacore.tables import table
+
+    ms = tmp_path / "g.ms"
+    assert main([*SIMULATE[:-2], "--gain-errors", "0.3", "--out", str(ms)]) == 0
+    columns = {}
+    for name, workers in (("serial", "0"), ("dask", "2")):
+        copy = tmp_path / f"{name}.ms"
+        shutil.copytree(ms, copy)
+        argv = ["image", str(copy), "-name", str(tmp_path / name), *IMAGE[:-2], "--nmajor", "2",
+                "--nworkers", workers, "--mode", "ical", "--calibration-context", "T",
+                "--task-memory", "3.6MB", "--write-corrected", "--write-model"]  # fmt: skip
+        assert main(argv) == 0
+        report = json.loads((tmp_path / f"{name}-report.json").read_text())
+        assert sum(w["nchunks"] for w in report["chunking"]["windows"]) > 1
+        with table(str(copy), ack=False) as t:
+            columns[name] = {c: t.getcol(c) for c in ("CORRECTED_DATA", "MODEL_DATA", "DATA")}
+    for column in ("CORRECTED_DATA", "MODEL_DATA"):
+        np.testing.assert_array_equal(columns["dask"][column], columns["serial"][column])
+        assert np.any(columns["dask"][column] != columns["dask"]["DATA"])

@@ -114,7 +114,9 @@ def memory_budget(value, task_memory=None) -> MemoryBudget:
             raise CLIError(f"--task-memory: {exc}") from None
     workers = _workers()
     if workers:
-        baseline = max(rsexecute.run(current_rss_bytes).values())
+        # a worker lost at this moment must not stop the run: ask those that answer
+        answers = rsexecute.client.run(current_rss_bytes, on_error="ignore")
+        baseline = max([v for v in answers.values() if isinstance(v, int)] or [current_rss_bytes()])
         nworkers = len(workers)
         threads = max(int(w.get("nthreads") or 1) for w in workers)
     else:
