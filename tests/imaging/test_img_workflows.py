@@ -27,7 +27,7 @@ from uvflow.imaging.workflows import (
     weight_list_rsexecute_workflow,
     zero_list_rsexecute_workflow,
 )
-from uvflow.imaging.workflows.deconvolve_restore import stack_windows
+from uvflow.imaging.workflows.minor_cycle_tasks import stack_windows
 
 NWIN = 4
 

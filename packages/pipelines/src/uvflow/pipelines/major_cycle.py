@@ -13,11 +13,14 @@ Early stop. A Dask graph cannot branch on a value it computes, so there are two 
 - ``stop_early=False`` (default): the whole run is one static graph of ``nmajor`` cycles.
   A cycle whose residual peak is already below ``threshold`` adds nothing (the minor cycle
   stops at once), but its residual is still computed.
-- ``stop_early=True``: the residual peak of each cycle (one float) is computed before the
-  next minor cycle is built; when it is at or below ``threshold`` (Jy/beam, > 0) no further
-  cycles are built and that residual is the final one (for ICAL: of the data calibrated in
-  that cycle against the final model, and those are the tables returned). The models (and calibrated data)
-  of each cycle are persisted so nothing is recomputed.
+- ``stop_early=True`` (what ``uvflow image`` does, WSClean's way): each cycle's stopping
+  rule (its residual peak and noise, :mod:`uvflow.imaging.deconvolution.cycle_stop`) and
+  the components found so far are computed before the next minor cycle is built; when the
+  peak is at or below the final threshold (``threshold``, or ``auto_threshold`` × the
+  noise) or the total budget ``niter_total`` is spent, no further cycles are built and
+  that residual is the final one (for ICAL: of the data calibrated in that cycle against
+  the final model, and those are the tables returned). The models (and calibrated data) of
+  each cycle are persisted so nothing is recomputed. Every cycle logs what it found.
 
 Checkpoints: with ``checkpoint_dir`` a task after each cycle writes the models (and gain
 tables) and then the manifest (:mod:`uvflow.pipelines.checkpoint`); the models of the next
@@ -45,7 +48,7 @@ from uvflow.imaging.workflows import (
 
 from .checkpoint import load_gaintable, load_model, read_manifest
 from .errors import CheckpointError
-from .major_cycle_steps import checkpoint_cycle, jsonable, log_peak, psf_template, residual_peak
+from .major_cycle_steps import checkpoint_cycle, cycle_status, jsonable, psf_template, stop_reason
 from .pipeline_settings import PipelineSettings
 from .window_chunks import flatten_windows
 
@@ -111,6 +114,7 @@ def run_major_cycles(
     settings: PipelineSettings,
     mask=None,
     selfcal=None,
+    history: list | None = None,
 ):
     """Build (and, for early stops and checkpoints, partly run) the major-cycle pipeline.
 
@@ -130,6 +134,10 @@ def run_major_cycles(
     selfcal : object, optional
         ``first`` (first calibrating cycle), ``calibrate(cycle, vis, models, gts)`` →
         ``(calibrated vis, gts)`` and ``apply(vis, gts, iteration)`` → calibrated vis.
+    history : list, optional
+        With ``stop_early``, one dict per major cycle is appended to it: ``cycle``,
+        ``components`` (so far), ``peak``, ``noise``, ``threshold`` (Jy/beam) and ``stop``
+        (why the cycles stopped there, or None).
 
     Returns
     -------
@@ -167,12 +175,17 @@ def run_major_cycles(
         )
         if settings.stop_early:
             residual = rsexecute.persist(residual)
-            peak = rsexecute.compute(rsexecute.execute(residual_peak)(*residual), sync=True)
-            log_peak(cycle, peak, clean.threshold)
-            if peak <= clean.threshold:
-                logger.info(
-                    "major cycle %d: below threshold, stopping after %d cycles", cycle, cycle
-                )
+            status = rsexecute.execute(cycle_status)(clean, mask, psf[0], residual, models)
+            status = rsexecute.compute(status, sync=True)
+            reason = stop_reason(cycle, status, clean)
+            if history is not None:
+                rule = status["rule"]
+                history.append({"cycle": cycle, "components": int(status["done"]),
+                                "peak": rule.peak, "noise": rule.sigma, "threshold": rule.final,
+                                "stop": reason})  # fmt: skip
+            if reason is not None:
+                logger.info("major cycle %d: %s: stopping after %d minor cycle(s)", cycle,
+                            reason, cycle)  # fmt: skip
                 break
         models = deconvolve_windows(residual, psf, models, clean, mask, cycle=cycle)
         residual = None

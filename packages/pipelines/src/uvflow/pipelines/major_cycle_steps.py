@@ -15,7 +15,14 @@ from uvflow.datamodels import Image
 from .checkpoint import save_cycle
 from .errors import PipelineError
 
-__all__ = ["psf_template", "residual_peak", "jsonable", "checkpoint_cycle", "log_peak"]
+__all__ = [
+    "psf_template",
+    "residual_peak",
+    "jsonable",
+    "checkpoint_cycle",
+    "cycle_status",
+    "stop_reason",
+]
 
 logger = logging.getLogger("uvflow.pipelines.major_cycle")
 
@@ -54,10 +61,60 @@ def residual_peak(*items) -> float:
     return peak
 
 
-def log_peak(cycle: int, peak: float, threshold: float) -> None:
-    """The INFO line of a major cycle's residual peak (early-stopping runs)."""
-    logger.info("major cycle %d: residual peak %.4g Jy/beam (threshold %.4g)", cycle, peak,
-                threshold)  # fmt: skip
+def cycle_status(clean, mask, psf, residual: list, models: list) -> dict:
+    """What a major cycle found: its stopping rule and the components so far (a task).
+
+    Parameters
+    ----------
+    clean : CleanSettings
+    mask : Image or None
+    psf : Image or (Image, sumwt)
+        A window's PSF (for the local RMS window's width).
+    residual : list of (Image, sumwt)
+        The windows' residuals.
+    models : list of Image
+        The windows' models (``meta['NITER']`` components so far).
+
+    Returns
+    -------
+    dict
+        ``rule`` (:class:`~uvflow.imaging.deconvolution.cycle_stop.CycleStop`; in the
+        auto-mask phase its peak is the one inside the mask) and ``done``.
+    """
+    from dataclasses import replace
+
+    from uvflow.imaging.workflows.minor_cycle_tasks import (
+        components_done,
+        image_of,
+        stack_windows,
+        windows_stop,
+    )
+
+    rule = windows_stop(psf, mask, clean, None, *residual)
+    if rule.masked:  # the auto-mask phase cleans where components are: its peak is there
+        cube = np.abs(stack_windows(*residual).data)
+        found = np.any(np.concatenate([image_of(m).data for m in models]) != 0, axis=(0, 1))
+        if found.any():
+            weights = 1.0 if rule.weights is None else rule.weights
+            rule = replace(rule, peak=float((cube * weights * found).max()))
+    return {"rule": rule, "done": components_done(*models)}
+
+
+def stop_reason(cycle: int, status: dict, clean) -> str | None:
+    """Log a major cycle's state; why the cycles stop here, or None to go on.
+
+    They stop when the residual's peak is at or below the final threshold (``threshold``,
+    or ``auto_threshold`` times the noise) or when ``niter_total`` components are found.
+    """
+    rule, done = status["rule"], int(status["done"])
+    noise = f", noise {rule.sigma:.4g}" if rule.sigma else ""
+    logger.info("major cycle %d: %d components so far, residual peak %.4g Jy/beam%s, "
+                "threshold %.4g Jy/beam", cycle, done, rule.peak, noise, rule.final)  # fmt: skip
+    if rule.done:
+        return f"the residual peak {rule.peak:.4g} is at or below the threshold {rule.final:.4g}"
+    if clean.niter_total is not None and done >= clean.niter_total:
+        return f"{done} components found: niter ({clean.niter_total}) reached"
+    return None
 
 
 def psf_template(model: Image, factor: int) -> Image:

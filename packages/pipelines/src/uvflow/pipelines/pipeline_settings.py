@@ -139,8 +139,13 @@ class PipelineSettings:
                 raise TypeError(f"{name} must be a {kind.__name__}, got {getattr(self, name)!r}")
         object.__setattr__(self, "nmajor", check_nmajor(self.nmajor))
         object.__setattr__(self, "psf_factor", check_psf_factor(self.psf_factor))
-        if self.stop_early and not self.clean.threshold > 0:
-            raise PipelineError("stop_early needs an absolute threshold > 0 (Jy/beam)")
+        stops = (self.clean.threshold > 0 or self.clean.niter_total is not None
+                 or (self.clean.noise is not None and self.clean.noise.auto_threshold))  # fmt: skip
+        if self.stop_early and not stops:
+            raise PipelineError(
+                "stop_early needs an absolute threshold > 0 (Jy/beam), an auto threshold or a "
+                "total number of components"
+            )
         if self.checkpoint_dir is not None:
             object.__setattr__(self, "checkpoint_dir", str(self.checkpoint_dir))
 

@@ -35,23 +35,28 @@ from __future__ import annotations
 
 import logging
 
-from uvflow.datamodels import Image, concatenate_images
+from uvflow.datamodels import Image
 from uvflow.execution import rsexecute, strict_keywords
 
-from ..deconvolution import (
-    clean_threshold,
-    create_window,
-    deconvolve_cube,
-    deconvolve_facet,
-    facet_round_threshold,
-    image_residual,
-    psf_sidelobe_level,
-)
 from ..errors import ImagingError
-from ..facets import image_gather_facets, image_scatter_facets
 from ..restore import restore_cube
 from ..settings import CleanSettings
 from ._lists import window_list
+from .minor_cycle_tasks import (
+    components_done,
+    cube_clean,
+    facet_clean,
+    gather_residual,
+    image_of,
+    round_threshold,
+    scatter_facets,
+    split_windows,
+    stack_windows,
+    window_clean,
+    window_stop,
+    windows_stop,
+    zero_like,
+)
 
 log = logging.getLogger(__name__)
 
@@ -61,114 +66,6 @@ __all__ = [
     "restore_list_rsexecute_workflow",
     "image_of",
 ]
-
-
-def image_of(item) -> Image:
-    """The image of an invert result ``(Image, sumwt)`` or an Image itself.
-
-    Parameters
-    ----------
-    item : Image or (Image, numpy.ndarray)
-        An Image (data [nchan, npol, ny, nx]) or an invert result whose second element is
-        ``sumwt`` float64 [nchan, npol].
-
-    Returns
-    -------
-    Image
-        ``item`` or its first element (not copied).
-
-    Raises
-    ------
-    ImagingError
-        Anything else.
-    """
-    if isinstance(item, tuple):
-        item = item[0]
-    if not isinstance(item, Image):
-        raise ImagingError(
-            f"expected an Image or an (Image, sumwt) pair, got {type(item).__name__}"
-        )
-    return item
-
-
-def stack_windows(*items) -> Image:
-    """One cube [nwin·nchan, npol, ny, nx] from the windows' images (list order)."""
-    return concatenate_images([image_of(i) for i in items])
-
-
-def split_windows(cube: Image, *models: Image) -> list[Image]:
-    """Cut ``cube`` back into per-window images and add each to its model."""
-    out, start = [], 0
-    for model in models:
-        n = model.nchan
-        part = cube.data[start : start + n]
-        if part.shape != model.data.shape:
-            raise ImagingError(
-                f"model cube part {list(part.shape)} does not fit model {list(model.data.shape)}"
-            )
-        out.append(
-            model.replace(
-                data=(model.data + part).astype(model.data.dtype, copy=False),
-                meta=dict(model.meta, BUNIT="JY/PIXEL"),
-            )
-        )
-        start += n
-    return out
-
-
-def _global_threshold(
-    dirty: Image, clean: CleanSettings, mask=None, facets: bool = False, cycle: int | None = None
-) -> float:
-    """The absolute threshold shared by the whole cube (see the module notes); logged with
-    the cube's peak when ``cycle`` (a major cycle's number) is given."""
-    shape = None if facets else clean.window_shape
-    window = create_window(dirty, shape, clean.window_edge, mask)
-    stop = clean_threshold(dirty.data, window, clean.threshold, clean.fractional_threshold)
-    if cycle is not None:
-        peak = clean_threshold(dirty.data, window, 0.0, 1.0)
-        log.info("major cycle %d: residual peak %.4g Jy/beam, minor cycle stops at %.4g Jy/beam",
-                 cycle, peak, stop)  # fmt: skip
-    return stop
-
-
-def _minor_cycle(dirty: Image, psf: Image, mask, clean: CleanSettings, cycle=None) -> Image:
-    stop = _global_threshold(dirty, clean, mask, cycle=cycle)
-    model, _ = deconvolve_cube(dirty, psf, clean.with_stop(stop), mask=mask)
-    return model
-
-
-def _threshold_of_windows(mask, clean: CleanSettings, cycle, *dirty) -> float:
-    """The shared absolute threshold of the windows' dirty images (stacked as one cube)."""
-    return _global_threshold(stack_windows(*dirty), clean, mask, cycle=cycle)
-
-
-def _window_clean(dirty, psf, model: Image, mask, clean: CleanSettings, stop: float) -> Image:
-    """One window's minor cycle at the shared threshold; its components added to ``model``."""
-    delta, _ = deconvolve_cube(image_of(dirty), image_of(psf), clean.with_stop(stop), mask=mask)
-    return split_windows(delta, model)[0]
-
-
-def _round_threshold(residual: Image, psf: Image, stop: float, mask=None) -> float:
-    window = create_window(residual, None, 0, mask)
-    return facet_round_threshold(residual, psf_sidelobe_level(psf), stop, window)
-
-
-def _scatter(image: Image, clean: CleanSettings):
-    return image_scatter_facets(image, clean.facets, clean.facet_overlap, clean.facet_taper)
-
-
-def _facet_clean(
-    facets: list, index: int, psf: Image, level: float, mask_facets, clean: CleanSettings
-) -> Image:
-    mask = None if mask_facets is None else mask_facets[index].data
-    model, _ = deconvolve_facet(facets[index], psf, clean, threshold=level, mask=mask)
-    return model
-
-
-def _gather_residual(dirty: Image, psf: Image, model: Image, clean: CleanSettings, *parts: Image):
-    delta = image_gather_facets(list(parts), dirty, clean.facet_overlap, clean.facet_taper)
-    total = model.replace(data=model.data + delta.data)
-    return total, image_residual(dirty, total, psf)
 
 
 @strict_keywords
@@ -290,39 +187,43 @@ def deconvolve_windows(
     psfs = window_list("psf_list", psf_list, nwin)
     models = window_list("model_imagelist", model_imagelist, nwin)
     if clean.facets == 1 and _window_parallel(clean, mask):
-        stop = rsexecute.execute(_threshold_of_windows)(mask, clean, cycle, *dirty_list)
+        rule = rsexecute.execute(windows_stop)(psfs[0], mask, clean, cycle, *dirty_list)
         return [
-            rsexecute.execute(_window_clean)(d, p, m, mask, clean, stop)
+            rsexecute.execute(window_clean)(d, p, m, mask, clean, rule)
             for d, p, m in zip(dirty_list, psfs, models)
         ]
     dirty_cube = rsexecute.execute(stack_windows)(*dirty_list)
     psf_cube = rsexecute.execute(stack_windows)(*psfs)
     if clean.facets == 1:
-        delta = rsexecute.execute(_minor_cycle)(dirty_cube, psf_cube, mask, clean, cycle)
+        delta = rsexecute.execute(cube_clean)(dirty_cube, psf_cube, mask, clean, cycle, *models)
     else:
-        delta = _facet_rounds(dirty_cube, psf_cube, clean, mask, cycle)
+        delta = _facet_rounds(dirty_cube, psf_cube, clean, mask, cycle, models)
     return list(rsexecute.execute(split_windows, nout=nwin)(delta, *models))
 
 
-def _facet_rounds(dirty_cube, psf_cube, clean: CleanSettings, mask, cycle):
+def _facet_rounds(dirty_cube, psf_cube, clean: CleanSettings, mask, cycle, models):
     """The facet-parallel minor cycle's rounds (graphs): the model of the cube."""
     if clean.window_shape is not None:
         raise ImagingError(
             "window_shape applies to one facet; give a mask with deconvolve_facets > 1"
         )
     nf = clean.facets * clean.facets
-    stop = rsexecute.execute(_global_threshold)(dirty_cube, clean, mask, True, cycle)
-    mask_facets = None if mask is None else rsexecute.execute(_scatter)(mask, clean)
-    delta = rsexecute.execute(_zero_like)(dirty_cube)
+    rule = rsexecute.execute(window_stop)(dirty_cube, psf_cube, clean, mask, True, cycle)
+    noise = clean.noise
+    mask_facets = None
+    if mask is not None or (noise is not None and (noise.local_rms or noise.auto_mask)):
+        mask_facets = rsexecute.execute(scatter_facets)(mask, clean, rule, list(models))
+    done = 0 if clean.niter_total is None else rsexecute.execute(components_done)(*models)
+    delta = rsexecute.execute(zero_like)(dirty_cube)
     residual = dirty_cube
     for _ in range(clean.facet_rounds):
-        level = rsexecute.execute(_round_threshold)(residual, psf_cube, stop, mask)
-        facets = rsexecute.execute(_scatter)(residual, clean)
+        level = rsexecute.execute(round_threshold)(residual, psf_cube, rule, mask)
+        facets = rsexecute.execute(scatter_facets)(residual, clean)
         parts = [
-            rsexecute.execute(_facet_clean)(facets, i, psf_cube, level, mask_facets, clean)
+            rsexecute.execute(facet_clean)(facets, i, psf_cube, level, mask_facets, clean, done)
             for i in range(nf)
         ]
-        delta, residual = rsexecute.execute(_gather_residual, nout=2)(
+        delta, residual = rsexecute.execute(gather_residual, nout=2)(
             dirty_cube, psf_cube, delta, clean, *parts
         )
     return delta
@@ -337,10 +238,6 @@ def _window_parallel(clean: CleanSettings, mask) -> bool:
     if mask is not None and (not isinstance(mask, Image) or mask.nchan != 1):
         return False
     return clean.channels_independent
-
-
-def _zero_like(image: Image) -> Image:
-    return image.copy(zero=True)
 
 
 def _restore(model: Image, psf, residual, clean_beam):

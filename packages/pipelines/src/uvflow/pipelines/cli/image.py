@@ -48,16 +48,8 @@ def run(args) -> int:
         with stages("invert"):
             vis, dirty, psf = graphs.invert_graphs(windows, gridding, opts["weighting_settings"])
             threshold = args.threshold
-            if args.auto_threshold is not None and args.mode != "invert":
-                sigma = graphs.dirty_sigma(dirty)
-                threshold = max(threshold, args.auto_threshold * sigma)
-                log.info(
-                    "auto threshold %.3g Jy (%.3g x sigma %.3g)",
-                    threshold,
-                    args.auto_threshold,
-                    sigma,
-                )
         models = residual = restored = gt_list = None
+        history: list = []
         if args.mode == "invert":
             with stages("compute"):
                 mfs = graphs.mfs_graphs(dirty, psf, None, None)
@@ -65,7 +57,7 @@ def run(args) -> int:
         else:
             with stages("deconvolve"):
                 models, residual, restored, gt_list = _deconvolve(
-                    args, opts, vis, windows, threshold
+                    args, opts, vis, windows, threshold, history
                 )
                 mfs = graphs.mfs_graphs(dirty, psf, residual, models)
                 dirty, psf, residual, models, restored, gt_list, mfs = rsexecute.compute(
@@ -99,12 +91,24 @@ def run(args) -> int:
             "image": {"ny": windows.mfs_template.ny, "nx": windows.mfs_template.nx,
                       "cellsize_arcsec": float(np.rad2deg(windows.mfs_template.cellsize) * 3600)},
             "images": image_statistics(products), "nsources": len(sources),
+            "deconvolution": _deconvolution_report(models, history),
         }  # fmt: skip
         writer.json("report", report)
         written = writer.commit()
     for p in written:
         print(p)
     return 0
+
+
+def _deconvolution_report(models, history: list) -> dict:
+    """Components found, the major cycles run and why they stopped (None without cleaning)."""
+    if models is None:
+        return None
+    components = max([int(m.meta.get("NITER", 0)) for m in models] or [0])
+    stop = next((h["stop"] for h in history if h["stop"]), "-nmiter (major cycles) reached")
+    minor = sum(h["stop"] is None for h in history)
+    return {"components": components, "minor_cycles": minor, "stop": stop,
+            "cycles": history}  # fmt: skip
 
 
 def _parameters(args, opts, threshold) -> dict:
@@ -154,7 +158,28 @@ def _write_products(writer, args, windows, dirty, psf, residual, models, restore
     return mfs_images, single
 
 
-def _deconvolve(args, opts, vis, windows, threshold):
+def fits_mask(path, template):
+    """``--fits-mask``: a FITS image of the output size, as an Image of 1 where it is nonzero
+    (float [1, 1, ny, nx]) on ``template``'s grid."""
+    from uvflow.datamodels import import_image_from_fits
+
+    from .errors import CLIError
+
+    try:
+        image = import_image_from_fits(path)
+    except (OSError, ValueError) as exc:
+        raise CLIError(f"--fits-mask {path}: {exc}") from None
+    plane = np.asarray(image.data[0, 0])
+    if plane.shape != (template.ny, template.nx):
+        raise CLIError(f"--fits-mask {path}: {plane.shape[1]} x {plane.shape[0]} pixels; the "
+                       f"image is {template.nx} x {template.ny}")  # fmt: skip
+    if not np.any(plane):
+        raise CLIError(f"--fits-mask {path} is zero everywhere: nothing could be cleaned")
+    data = (plane != 0).astype(np.float64)[None, None]
+    return template.replace(data=data, wcs=template.wcs.deepcopy())
+
+
+def _deconvolve(args, opts, vis, windows, threshold, history: list):
     """The pipelines' continuum, ICAL or spectral-line graphs on the weighted windows."""
     from dataclasses import replace
 
@@ -162,25 +187,31 @@ def _deconvolve(args, opts, vis, windows, threshold):
     from uvflow.pipelines import PipelineSettings
     from uvflow.pipelines.major_cycle import run_major_cycles
 
+    # WSClean's major cycles: each cycle's rule (peak, noise, components so far) is computed
+    # before the next is built, and they stop at the threshold or -niter (stop_early)
     settings = PipelineSettings(
         gridding=opts["gridding"],
         weighting=WeightingSettings(),  # the imaging weights (and taper) are already applied
         clean=replace(opts["clean"], threshold=threshold),
         nmajor=args.nmajor if args.niter > 0 else 0,
         checkpoint_dir=args.checkpoint_dir,
+        stop_early=args.niter > 0,
     )
+    mask = fits_mask(args.fits_mask, windows.mfs_template) if args.fits_mask else None
     if args.mode == "ical":
         from uvflow.calibration import CalibrationSettings
         from uvflow.pipelines.ical import SelfCalibration, default_ical_controls
 
         calibration = CalibrationSettings.create(args.calibration_context, default_ical_controls())
         selfcal = SelfCalibration(calibration, settings.gridding)
-        return run_major_cycles("ical", vis, windows.templates, settings, selfcal=selfcal)
+        return run_major_cycles("ical", vis, windows.templates, settings, mask=mask,
+                                selfcal=selfcal, history=history)  # fmt: skip
     if args.mode == "spectral":
         from uvflow.pipelines.spectral_line import spectral_line_imaging
 
         return (*spectral_line_imaging(
             vis, windows.templates, settings, line_free_channels=opts["line_free"],
-            continuum_subtraction_degree=args.continuum_subtraction_degree,
+            continuum_subtraction_degree=args.continuum_subtraction_degree, mask=mask,
         ), None)  # fmt: skip
-    return run_major_cycles("continuum", vis, windows.templates, settings)
+    return run_major_cycles("continuum", vis, windows.templates, settings, mask=mask,
+                            history=history)  # fmt: skip

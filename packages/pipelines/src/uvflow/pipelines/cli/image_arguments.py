@@ -78,22 +78,29 @@ def add_arguments(p) -> None:
         "-niter",
         type=int,
         default=0,
-        help="maximum clean components per minor cycle (default 0: no cleaning)",
+        help="clean components in all, over every major cycle, as WSClean (default 0: no cleaning)",
     )
     g.add_argument("--gain", "-gain", type=float, default=0.1, help="minor-cycle loop gain")
     g.add_argument(
         "--mgain",
         "-mgain",
         type=float,
-        default=0.8,
-        help="each minor cycle cleans the peak down by this fraction (default 0.8)",
+        default=1.0,
+        help="major-cycle gain, as WSClean: each minor cycle cleans the peak down by this "
+        "fraction before a major cycle (default 1.0: clean to the threshold, then one last "
+        "major cycle)",
     )
     g.add_argument(
+        "--nmiter",
+        "-nmiter",
         "--nmajor",
         "-nmajor",
+        dest="nmajor",
         type=int,
-        default=3,
-        help="number of major cycles, each a residual image and one minor cycle (default 3)",
+        default=20,
+        metavar="N",
+        help="at most N major cycles, as WSClean's -nmiter (default 20); the cycles stop "
+        "earlier when the threshold or -niter is reached (--nmajor, RASCIL's name, is the same)",
     )
     g.add_argument(
         "--threshold", "-threshold", type=float, default=0.0, help="absolute stopping threshold, Jy"
@@ -104,7 +111,37 @@ def add_arguments(p) -> None:
         type=float,
         default=None,
         metavar="SIGMA",
-        help="stop at SIGMA x the robust noise of the dirty image",
+        help="stop at SIGMA x the robust noise of the residual, measured at every major cycle",
+    )
+    g.add_argument(
+        "--auto-mask",
+        "-auto-mask",
+        type=float,
+        default=None,
+        metavar="SIGMA",
+        help="clean without a mask down to SIGMA x the noise, then only where components "
+        "were found, down to the threshold (as WSClean)",
+    )
+    g.add_argument(
+        "--local-rms",
+        "-local-rms",
+        action="store_true",
+        help="the noise of -auto-threshold/-auto-mask is a local RMS image, not one number",
+    )
+    g.add_argument(
+        "--local-rms-window",
+        "-local-rms-window",
+        type=float,
+        default=25.0,
+        metavar="BEAMS",
+        help="width of the local RMS window in beams (default 25)",
+    )
+    g.add_argument(
+        "--fits-mask",
+        "-fits-mask",
+        default=None,
+        metavar="FITS",
+        help="clean only where this FITS image (of the output size) is nonzero",
     )
     g.add_argument("--multiscale", "-multiscale", action="store_true", help="multi-scale clean")
     g.add_argument(

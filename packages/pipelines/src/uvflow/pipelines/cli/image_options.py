@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import ast
 from pathlib import Path
-
-from uvflow.datamodels import PolarisationFrame, to_radians
-from uvflow.imaging import installed_deconvolvers, installed_gridders
+from typing import TYPE_CHECKING
 
 from .errors import CLIError
+
+if TYPE_CHECKING:
+    from uvflow.datamodels import PolarisationFrame
 
 __all__ = [
     "MODES",
@@ -34,6 +35,8 @@ POLARISATIONS = {
 
 
 def _frame(pol: str) -> PolarisationFrame:
+    from uvflow.datamodels import PolarisationFrame
+
     name = POLARISATIONS.get(pol.upper().replace(" ", ""), pol)
     try:
         return PolarisationFrame(name)
@@ -129,6 +132,9 @@ def check_arguments(args) -> dict:
     CLIError
         A bad argument; the message says what is allowed.
     """
+    from uvflow.datamodels import to_radians
+    from uvflow.imaging import installed_gridders
+
     _redistribute_inputs(args)
     opts: dict = {}
     for path in args.inputs:
@@ -178,9 +184,18 @@ def check_arguments(args) -> dict:
         (args.niter >= 0, f"--niter must be >= 0, got {args.niter}"),
         (0 < args.gain < 2, f"--gain must be in (0, 2), got {args.gain}"),
         (0 < args.mgain <= 1, f"--mgain must be in (0, 1], got {args.mgain}"),
-        (args.nmajor >= 0, f"--nmajor must be >= 0, got {args.nmajor}"),
+        (args.nmajor >= 0, f"--nmiter must be >= 0, got {args.nmajor}"),
         (args.threshold >= 0, f"--threshold must be >= 0 Jy, got {args.threshold}"),
         (args.auto_threshold is None or args.auto_threshold > 0, "--auto-threshold must be > 0"),
+        (args.auto_mask is None or args.auto_mask > 0, "--auto-mask must be > 0"),
+        (args.auto_mask is None or args.auto_threshold is None
+         or args.auto_mask > args.auto_threshold,
+         "--auto-mask must be above --auto-threshold (the mask is made first)"),
+        (not args.local_rms or args.auto_threshold is not None or args.auto_mask is not None,
+         "--local-rms needs --auto-threshold or --auto-mask"),
+        (args.local_rms_window > 0, "--local-rms-window must be > 0 beams"),
+        (args.fits_mask is None or Path(args.fits_mask).is_file(),
+         f"--fits-mask {args.fits_mask!r} is not a file"),
         (args.channels_out is None or args.channels_out >= 1,
          f"--channels-out must be >= 1, got {args.channels_out}"),
         (args.nmoment >= 1, f"--nmoment must be >= 1, got {args.nmoment}"),
@@ -257,7 +272,13 @@ def deconvolver_options(args, algorithm: str, scales) -> dict:
 
 def _settings(args, opts) -> dict:
     """The gridding, weighting and minor-cycle settings (checked once, here)."""
-    from uvflow.imaging import CleanSettings, GriddingSettings, WeightingSettings
+    from uvflow.imaging import (
+        CleanSettings,
+        GriddingSettings,
+        WeightingSettings,
+        installed_deconvolvers,
+    )
+    from uvflow.imaging.deconvolution.cycle_stop import NoiseThresholds
 
     if args.deconvolver is not None:
         algorithm = args.deconvolver
@@ -268,11 +289,15 @@ def _settings(args, opts) -> dict:
             f"--deconvolver {algorithm!r} unknown; installed: {', '.join(installed_deconvolvers())}"
         )
     options = deconvolver_options(args, algorithm, opts["scales"])
+    noise = None
+    if args.auto_threshold is not None or args.auto_mask is not None:
+        noise = NoiseThresholds(args.auto_threshold, args.auto_mask, args.local_rms,
+                                args.local_rms_window)  # fmt: skip
     try:
         clean = CleanSettings(
             algorithm=algorithm, niter=args.niter, gain=args.gain, threshold=args.threshold,
             fractional_threshold=1.0 - args.mgain, options=options,
-            facets=args.deconvolve_facets,
+            facets=args.deconvolve_facets, niter_total=args.niter, noise=noise,
         )  # fmt: skip
     except TypeError as exc:
         raise CLIError(f"--deconvolver {algorithm}: {exc}") from None

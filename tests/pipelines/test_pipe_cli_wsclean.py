@@ -1,0 +1,97 @@
+"""``uvflow image`` with WSClean's cleaning options means what WSClean means.
+
+``-niter`` counts components over the whole run, ``-nmiter`` bounds the major cycles, the
+cycles stop as soon as the residual is at the threshold (``-threshold`` or
+``-auto-threshold`` × the residual's noise at that cycle), ``-mgain`` sets how deep each
+minor cycle goes, ``-auto-mask`` cleans only where components were found once the mask
+level is reached, ``-fits-mask`` confines the components. The report's ``deconvolution``
+says what happened (components, minor cycles, why they stopped, each cycle's state).
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from astropy.io import fits
+
+from uvflow.pipelines.cli import main
+
+SIMULATE = ["simulate", "--array", "meerkat", "--rmax", "1000", "--ntimes", "6", "--nchan", "2",
+            "--freq", "1.3e9", "1.4e9", "--nsrc", "4", "--flux", "0.5", "2", "--fov", "0.15deg",
+            "--noise", "0.05", "--seed", "21"]  # fmt: skip
+IMAGE = ["-size", "128", "-scale", "7asec", "--nworkers", "0"]
+
+
+@pytest.fixture(scope="module")
+def ms(tmp_path_factory):
+    path = tmp_path_factory.mktemp("wsclean") / "w.ms"
+    assert main([*SIMULATE, "--out", str(path)]) == 0
+    return path
+
+
+def _run(ms, out, *extra) -> dict:
+    assert main(["image", str(ms), "-name", str(out), *IMAGE, *extra]) == 0
+    return json.loads(out.with_name(out.name + "-report.json").read_text())["deconvolution"]
+
+
+def test_niter_is_the_total(ms, tmp_path):
+    """-niter 60 with -mgain 0.8: several minor cycles, 60 components in all, no more."""
+    d = _run(ms, tmp_path / "a", "-niter", "60", "-mgain", "0.8")
+    assert d["components"] == 60 and d["minor_cycles"] > 1
+    assert "niter (60) reached" in d["stop"]
+    assert [c["components"] for c in d["cycles"]] == sorted(c["components"] for c in d["cycles"])
+
+
+def test_cycles_stop_at_the_threshold(ms, tmp_path):
+    """A threshold above the noise: the cycles stop once the residual peak is at or below it,
+    long before -nmiter or -niter."""
+    d = _run(ms, tmp_path / "b", "-niter", "100000", "-mgain", "0.8", "-threshold", "0.2",
+             "-nmiter", "30")  # fmt: skip
+    last = d["cycles"][-1]
+    assert "at or below the threshold" in d["stop"] and last["peak"] <= 0.2
+    assert d["minor_cycles"] < 30 and d["components"] < 100000
+    assert all(c["peak"] > 0.2 for c in d["cycles"][:-1])
+
+
+def test_auto_threshold_follows_the_noise_of_each_cycle(ms, tmp_path):
+    """-auto-threshold 4: each cycle's threshold is 4x the noise of that cycle's residual;
+    the run ends with the residual peak at that level (the noise: 0.05 Jy per visibility)."""
+    d = _run(ms, tmp_path / "c", "-niter", "100000", "-mgain", "0.8", "-auto-threshold", "4")
+    for c in d["cycles"]:
+        assert c["threshold"] == pytest.approx(4 * c["noise"], rel=1e-9) and c["noise"] > 0
+    assert "at or below the threshold" in d["stop"]
+    image = fits.getdata(tmp_path / "c-residual.fits")
+    assert np.max(np.abs(image)) <= 1.05 * d["cycles"][-1]["threshold"]
+
+
+def test_auto_mask_and_fits_mask(ms, tmp_path):
+    """-auto-mask 8 -auto-threshold 3 runs both phases; a FITS mask keeps every component
+    inside it."""
+    d = _run(ms, tmp_path / "e", "-niter", "100000", "-mgain", "0.8", "-auto-threshold", "3",
+             "-auto-mask", "8")  # fmt: skip
+    assert d["components"] > 0 and "threshold" in d["stop"]
+    dirty = fits.getdata(tmp_path / "e-dirty.fits")[0, 0]
+    mask = np.zeros_like(dirty)
+    y, x = np.unravel_index(np.argmax(dirty), dirty.shape)
+    mask[max(y - 10, 0) : y + 10, max(x - 10, 0) : x + 10] = 1
+    hdu = fits.open(tmp_path / "e-dirty.fits")[0]
+    fits.writeto(tmp_path / "mask.fits", mask[None, None].astype(np.float32), hdu.header)
+    _run(ms, tmp_path / "f", "-niter", "500", "-mgain", "0.8", "-fits-mask",
+         str(tmp_path / "mask.fits"))  # fmt: skip
+    model = fits.getdata(tmp_path / "f-model.fits")[0, 0]
+    assert np.any(model) and not np.any(model[mask == 0])
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [(["-auto-mask", "2", "-auto-threshold", "3"], "--auto-mask must be above --auto-threshold"),
+     (["-local-rms"], "--local-rms needs --auto-threshold or --auto-mask"),
+     (["-fits-mask", "nothere.fits"], "--fits-mask 'nothere.fits' is not a file")],
+)  # fmt: skip
+def test_bad_cleaning_options(ms, tmp_path, capsys, extra, message):
+    out = tmp_path / "x"
+    assert main(["image", str(ms), "-name", str(out), *IMAGE, "-niter", "10", *extra]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0]
