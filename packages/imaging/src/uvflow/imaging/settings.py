@@ -34,6 +34,7 @@ from uvflow.execution.keywords import check_keywords
 
 from .deconvolution.clean_parameters import check_clean_parameters
 from .deconvolution.clean_window import WINDOW_SHAPES
+from .deconvolution.cycle_stop import NoiseThresholds
 from .deconvolution.deconvolver_plugins import DECONVOLVERS
 from .deconvolution.errors import DeconvolutionError
 from .deconvolution.psf_support import check_psf_support
@@ -307,6 +308,14 @@ class CleanSettings:
     facet_rounds : int
         Facet rounds per minor cycle (see
         :func:`uvflow.imaging.workflows.deconvolve_list_rsexecute_workflow`).
+    niter_total : int, optional
+        Components in all, over every minor cycle of a run (WSClean's ``-niter``); each
+        minor cycle cleans at most what is left of it (and at most ``niter``). None: no
+        total, ``niter`` per minor cycle (RASCIL's meaning).
+    noise : NoiseThresholds, optional
+        Thresholds from the residual's noise at each major cycle (WSClean's
+        ``-auto-threshold``, ``-auto-mask``, ``-local-rms``;
+        :mod:`uvflow.imaging.deconvolution.cycle_stop`).
 
     Raises
     ------
@@ -328,6 +337,8 @@ class CleanSettings:
     facet_overlap: int = 0
     facet_taper: str | None = None
     facet_rounds: int = 3
+    niter_total: int | None = None
+    noise: NoiseThresholds | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.algorithm, str):
@@ -345,6 +356,10 @@ class CleanSettings:
         _positive_int("deconvolve_overlap (facet_overlap)", self.facet_overlap,
                       DeconvolutionError, minimum=0)  # fmt: skip
         _positive_int("deconvolve_rounds (facet_rounds)", self.facet_rounds, DeconvolutionError)
+        if self.niter_total is not None:
+            _positive_int("niter_total", self.niter_total, DeconvolutionError, minimum=0)
+        if self.noise is not None and not isinstance(self.noise, NoiseThresholds):
+            raise TypeError(f"noise must be a NoiseThresholds, got {type(self.noise).__name__}")
         if self.facet_taper not in FACET_TAPERS:
             raise DeconvolutionError(
                 f"deconvolve_taper {self.facet_taper!r} unknown; use None, 'linear', 'tukey' "
@@ -424,9 +439,13 @@ class CleanSettings:
         """Whether the deconvolver treats every channel on its own (window-parallel cycles)."""
         return bool(getattr(DECONVOLVERS.load(self.algorithm), "channels_independent", False))
 
-    def with_stop(self, threshold: float) -> CleanSettings:
-        """These settings stopping at the absolute ``threshold`` (fractional threshold 0)."""
-        return replace(self, threshold=float(threshold), fractional_threshold=0.0)
+    def with_stop(self, threshold: float, done: int = 0) -> CleanSettings:
+        """These settings stopping at the absolute ``threshold`` (fractional threshold 0),
+        with ``niter`` cut to what is left of ``niter_total`` after ``done`` components."""
+        niter = self.niter
+        if self.niter_total is not None:
+            niter = max(0, min(niter, self.niter_total - int(done)))
+        return replace(self, threshold=float(threshold), fractional_threshold=0.0, niter=niter)
 
     def describe(self) -> dict:
         """The settings as JSON-able values."""
