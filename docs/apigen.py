@@ -35,6 +35,7 @@ EXTENSION_MODULES = [
     "uvflow.imaging.ducc0_gridder",
     "uvflow.imaging.deconvolution.conformance",
     "uvflow.imaging.deconvolution.clean_algorithms",
+    "uvflow.imaging.deconvolution.radler_deconvolver",
 ]
 
 

@@ -38,7 +38,11 @@ def test_builtins_registered_and_found():
     names = installed_deconvolvers()
     assert set(BUILTINS) <= set(names)
     for name in names:  # every registered deconvolver loads and follows the protocol
-        d = get_deconvolver(name)
+        try:
+            d = get_deconvolver(name)
+        except ImportError as exc:  # an optional plugin whose library is not installed
+            assert "pip install" in str(exc)
+            continue
         assert isinstance(d, Deconvolver) and d.name == name
 
 
@@ -95,7 +99,7 @@ def test_options_reach_the_algorithm_and_no_other(small):
         model, residual = deconvolve_cube(dirty, psf, algorithm=name, niter=20, **options)
         assert model.shape == dirty.shape and model.meta["NITER"] > 0
     with pytest.raises(TypeError, match="unexpected keyword argument 'scales'; valid keywords: "
-                       "algorithm, niter, .*facet_rounds$"):  # fmt: skip
+                       "algorithm, niter, .*facet_rounds, niter_total, noise$"):  # fmt: skip
         deconvolve_cube(dirty, psf, algorithm="hogbom", scales=(0, 3))
     with pytest.raises(TypeError, match="'nmoment'.*valid keywords: .*scales, scale_bias$"):
         deconvolve_cube(dirty, psf, algorithm="msclean", nmoment=2)

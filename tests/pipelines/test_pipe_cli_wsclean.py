@@ -95,3 +95,83 @@ def test_bad_cleaning_options(ms, tmp_path, capsys, extra, message):
     assert main(["image", str(ms), "-name", str(out), *IMAGE, "-niter", "10", *extra]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and message in err[0]
+
+
+def test_source_list_continue_and_reuse(ms, tmp_path):
+    """-save-source-list writes WSClean's text format (one POINT per component pixel, the
+    fluxes summing to the model's); -continue adds to the saved model; -reuse-psf and
+    -reuse-dirty give the same products as computing them."""
+    name = tmp_path / "s"
+    _run(ms, name, "-niter", "40", "-mgain", "0.8", "-save-source-list")
+    lines = (tmp_path / "s-sources.txt").read_text().splitlines()
+    assert lines[0].startswith("Format = Name, Type, Ra, Dec, I, SpectralIndex")
+    model = fits.getdata(tmp_path / "s-model.fits")
+    assert len(lines) - 1 == np.count_nonzero(model)
+    total = sum(float(line.split(",")[4]) for line in lines[1:])
+    assert total == pytest.approx(float(model.sum()), rel=1e-6)
+    assert all(line.split(",")[1] == "POINT" for line in lines[1:])
+    before = model.copy()
+    d = _run(ms, name, "-niter", "20", "-mgain", "0.8", "-continue", "-reuse-psf", str(name))
+    after = fits.getdata(tmp_path / "s-model.fits")
+    assert d["components"] == 20 and np.count_nonzero(after) >= np.count_nonzero(before)
+    assert after.sum() > before.sum()  # the continued run added to the first's model
+    fresh, reused = tmp_path / "fresh", tmp_path / "reused"
+    _run(ms, fresh, "-niter", "30")
+    _run(ms, reused, "-niter", "30", "-reuse-psf", str(fresh), "-reuse-dirty", str(fresh))
+    for kind in ("dirty", "psf"):  # FITS float32 round trip of the reused images
+        a, b = fits.getdata(f"{fresh}-{kind}.fits"), fits.getdata(f"{reused}-{kind}.fits")
+        assert np.max(np.abs(a - b)) <= 1e-6 * np.max(np.abs(a)), kind
+    # the reused PSF is the image-size product (a computed one is twice the image, to
+    # subtract sidelobes everywhere): the same components to within 1 % of the flux
+    a, b = fits.getdata(f"{fresh}-model.fits"), fits.getdata(f"{reused}-model.fits")
+    assert b.sum() == pytest.approx(a.sum(), rel=0.01)
+
+
+def test_predict_writes_the_model(ms, tmp_path):
+    """-predict puts <name>-model.fits into MODEL_DATA: the same as --write-model of the run
+    that made the model."""
+    import shutil
+
+    from casacore.tables import table
+
+    a, b = tmp_path / "a.ms", tmp_path / "b.ms"
+    shutil.copytree(ms, a), shutil.copytree(ms, b)
+    assert main(["image", str(a), "-name", str(tmp_path / "m"), *IMAGE, "-niter", "50",
+                 "--write-model"]) == 0  # fmt: skip
+    assert main(["image", str(b), "-name", str(tmp_path / "m"), *IMAGE, "-predict"]) == 0
+    with table(str(a), ack=False) as ta, table(str(b), ack=False) as tb:
+        ma, mb = ta.getcol("MODEL_DATA"), tb.getcol("MODEL_DATA")
+    # the model is read back from FITS (float32): agreement to single precision
+    assert np.max(np.abs(ma - mb)) <= 1e-6 * np.max(np.abs(ma)) and np.any(ma)
+
+
+def test_intervals_channel_range_and_gridders(ms, tmp_path, capsys):
+    """-intervals-out 2 images each half of the integrations (<name>-t0000-…); -channel-range
+    0 1 images the first channel only; WSClean's gridder names are ducc0's wgridder."""
+    assert main(["image", str(ms), "-name", str(tmp_path / "i"), *IMAGE, "-niter", "10",
+                 "-intervals-out", "2", "-channel-range", "0", "1",
+                 "-gridder", "wgridder"]) == 0  # fmt: skip
+    for k in (0, 1):
+        report = json.loads((tmp_path / f"i-t{k:04d}-report.json").read_text())
+        (window,) = report["chunking"]["windows"]
+        assert window["band"] == 0
+        header = fits.getheader(tmp_path / f"i-t{k:04d}-image.fits")
+        assert header["CRVAL3"] == pytest.approx(1.3e9)  # the first of the two channels
+    a = fits.getdata(tmp_path / "i-t0000-dirty.fits")
+    b = fits.getdata(tmp_path / "i-t0001-dirty.fits")
+    assert not np.allclose(a, b)  # different integrations, different dirty images
+    assert main(["image", str(ms), "-name", str(tmp_path / "x"), *IMAGE, "-gridder", "idg"]) == 2
+    assert "-gridder idg is not available" in capsys.readouterr().err
+
+
+def test_accuracy_finer_than_single_precision(ms, tmp_path, caplog):
+    """--accuracy 1e-6 on complex64 data grids in double precision (logged), so the dirty
+    image agrees with a 1e-8 one to ~1e-6 of the peak (single precision alone: ~1e-5)."""
+    import logging
+
+    with caplog.at_level(logging.INFO, logger="uvflow.imaging.settings"):
+        _run(ms, tmp_path / "p6", "--mode", "invert", "--accuracy", "1e-6")
+    assert any("double precision" in r.getMessage() for r in caplog.records)
+    _run(ms, tmp_path / "p8", "--mode", "invert", "--accuracy", "1e-8")
+    a, b = fits.getdata(tmp_path / "p6-dirty.fits"), fits.getdata(tmp_path / "p8-dirty.fits")
+    assert np.max(np.abs(a - b)) <= 1e-5 * np.max(np.abs(b))

@@ -68,6 +68,7 @@ ALGORITHM_KEYWORDS = (
 )  # fmt: skip
 
 _WARNED: set = set()
+_PROMOTED: set = set()
 
 
 def _options_tuple(options) -> tuple:
@@ -168,18 +169,37 @@ class GriddingSettings:
             return self.context
         return GRIDDERS.create(self.context, Gridder, **self.gridder_options())
 
+    def precise(self, vis: Visibility) -> Visibility:
+        """``vis`` in double precision when ``epsilon`` is finer than single precision allows.
+
+        complex64 data (every MeasurementSet's) grid in single precision, accurate to about
+        1e-5; a finer ``epsilon`` promotes them to complex128 (logged once), as WSClean grids
+        in double precision.
+        """
+        from .ducc0_gridder import EPSILON_FLOOR
+
+        if vis.vis.dtype == np.complex64 and self.epsilon < EPSILON_FLOOR[np.dtype(np.float32)]:
+            if not _PROMOTED:
+                _PROMOTED.add(True)
+                log.info("accuracy %g is finer than single precision allows: gridding the "
+                         "complex64 data in double precision", self.epsilon)  # fmt: skip
+            return vis.replace(vis=vis.vis.astype(np.complex128))
+        return vis
+
     def invert(
         self, vis: Visibility, model: Image, dopsf: bool = False, normalise: bool = True
     ) -> tuple[Image, np.ndarray]:
         """:func:`uvflow.imaging.invert` with these settings: ``(Image, sumwt[nchan, npol])``."""
         return self.gridder().invert(
-            vis, model, dopsf=dopsf, normalise=normalise, epsilon=self.epsilon,
+            self.precise(vis), model, dopsf=dopsf, normalise=normalise, epsilon=self.epsilon,
             nthreads=self.nthreads,
         )  # fmt: skip
 
     def predict(self, vis: Visibility, model: Image) -> Visibility:
         """:func:`uvflow.imaging.predict` with these settings: a Visibility of the model."""
-        return self.gridder().predict(vis, model, epsilon=self.epsilon, nthreads=self.nthreads)
+        return self.gridder().predict(
+            self.precise(vis), model, epsilon=self.epsilon, nthreads=self.nthreads
+        )
 
     def describe(self) -> dict:
         """The settings as JSON-able values (for reports and checkpoints)."""

@@ -115,6 +115,8 @@ def run_major_cycles(
     mask=None,
     selfcal=None,
     history: list | None = None,
+    psf=None,
+    first_residual=None,
 ):
     """Build (and, for early stops and checkpoints, partly run) the major-cycle pipeline.
 
@@ -134,6 +136,12 @@ def run_major_cycles(
     selfcal : object, optional
         ``first`` (first calibrating cycle), ``calibrate(cycle, vis, models, gts)`` →
         ``(calibrated vis, gts)`` and ``apply(vis, gts, iteration)`` → calibrated vis.
+    psf : list of (Image, sumwt) or Image (graphs), optional
+        The windows' PSFs, when known (e.g. from an earlier run): not computed then.
+    first_residual : list of (Image, sumwt) or Image (graphs), optional
+        The windows' residuals of the starting models (their dirty images, for zero
+        models), when known: the first cycle does not compute them (ignored when the first
+        cycle calibrates, or when resuming from a checkpoint).
     history : list, optional
         With ``stop_early``, one dict per major cycle is appended to it: ``cycle``,
         ``components`` (so far), ``peak``, ``noise``, ``threshold`` (Jy/beam) and ``stop``
@@ -154,10 +162,12 @@ def run_major_cycles(
     vis = weight_windows(chunks.vis, chunks.per_chunk(models), settings.weighting)
     if settings.stop_early:
         vis = rsexecute.persist(vis)
-    psf_models = [rsexecute.execute(psf_template)(m, settings.psf_factor) for m in models]
-    psf = chunks.combine_images(
-        invert_windows(vis, chunks.per_chunk(psf_models), gridding, dopsf=True)
-    )
+    if psf is None:
+        psf_models = [rsexecute.execute(psf_template)(m, settings.psf_factor) for m in models]
+        psf = chunks.combine_images(
+            invert_windows(vis, chunks.per_chunk(psf_models), gridding, dopsf=True)
+        )
+    psf = window_list("psf", psf, chunks.nwindows)
     start, models, gts = _resume(settings, pipeline, parameters, models, len(chunks.vis))
     cal_vis = vis
     if selfcal is not None and gts is not None:
@@ -170,9 +180,13 @@ def run_major_cycles(
             if settings.stop_early:
                 cal_vis = rsexecute.persist(cal_vis)
                 gts = gts if gts is None else rsexecute.persist(gts)
-        residual = chunks.combine_images(
-            residual_windows(cal_vis, chunks.per_chunk(models), gridding)
-        )
+        calibrated_first = selfcal is not None and selfcal.first <= cycle
+        if cycle == 0 and first_residual is not None and not calibrated_first:
+            residual = window_list("first_residual", first_residual, chunks.nwindows)
+        else:
+            residual = chunks.combine_images(
+                residual_windows(cal_vis, chunks.per_chunk(models), gridding)
+            )
         if settings.stop_early:
             residual = rsexecute.persist(residual)
             status = rsexecute.execute(cycle_status)(clean, mask, psf[0], residual, models)

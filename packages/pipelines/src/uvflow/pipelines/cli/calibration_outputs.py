@@ -75,13 +75,15 @@ def _corrected_rows(chunk, tables, calibration, iteration: int, column: str) -> 
     return int(vis.nvis)
 
 
-def write_columns(args, windows, models, gt_list, gridding) -> int:
+def write_columns(args, windows, models, gt_list, gridding, model_only: bool = False) -> int:
     """MODEL_DATA (the final model at each chunk's samples) and CORRECTED_DATA (the data
     corrected by the ICAL gains) written into the input MeasurementSets.
 
     Each chunk is read, predicted or corrected, and written by a task of its own (its own
     table handle); the writes of one table are serialised by a lock on its path
     (:func:`uvflow.execution.table_lock`), and the columns are created first, here.
+
+    ``model_only`` (``-predict``): MODEL_DATA only, whatever the other options say.
 
     Returns
     -------
@@ -91,9 +93,11 @@ def write_columns(args, windows, models, gt_list, gridding) -> int:
     from uvflow.calibration import CalibrationSettings
     from uvflow.pipelines.ical import default_ical_controls
 
-    columns = (["MODEL_DATA"] if args.write_model else []) + (
-        ["CORRECTED_DATA"] if args.write_corrected and gt_list is not None else []
-    )
+    write_model = args.write_model or model_only
+    columns = (["MODEL_DATA"] if write_model else []) + (
+        ["CORRECTED_DATA"] if args.write_corrected and gt_list is not None and not model_only
+        else []
+    )  # fmt: skip
     paths = {c.path for band in windows.sources for c in band}
     for path in sorted(paths):
         for column in columns:
@@ -102,10 +106,10 @@ def write_columns(args, windows, models, gt_list, gridding) -> int:
     tasks = []
     for b, band in enumerate(windows.sources):
         # one graph node per band's model and tables, not a copy in every chunk's task
-        model = rsexecute.execute(_same)(models[b]) if args.write_model else None
+        model = rsexecute.execute(_same)(models[b]) if write_model else None
         tables = rsexecute.execute(_same)(gt_list[b]) if "CORRECTED_DATA" in columns else None
         for chunk in band:
-            if args.write_model:
+            if write_model:
                 tasks.append(rsexecute.execute(_model_rows)(chunk, model, gridding, "MODEL_DATA"))
             if "CORRECTED_DATA" in columns and gt_list[b] is not None:
                 tasks.append(rsexecute.execute(_corrected_rows)(

@@ -19,6 +19,7 @@ from .image_arguments import add_arguments
 from .image_data import index_inputs, plan_windows
 from .image_memory import memory_budget
 from .image_options import check_arguments, line_free_channels
+from .image_wsclean import parallel_facets, read_products, source_list
 from .products import KINDS, ProductWriter, find_sources, write_png
 from .report import Stages, image_statistics, versions
 from .session import describe_execution, execution
@@ -31,8 +32,22 @@ log = logging.getLogger(__name__)
 def run(args) -> int:
     """Run ``uvflow image``; products appear only if everything succeeds."""
     opts = check_arguments(args)
+    opts["channel_range"] = args.channel_range
+    intervals = args.intervals_out or 1
+    written = []
+    for k in range(intervals):  # -intervals-out: one image per time interval
+        if intervals > 1:
+            opts["interval"] = (k, intervals)
+        written += _run_one(args, opts, args.name if intervals == 1 else f"{args.name}-t{k:04d}")
+    for p in written:
+        print(p)
+    return 0
+
+
+def _run_one(args, opts, name: str) -> list:
+    """One image (of one time interval): its products' paths."""
     stages = Stages()
-    with ProductWriter(args.name) as writer, execution(args):
+    with ProductWriter(name) as writer, execution(args):
         with stages("read"):
             parts = index_inputs(args, opts)
             windows = plan_windows(
@@ -45,8 +60,22 @@ def run(args) -> int:
             chunking = windows.report
             del parts
         gridding = opts["gridding"]
+        if args.predict:  # -predict: the model images into MODEL_DATA, nothing else
+            with stages("write-columns"):
+                models = read_products(name, "model", windows.templates, "-predict")
+                nvis = write_columns(args, windows, models, None, gridding, model_only=True)
+            writer.json("report", {"command": "image -predict", "versions": versions(),
+                                   "execution": describe_execution(), "nvis": nvis,
+                                   "chunking": chunking, "stages": stages.records})  # fmt: skip
+            return writer.commit()
+        reused = {
+            kind: read_products(prefix, kind, windows.templates, f"-reuse-{kind}")
+            for kind, prefix in (("psf", args.reuse_psf), ("dirty", args.reuse_dirty)) if prefix
+        }  # fmt: skip
         with stages("invert"):
-            vis, dirty, psf = graphs.invert_graphs(windows, gridding, opts["weighting_settings"])
+            vis, dirty, psf = graphs.invert_graphs(
+                windows, gridding, opts["weighting_settings"], **reused
+            )
             threshold = args.threshold
         models = residual = restored = gt_list = None
         history: list = []
@@ -56,9 +85,13 @@ def run(args) -> int:
                 dirty, psf, mfs = rsexecute.compute([dirty, psf, mfs], sync=True, progress=True)
         else:
             with stages("deconvolve"):
+                start = read_products(name, "model", windows.templates, "-continue") if (
+                    args.continue_) else None  # fmt: skip
                 models, residual, restored, gt_list = _deconvolve(
-                    args, opts, vis, windows, threshold, history
-                )
+                    args, opts, vis, windows, threshold, history,
+                    start=start, psf=psf if "psf" in reused else None,
+                    dirty=dirty if "dirty" in reused and start is None else None,
+                )  # fmt: skip
                 mfs = graphs.mfs_graphs(dirty, psf, residual, models)
                 dirty, psf, residual, models, restored, gt_list, mfs = rsexecute.compute(
                     [dirty, psf, residual, models, restored, gt_list, mfs], sync=True, progress=True
@@ -75,6 +108,9 @@ def run(args) -> int:
                 level = max(threshold, 5.0 * graphs.mad_sigma(res))
                 sources = find_sources(products["model"], products["image"].clean_beam, level)
                 writer.json("sources", sources)
+                if args.save_source_list:
+                    text = source_list(products["model"], float(windows.mfs_template.frequency[0]))
+                    writer.temporary("sources", None, "txt").write_text(text)
             if args.plot:
                 shown = {k: products[k] for k in ("image", "residual", "dirty") if k in products}
                 kind = "image" if "image" in products else "dirty"
@@ -94,10 +130,7 @@ def run(args) -> int:
             "deconvolution": _deconvolution_report(models, history),
         }  # fmt: skip
         writer.json("report", report)
-        written = writer.commit()
-    for p in written:
-        print(p)
-    return 0
+        return writer.commit()
 
 
 def _deconvolution_report(models, history: list) -> dict:
@@ -179,7 +212,8 @@ def fits_mask(path, template):
     return template.replace(data=data, wcs=template.wcs.deepcopy())
 
 
-def _deconvolve(args, opts, vis, windows, threshold, history: list):
+def _deconvolve(args, opts, vis, windows, threshold, history: list, start=None, psf=None,
+                dirty=None):  # fmt: skip
     """The pipelines' continuum, ICAL or spectral-line graphs on the weighted windows."""
     from dataclasses import replace
 
@@ -192,26 +226,34 @@ def _deconvolve(args, opts, vis, windows, threshold, history: list):
     settings = PipelineSettings(
         gridding=opts["gridding"],
         weighting=WeightingSettings(),  # the imaging weights (and taper) are already applied
-        clean=replace(opts["clean"], threshold=threshold),
+        clean=replace(
+            opts["clean"],
+            threshold=threshold,
+            facets=max(
+                opts["clean"].facets,
+                parallel_facets(args.parallel_deconvolution, max(windows.mfs_template.shape[-2:])),
+            ),
+        ),  # fmt: skip
         nmajor=args.nmajor if args.niter > 0 else 0,
         checkpoint_dir=args.checkpoint_dir,
         stop_early=args.niter > 0,
     )
     mask = fits_mask(args.fits_mask, windows.mfs_template) if args.fits_mask else None
+    models = windows.templates if start is None else start
     if args.mode == "ical":
         from uvflow.calibration import CalibrationSettings
         from uvflow.pipelines.ical import SelfCalibration, default_ical_controls
 
         calibration = CalibrationSettings.create(args.calibration_context, default_ical_controls())
         selfcal = SelfCalibration(calibration, settings.gridding)
-        return run_major_cycles("ical", vis, windows.templates, settings, mask=mask,
-                                selfcal=selfcal, history=history)  # fmt: skip
+        return run_major_cycles("ical", vis, models, settings, mask=mask, selfcal=selfcal,
+                                history=history, psf=psf, first_residual=dirty)  # fmt: skip
     if args.mode == "spectral":
         from uvflow.pipelines.spectral_line import spectral_line_imaging
 
         return (*spectral_line_imaging(
-            vis, windows.templates, settings, line_free_channels=opts["line_free"],
+            vis, models, settings, line_free_channels=opts["line_free"],
             continuum_subtraction_degree=args.continuum_subtraction_degree, mask=mask,
         ), None)  # fmt: skip
-    return run_major_cycles("continuum", vis, windows.templates, settings, mask=mask,
-                            history=history)  # fmt: skip
+    return run_major_cycles("continuum", vis, models, settings, mask=mask, history=history,
+                            psf=psf, first_residual=dirty)  # fmt: skip

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 from .image_options import MODES
+from .image_wsclean import add_wsclean_arguments
 from .session import add_execution_arguments
 
 __all__ = ["add_arguments"]
@@ -62,7 +63,13 @@ def add_arguments(p) -> None:
         help="output channels (equal bands, default 1); -MFS- products combine them "
         "(not with --mode spectral: one product per data channel)",
     )
-    g.add_argument("--gridder", default="ng", help="gridder context (default ng: w-corrected)")
+    g.add_argument(
+        "--gridder",
+        "-gridder",
+        default="ng",
+        help="gridder: a uvflow context (2d, ng, wstack, a plugin's) or WSClean's name "
+        "(wgridder, tuned-wgridder, wstacking: ducc0's w-corrected gridder; default ng)",
+    )
     g.add_argument(
         "--accuracy", type=float, default=1e-4, help="gridding accuracy epsilon (default 1e-4)"
     )
@@ -230,3 +237,4 @@ def add_arguments(p) -> None:
         help="memory one task's data may take, e.g. 200MB (default: half of --memory-limit "
         "above what a process holds before reading data); chunks are cut to fit it",
     )
+    add_wsclean_arguments(p)

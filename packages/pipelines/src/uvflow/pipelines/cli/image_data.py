@@ -49,6 +49,7 @@ class Piece:
     part: object  # MSPart or UVFITSPart
     channels: np.ndarray  # int64, indices into the part's channels
     band: int
+    times: np.ndarray | None = None  # int64 indices into the part's integrations (None: all)
 
 
 @dataclass
@@ -83,21 +84,45 @@ def index_inputs(args, opts) -> list:
     return parts
 
 
-def _band_edges(parts: list, nbands: int) -> np.ndarray:
-    lo = min(float(np.min(p.frequency - p.channel_bandwidth / 2)) for p in parts)
-    hi = max(float(np.max(p.frequency + p.channel_bandwidth / 2)) for p in parts)
-    return np.linspace(lo, hi, nbands + 1)
+def _selection(part, opts) -> tuple[np.ndarray, np.ndarray | None]:
+    """``(channels, times)`` of a part that ``-channel-range`` and ``-intervals-out`` keep."""
+    chans = np.arange(part.nchan, dtype=np.int64)
+    if opts.get("channel_range") is not None:
+        lo, hi = opts["channel_range"]
+        chans = chans[(chans >= lo) & (chans < hi)]
+    times = None
+    if opts.get("interval") is not None:
+        k, n = opts["interval"]
+        times = np.array_split(np.arange(part.ntime, dtype=np.int64), n)[k]
+    return chans, times
 
 
-def _pieces(parts: list, edges: np.ndarray) -> list[Piece]:
+def _band_edges(parts: list, selected: list, nbands: int) -> np.ndarray:
+    los = [
+        float(np.min(p.frequency[c] - p.channel_bandwidth[c] / 2))
+        for p, c in zip(parts, selected)
+        if c.size
+    ]
+    his = [
+        float(np.max(p.frequency[c] + p.channel_bandwidth[c] / 2))
+        for p, c in zip(parts, selected)
+        if c.size
+    ]
+    if not los:
+        raise CLIError("-channel-range selects no channel of the inputs")
+    return np.linspace(min(los), max(his), nbands + 1)
+
+
+def _pieces(parts: list, edges: np.ndarray, opts) -> list[Piece]:
     nbands = edges.size - 1
     pieces = []
     for part in parts:
+        keep, times = _selection(part, opts)
         idx = np.clip(np.searchsorted(edges, part.frequency, side="right") - 1, 0, nbands - 1)
         for b in range(nbands):
-            chans = np.nonzero(idx == b)[0]
-            if chans.size:
-                pieces.append(Piece(part, chans.astype(np.int64), b))
+            chans = keep[idx[keep] == b]
+            if chans.size and (times is None or times.size):
+                pieces.append(Piece(part, chans.astype(np.int64), b, times))
     empty = sorted(set(range(nbands)) - {p.band for p in pieces})
     if empty:
         raise CLIError(
@@ -158,8 +183,8 @@ def plan_windows(parts: list, args, opts, budget: MemoryBudget) -> Windows:
         )  # fmt: skip
     except ValueError as exc:
         raise CLIError(str(exc)) from None
-    edges = _band_edges(parts, nbands)
-    pieces = _pieces(parts, edges)
+    edges = _band_edges(parts, [_selection(p, opts)[0] for p in parts], nbands)
+    pieces = _pieces(parts, edges, opts)
     templates = _templates(pieces, edges, template, opts["frame"], cube)
     mfs = create_image((template.ny, template.nx), template.cellsize, template.phasecentre,
                        0.5 * (edges[0] + edges[-1]), channel_bandwidth=edges[-1] - edges[0],

@@ -28,7 +28,7 @@ __all__ = [
 ]  # fmt: skip
 
 
-def invert_graphs(windows, gridding, weighting):
+def invert_graphs(windows, gridding, weighting, psf=None, dirty=None):
     """Weighted windows (a window split into chunks as a list of them), and their dirty
     images and PSFs ``(Image, sumwt)`` (the chunks' combined; graphs).
 
@@ -40,13 +40,22 @@ def invert_graphs(windows, gridding, weighting):
     weighting : WeightingSettings
         Computed on one uv grid (one channel covering the whole band) for every window,
         chunk and channel, with its taper.
+    psf, dirty : list of Image, optional
+        Per band, images of an earlier run (``-reuse-psf``, ``-reuse-dirty``): used
+        instead of computing them (each band weighted 1 in the frequency combination).
     """
     chunks = flatten_windows(windows.vis)
     grid = [windows.mfs_template] * len(chunks.vis)
     vis = rsexecute.persist(weight_windows(chunks.vis, grid, weighting))
     templates = chunks.per_chunk(windows.templates)
-    psf = chunks.combine_images(invert_windows(vis, templates, gridding, dopsf=True))
-    dirty = chunks.combine_images(invert_windows(vis, templates, gridding))
+    if psf is None:
+        psf = chunks.combine_images(invert_windows(vis, templates, gridding, dopsf=True))
+    else:
+        psf = [(im, np.ones((im.nchan, im.npol))) for im in psf]
+    if dirty is None:
+        dirty = chunks.combine_images(invert_windows(vis, templates, gridding))
+    else:
+        dirty = [(im, np.ones((im.nchan, im.npol))) for im in dirty]
     psf, dirty = rsexecute.persist([psf, dirty])
     return chunks.per_window(vis), dirty, psf
 

@@ -159,7 +159,8 @@ def chunk_piece(piece, template, mode: str, budget: MemoryBudget, calibration_co
         The chunk sources (``part.chunk``), and ``nfreq``, ``ntime``, ``task_bytes``.
     """
     part, chans = piece.part, piece.channels
-    shape = (part.ntime, part.nbaseline, chans.size, part.npol)
+    tsel = np.arange(part.ntime) if piece.times is None else piece.times
+    shape = (tsel.size, part.nbaseline, chans.size, part.npol)
     split_frequency, split_time = _splits(mode, calibration_context)
     try:
         choice = choose_chunking(
@@ -173,7 +174,7 @@ def chunk_piece(piece, template, mode: str, budget: MemoryBudget, calibration_co
         raise CLIError(f"output channel {piece.band} (--mode {mode}, memory limit from "
                        f"{budget.source}): {exc}") from None  # fmt: skip
     f, t = choice["nfreq_windows"], choice["ntime_chunks"]
-    times = np.array_split(np.arange(part.ntime), t)
+    times = np.array_split(tsel, t)
     chunks = [part.chunk(ts, cs) for cs in np.array_split(chans, f) for ts in times if ts.size]
     log.info(
         "output channel %d: %s split into %d frequency x %d time chunks (~%.1f MiB per task)",

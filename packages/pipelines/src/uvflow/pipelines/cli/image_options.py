@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .errors import CLIError
+from .image_wsclean import resolve_wsclean
 
 if TYPE_CHECKING:
     from uvflow.datamodels import PolarisationFrame
@@ -136,6 +137,7 @@ def check_arguments(args) -> dict:
     from uvflow.imaging import installed_gridders
 
     _redistribute_inputs(args)
+    resolve_wsclean(args)
     opts: dict = {}
     for path in args.inputs:
         p = Path(path)
@@ -260,6 +262,8 @@ def deconvolver_options(args, algorithm: str, scales) -> dict:
     options = {}
     if args.multiscale or algorithm == "mmclean":
         options["scales"] = scales
+        if getattr(args, "multiscale_scale_bias", None) is not None:
+            options["scale_bias"] = args.multiscale_scale_bias
     if algorithm == "mmclean":
         options["nmoment"] = args.nmoment
     for item in args.deconvolver_option:
