@@ -16,8 +16,6 @@ from __future__ import annotations
 import logging
 
 import numpy as np
-from scipy import ndimage
-from scipy.optimize import least_squares
 
 from uvflow.datamodels import Image
 
@@ -93,6 +91,9 @@ def fit_psf(psf: Image, channel: int | None = None, pol: int = 0) -> dict:
         The PSF plane is all zero (every visibility flagged or zero-weighted: there is no
         beam to fit; give the clean beam explicitly), or does not peak at its centre.
     """
+    from scipy import ndimage  # imported when first used
+    from scipy.optimize import least_squares
+
     chan = psf.nchan // 2 if channel is None else int(channel)
     if not (0 <= chan < psf.nchan and 0 <= pol < psf.npol):
         raise DeconvolutionError(

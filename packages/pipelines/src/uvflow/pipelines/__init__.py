@@ -2,15 +2,17 @@
 
 from uvflow.execution.lazy import lazy_getattr
 
-from .continuum_subtraction import uv_continuum_subtraction
 from .errors import CheckpointError, PipelineError
-from .memory_plan import choose_chunking, estimate_task_memory
-from .mpccal_steps import MPCCALError
 
 __version__ = "0.1.0"
 
-# Workflows import uvflow.execution (and so dask): imported on first use.
+# Workflows import uvflow.execution (and so dask), the kernels the imaging and calibration
+# packages (scipy), the memory plan numpy: imported on first use (the command starts at once).
 _LAZY = {
+    "choose_chunking": "memory_plan",
+    "estimate_task_memory": "memory_plan",
+    "MPCCALError": "mpccal_steps",
+    "uv_continuum_subtraction": "continuum_subtraction",
     "mpccal_skymodel_list_rsexecute_workflow": "mpccal",
     "continuum_imaging_list_rsexecute_workflow": "continuum",
     "ical_list_rsexecute_workflow": "ical",

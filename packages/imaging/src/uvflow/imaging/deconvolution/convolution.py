@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy.signal import fftconvolve
 
 __all__ = ["overlap_slices", "convolve_same"]
 
@@ -36,6 +35,8 @@ def convolve_same(image: np.ndarray, kernel: np.ndarray, centre=None) -> np.ndar
     image : numpy.ndarray of float or complex, shape [..., ny, nx]
     kernel : numpy.ndarray of float, shape [..., ky, kx] (broadcast against ``image``)
     """
+    from scipy.signal import fftconvolve  # imported when first used (1.5 s)
+
     ky, kx = kernel.shape[-2:]
     cy, cx = (ky // 2, kx // 2) if centre is None else centre
     ny, nx = image.shape[-2:]

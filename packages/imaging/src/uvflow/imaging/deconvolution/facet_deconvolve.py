@@ -44,7 +44,6 @@ Design
 from __future__ import annotations
 
 import numpy as np
-from scipy import ndimage
 
 from uvflow.datamodels import Image
 
@@ -166,6 +165,8 @@ def psf_sidelobe_level(psf: Image, radius: float | None = None) -> float:
         The sidelobe level in [0, 1) for a proper PSF (the maximum over the planes; 0 when
         every plane is zero or nothing lies beyond ``radius``).
     """
+    from scipy import ndimage  # imported when first used
+
     level = 0.0
     for plane in psf.data.reshape((-1,) + psf.shape[-2:]):
         if not np.any(plane):

@@ -12,8 +12,6 @@ import os
 import sys
 from contextlib import contextmanager
 
-from uvflow.execution import rsexecute
-
 from .errors import CLIError
 
 __all__ = ["configure_logging", "execution", "add_execution_arguments", "describe_execution"]
@@ -74,6 +72,8 @@ def check_execution_arguments(args) -> None:
 @contextmanager
 def execution(args):
     """Set ``rsexecute`` up as the arguments say; close what was started on exit."""
+    from uvflow.execution import rsexecute
+
     check_execution_arguments(args)
     cluster = None
     try:
@@ -114,4 +114,6 @@ def execution(args):
 
 def describe_execution() -> dict:
     """Mode and worker count of ``rsexecute``, for the report."""
+    from uvflow.execution import rsexecute
+
     return {"mode": rsexecute.mode, "n_workers": rsexecute.n_workers if rsexecute.using_dask else 0}
