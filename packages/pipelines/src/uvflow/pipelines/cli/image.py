@@ -33,6 +33,8 @@ def run(args) -> int:
     """Run ``uvflow image``; products appear only if everything succeeds."""
     opts = check_arguments(args)
     opts["channel_range"] = args.channel_range
+    opts["parts"] = index_inputs(args, opts)
+    _choose_execution(args, opts)
     intervals = args.intervals_out or 1
     written = []
     for k in range(intervals):  # -intervals-out: one image per time interval
@@ -44,12 +46,34 @@ def run(args) -> int:
     return 0
 
 
+def _choose_execution(args, opts) -> None:
+    """No cluster when every stage is one task: ``--nworkers`` unset, no scheduler asked for,
+    and the data fit one chunk of one output channel (serial memory budget); else the
+    default local cluster."""
+    import os
+
+    if args.nworkers is not None or args.scheduler or args.slurm:
+        return
+    if os.environ.get("UVFLOW_DASK_SCHEDULER") or os.environ.get("RASCIL_DASK_SCHEDULER") or (
+        os.environ.get("UVFLOW_DASK_SCHEDULER_FILE")
+    ):  # fmt: skip
+        return
+    if (args.channels_out or 1) > 1 or (args.intervals_out or 1) > 1:
+        return
+    windows = plan_windows(opts["parts"], args, opts,
+                           memory_budget(args.memory_limit, args.task_memory))  # fmt: skip
+    if sum(len(band) for band in windows.sources) == 1:
+        args.nworkers = 0
+        log.info("execution: one chunk of one output channel: serial, no cluster "
+                 "(--nworkers N to start one)")  # fmt: skip
+
+
 def _run_one(args, opts, name: str) -> list:
     """One image (of one time interval): its products' paths."""
     stages = Stages()
     with ProductWriter(name) as writer, execution(args):
         with stages("read"):
-            parts = index_inputs(args, opts)
+            parts = opts["parts"]
             windows = plan_windows(
                 parts, args, opts, memory_budget(args.memory_limit, args.task_memory)
             )
@@ -58,7 +82,6 @@ def _run_one(args, opts, name: str) -> list:
             )
             nvis = int(sum(int(np.prod(p.shape)) for p in parts))
             chunking = windows.report
-            del parts
         gridding = opts["gridding"]
         if args.predict:  # -predict: the model images into MODEL_DATA, nothing else
             with stages("write-columns"):
@@ -130,7 +153,28 @@ def _run_one(args, opts, name: str) -> list:
             "deconvolution": _deconvolution_report(models, history),
         }  # fmt: skip
         writer.json("report", report)
-        return writer.commit()
+        written = writer.commit()
+    _log_summary(name, stages, report, written)
+    return written
+
+
+def _log_summary(name: str, stages, report: dict, written: list) -> None:
+    """The closing summary: stages, wall, peak memory, the residual, the products."""
+    seconds = stages.seconds
+    peak = max([r.get("peak_rss_mb", 0.0) for r in stages.records.values()] or [0.0])
+    workers = [v for r in stages.records.values() for v in r.get("worker_rss_mb", {}).values()]
+    log.info("summary of %s: %.1f s in all (%s)", name, sum(seconds.values()),
+             ", ".join(f"{k} {v:.1f} s" for k, v in seconds.items()))  # fmt: skip
+    log.info("summary: peak memory %.0f MB in this process%s", peak,
+             f", up to {max(workers):.0f} MB in a worker" if workers else "")  # fmt: skip
+    residual = (report.get("images") or {}).get("residual")
+    deconvolution = report.get("deconvolution")
+    if residual is not None and deconvolution is not None:
+        log.info("summary: %d components in %d minor cycles (%s); residual rms %.4g, peak %.4g "
+                 "Jy/beam", deconvolution["components"], deconvolution["minor_cycles"],
+                 deconvolution["stop"], residual["rms"], residual["maxabs"])  # fmt: skip
+    log.info("summary: %d products written (%s)", len(written),
+             ", ".join(sorted({str(p).rsplit("-", 1)[-1] for p in written})))  # fmt: skip
 
 
 def _deconvolution_report(models, history: list) -> dict:

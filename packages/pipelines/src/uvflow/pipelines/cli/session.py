@@ -40,7 +40,11 @@ def configure_logging(verbosity: int = 0) -> None:
 def add_execution_arguments(p, default_workers: int | None = None) -> None:
     """``--nworkers``, ``--threads``, ``--scheduler`` and the ``--slurm-*`` options."""
     g = p.add_argument_group("execution")
-    default = "one per core" if default_workers is None else str(default_workers)
+    default = (
+        "one per core, or none when the run is one task per stage"
+        if default_workers is None
+        else str(default_workers)
+    )
     g.add_argument("--nworkers", "-nworkers", type=int, default=default_workers, metavar="N",
                    help=f"Dask workers of a local cluster (0: serial, no Dask; default: {default})")  # fmt: skip
     g.add_argument("--threads", "-j", type=int, default=1, metavar="T",
