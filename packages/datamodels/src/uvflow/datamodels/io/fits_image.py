@@ -2,7 +2,9 @@
 
 On disk (DESIGN §3): axes RA, DEC, FREQ, STOKES (numpy ``[npol, nchan, ny, nx]``),
 CRPIX = N/2 + 1, CDELT1 < 0, BUNIT, BMAJ/BMIN/BPA in degrees when the clean beam is known,
-CRVAL3 the first channel's frequency, STOKES codes 1..4 = I Q U V, −1..−4 = RR LL RL LR,
+CRVAL3 the first channel's frequency, RADESYS with EQUINOX 2000, ORIGIN and DATE (of
+writing), and when given DATE-OBS, TELESCOP, OBJECT and HISTORY cards (what WSClean and
+CASA write); STOKES codes 1..4 = I Q U V, −1..−4 = RR LL RL LR,
 −5..−8 = XX YY XY YX. Linear and circular planes are stored in FITS code order
 (XX YY XY YX, CRVAL −5, CDELT −1) and put back in frame order (XX XY YX YY) on reading,
 where the in-memory WCS labels each plane with its own code
@@ -14,6 +16,8 @@ from __future__ import annotations
 import logging
 import os
 import re
+import textwrap
+from collections.abc import Iterable
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -101,8 +105,31 @@ def _meta_cards(meta: dict) -> list[fits.Card]:
     return cards
 
 
+def _observation_cards(header: fits.Header, date_obs, telescope, object_name) -> None:
+    """EQUINOX next to RADESYS (J2000, as WSClean and CASA write it), DATE-OBS, TELESCOP
+    and OBJECT."""
+    if header.get("RADESYS") in ("ICRS", "FK5") and "EQUINOX" not in header:
+        header.set("EQUINOX", 2000.0, "[yr] equinox of equatorial coordinates", after="RADESYS")
+    if date_obs:
+        header.remove("MJD-OBS", ignore_missing=True)  # the WCS's, if any: DATE-OBS rules
+        header["DATE-OBS"] = (str(date_obs), "UTC start of the observation")
+    if telescope:
+        header["TELESCOP"] = str(telescope)
+    if object_name:
+        header["OBJECT"] = str(object_name)
+
+
 def export_image_to_fits(
-    im: Image, path: str | os.PathLike, bunit: str | None = None, *, overwrite: bool = True
+    im: Image,
+    path: str | os.PathLike,
+    bunit: str | None = None,
+    *,
+    overwrite: bool = True,
+    dtype: str | np.dtype | None = None,
+    date_obs: str | None = None,
+    telescope: str | None = None,
+    object_name: str | None = None,
+    history: Iterable[str] = (),
 ) -> Path:
     """Write ``im`` to a FITS file (atomically: a temporary file, then ``os.replace``).
 
@@ -117,6 +144,18 @@ def export_image_to_fits(
         for model images).
     overwrite : bool
         Replace an existing file.
+    dtype : str or numpy.dtype, optional
+        The data type on disk (``float32`` for products, as the established imagers write
+        them); default the image's.
+    date_obs : str, optional
+        ``DATE-OBS``: the observation's start, ISO-8601 UTC (``2024-01-01T13:52:26.305``).
+    telescope : str, optional
+        ``TELESCOP``.
+    object_name : str, optional
+        ``OBJECT``: the field's name.
+    history : iterable of str
+        ``HISTORY`` lines (e.g. the command that made the image; long lines are continued
+        on further HISTORY cards).
 
     Returns
     -------
@@ -127,7 +166,8 @@ def export_image_to_fits(
     -----
     ``BMAJ``, ``BMIN``, ``BPA`` (degrees) are written when ``im.clean_beam`` is set; products
     without a known beam carry none rather than a made-up one. Scalar ``im.meta`` entries are
-    written as header cards (keys upper-cased, ``HIERARCH`` for keys longer than 8 characters).
+    written as header cards (keys upper-cased, ``HIERARCH`` for keys longer than 8 characters);
+    ``telescope`` and ``object_name`` replace the meta's TELESCOP and OBJECT.
     """
     if not isinstance(im, Image):
         raise TypeError(f"export_image_to_fits needs an Image, got {type(im).__name__}")
@@ -136,12 +176,18 @@ def export_image_to_fits(
             f"cannot write image data of dtype {im.data.dtype} to FITS; allowed: "
             f"{', '.join(_WRITABLE_DTYPES)} (complex uv grids need a zarr checkpoint)"
         )
+    out_dtype = im.data.dtype if dtype is None else np.dtype(dtype)
+    if out_dtype.name not in _WRITABLE_DTYPES:
+        raise DataModelError(
+            f"cannot write FITS data as {out_dtype}; allowed: {', '.join(_WRITABLE_DTYPES)}"
+        )
     _check_stokes_axis(im)
     order = fits_plane_order(im.polarisation_frame)
     # [nchan, npol, ny, nx] in frame order -> FITS order planes -> numpy [npol, nchan, ny, nx]
-    data = np.ascontiguousarray(im.data[:, order].transpose(1, 0, 2, 3))
+    data = np.ascontiguousarray(im.data[:, order].transpose(1, 0, 2, 3), dtype=out_dtype)
     linear = linear_stokes_axis(im.wcs, im.polarisation_frame)  # the FITS order's codes
     header = wcs_to_header(linear.swapaxes(2, 3))  # RA, DEC, FREQ, STOKES
+    _observation_cards(header, date_obs, telescope, object_name)
     header["BUNIT"] = bunit or str(im.meta.get("BUNIT", "JY/BEAM"))
     if im.clean_beam is not None:
         for key in ("bmaj", "bmin", "bpa"):
@@ -153,8 +199,13 @@ def export_image_to_fits(
         datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S"),
         "UTC date this file was written",
     )
+    given = {k for k, v in (("TELESCOP", telescope), ("OBJECT", object_name)) if v}
     for card in _meta_cards(im.meta):
-        header.append(card)
+        if card.keyword not in given:
+            header.append(card)
+    for line in history:  # at word boundaries, 72 characters a card
+        for piece in textwrap.wrap(str(line), 72, break_on_hyphens=False) or [""]:
+            header.add_history(piece)
     hdu = fits.PrimaryHDU(data=data, header=header)
     with atomic_file(path, overwrite=overwrite) as tmp:
         hdu.writeto(tmp, output_verify="exception")

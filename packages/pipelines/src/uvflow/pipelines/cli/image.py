@@ -20,7 +20,7 @@ from .image_data import index_inputs, plan_windows
 from .image_memory import memory_budget
 from .image_options import check_arguments, line_free_channels
 from .image_wsclean import parallel_facets, read_products, source_list
-from .products import KINDS, ProductWriter, find_sources, write_png
+from .products import KINDS, ProductWriter, find_sources
 from .report import Stages, image_statistics, versions
 from .session import describe_execution, execution
 
@@ -74,6 +74,7 @@ def _run_one(args, opts, name: str) -> list:
     with ProductWriter(name) as writer, execution(args):
         with stages("read"):
             parts = opts["parts"]
+            writer.observe(parts, getattr(args, "command_line", None))
             windows = plan_windows(
                 parts, args, opts, memory_budget(args.memory_limit, args.task_memory)
             )
@@ -137,7 +138,7 @@ def _run_one(args, opts, name: str) -> list:
             if args.plot:
                 shown = {k: products[k] for k in ("image", "residual", "dirty") if k in products}
                 kind = "image" if "image" in products else "dirty"
-                write_png(shown, writer.temporary(kind, None if single else "MFS", "png"))
+                writer.png(shown, kind, None if single else "MFS")
             if gt_list is not None:
                 write_gaintables(writer, gt_list, args.calibration_context)
         if (args.write_model or args.write_corrected) and models is not None:

@@ -1,8 +1,15 @@
 """Output names and writing of the ``uvflow`` products (DESIGN §3).
 
 ``<name>[-NNNN]-{dirty,psf,model,residual,image}.fits`` (``NNNN`` the output channel when
-there are several, ``MFS`` for the frequency-combined set), ``<name>-sources.json``,
-``<name>-report.json``, ``<name>-gaintable.zarr`` and PNG previews.
+there are several, ``MFS`` for the frequency-combined set: WSClean's names),
+``<name>-sources.json``, ``<name>-report.json``, ``<name>-gaintable.zarr`` and PNG previews
+(:mod:`.previews`).
+
+The FITS products are float32, with what WSClean writes about the observation: DATE-OBS
+(the first integration's time stamp, as WSClean and CASA write it), TELESCOP (the MS
+OBSERVATION table's telescope), OBJECT (the field's name), RADESYS and EQUINOX, ORIGIN
+(``uvflow <version>``), HISTORY (the command line) and the restoring beam BMAJ/BMIN/BPA
+on every product (:class:`Observation`, from the inputs' index).
 
 Nothing appears under its final name until the run has succeeded: :class:`ProductWriter`
 writes into a hidden temporary directory next to the products and moves each product into
@@ -17,16 +24,29 @@ import logging
 import os
 import shutil
 import tempfile
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy import ndimage
-
-from uvflow.datamodels import Image, export_image_to_fits
 
 from .errors import CLIError
+from .previews import write_png
 
-__all__ = ["KINDS", "product_name", "ProductWriter", "find_sources", "write_png"]
+if TYPE_CHECKING:
+    from uvflow.datamodels import Image
+
+__all__ = [
+    "KINDS",
+    "Observation",
+    "mjd_seconds_to_iso",
+    "observation_of",
+    "product_name",
+    "ProductWriter",
+    "find_sources",
+    "write_png",
+]
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +75,70 @@ def product_name(name: str, kind: str, channel: int | str | None = None, ext: st
     return f"{name}{middle}-{kind}.{ext}"
 
 
+_MJD_EPOCH = datetime(1858, 11, 17, tzinfo=timezone.utc)
+
+
+def mjd_seconds_to_iso(seconds: float) -> str:
+    """MJD seconds (UTC, as MS TIME and the indexes' ``times``) → ``YYYY-MM-DDThh:mm:ss.sss``."""
+    t = _MJD_EPOCH + timedelta(milliseconds=round(float(seconds) * 1000.0))
+    return t.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3]
+
+
+@dataclass(frozen=True)
+class Observation:
+    """What the FITS products say about the observation (all optional).
+
+    Parameters
+    ----------
+    date_obs : str, optional
+        ISO-8601 UTC of the first integration.
+    telescope : str, optional
+    object_name : str, optional
+        The field's name.
+    history : tuple of str
+        The command line, for the HISTORY cards.
+    """
+
+    date_obs: str | None = None
+    telescope: str | None = None
+    object_name: str | None = None
+    history: tuple[str, ...] = ()
+
+    def fits_keywords(self) -> dict:
+        """Keywords of :func:`uvflow.datamodels.export_image_to_fits`."""
+        return {"date_obs": self.date_obs, "telescope": self.telescope,
+                "object_name": self.object_name, "history": self.history}  # fmt: skip
+
+
+def _joined(names) -> str | None:
+    seen = [n for n in dict.fromkeys(str(n).strip() for n in names) if n and n != "unknown"]
+    return "+".join(seen) or None
+
+
+def observation_of(parts: list, command_line: str | None = None) -> Observation:
+    """The observation of the indexed inputs (:func:`uvflow.datamodels.io.ms_index`, …).
+
+    Parameters
+    ----------
+    parts : list of MSPart or UVFITSPart
+        Each with ``times`` (MJD seconds, UTC), ``field_name`` and ``configuration``.
+    command_line : str, optional
+
+    Returns
+    -------
+    Observation
+        DATE-OBS the earliest time stamp of all parts; TELESCOP and OBJECT the parts'
+        distinct telescope and field names (joined by ``+`` when the inputs differ).
+    """
+    starts = [float(np.min(p.times)) for p in parts if np.size(p.times)]
+    return Observation(
+        date_obs=mjd_seconds_to_iso(min(starts)) if starts else None,
+        telescope=_joined(getattr(p.configuration, "name", "") for p in parts),
+        object_name=_joined(p.field_name for p in parts),
+        history=(command_line,) if command_line else (),
+    )
+
+
 class ProductWriter:
     """Write products under temporary names; move them into place only on :meth:`commit`.
 
@@ -62,9 +146,12 @@ class ProductWriter:
     ----------
     name : str
         The products' prefix, e.g. ``out/field1`` (the directory must exist).
+    observation : Observation, optional
+        For the FITS headers; also set by :meth:`observe` once the inputs are indexed.
     """
 
-    def __init__(self, name: str):
+    def __init__(self, name: str, observation: Observation | None = None):
+        self.observation = observation or Observation()
         base = Path(name)
         if not base.name or base.name in (".", ".."):
             raise CLIError(f"--name {name!r} has no file-name part; give e.g. 'out/field'")
@@ -84,10 +171,23 @@ class ProductWriter:
             self.written.append(fname)
         return self.tmp / fname
 
+    def observe(self, parts: list, command_line: str | None = None) -> None:
+        """Take the observation for the headers from the indexed inputs (:func:`observation_of`)."""
+        self.observation = observation_of(parts, command_line)
+
     def image(self, im: Image, kind: str, channel=None) -> None:
-        """A FITS product; models in JY/PIXEL, everything else JY/BEAM."""
+        """A float32 FITS product; models in JY/PIXEL, everything else JY/BEAM."""
+        from uvflow.datamodels import export_image_to_fits
+
         bunit = "JY/PIXEL" if kind == "model" else "JY/BEAM"
-        export_image_to_fits(im, self.temporary(kind, channel), bunit=bunit)
+        export_image_to_fits(im, self.temporary(kind, channel), bunit=bunit, dtype=np.float32,
+                             **self.observation.fits_keywords())  # fmt: skip
+
+    def png(self, images: dict[str, Image], kind: str, channel=None) -> bool:
+        """A PNG preview of ``images`` (:func:`~.previews.write_png`) as product ``kind``."""
+        return write_png(
+            images, self.temporary(kind, channel, "png"), object_name=self.observation.object_name
+        )
 
     def json(self, kind: str, obj) -> None:
         text = json.dumps(obj, indent=1, default=_jsonable, allow_nan=True)
@@ -151,6 +251,8 @@ def find_sources(model: Image, clean_beam: dict | None, threshold: float) -> lis
         ``ra_deg``, ``dec_deg``, ``x``, ``y`` (0-based pixels), ``flux_jy``, ``peak_jy``,
         ``ncomponents``; by decreasing flux.
     """
+    from scipy import ndimage
+
     plane = np.mean(np.asarray(model.data[:, 0], dtype=float), axis=0)
     mask = plane != 0
     if not mask.any():
@@ -180,26 +282,3 @@ def find_sources(model: Image, clean_beam: dict | None, threshold: float) -> lis
         })  # fmt: skip
     out.sort(key=lambda s: -s["flux_jy"])
     return out
-
-
-def write_png(images: dict[str, Image], path: Path) -> bool:
-    """Side-by-side previews of the first plane of each image; False without matplotlib."""
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        log.warning("matplotlib is not installed (uvflow-pipelines[plot]): no PNG previews")
-        return False
-    fig, axes = plt.subplots(1, len(images), figsize=(5 * len(images), 4.6), squeeze=False)
-    for ax, (title, im) in zip(axes[0], images.items()):
-        shown = ax.imshow(im.data[0, 0], origin="lower", cmap="inferno")
-        ax.set_title(title)
-        ax.set_xlabel("x pixel (RA increases to the left)")
-        ax.set_ylabel("y pixel (Dec)")
-        fig.colorbar(shown, ax=ax, label=str(im.meta.get("BUNIT", "Jy/beam")))
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return True
