@@ -112,7 +112,7 @@ def _observation_cards(header: fits.Header, date_obs, telescope, object_name) ->
         header.set("EQUINOX", 2000.0, "[yr] equinox of equatorial coordinates", after="RADESYS")
     if date_obs:
         header.remove("MJD-OBS", ignore_missing=True)  # the WCS's, if any: DATE-OBS rules
-        header["DATE-OBS"] = (str(date_obs), "UTC start of the observation")
+        header["DATE-OBS"] = (str(date_obs), "UTC of the first integration")
     if telescope:
         header["TELESCOP"] = str(telescope)
     if object_name:
@@ -148,7 +148,8 @@ def export_image_to_fits(
         The data type on disk (``float32`` for products, as the established imagers write
         them); default the image's.
     date_obs : str, optional
-        ``DATE-OBS``: the observation's start, ISO-8601 UTC (``2024-01-01T13:52:26.305``).
+        ``DATE-OBS``: the observation's start (the first integration's time stamp, as WSClean
+        and CASA write it), ISO-8601 UTC (``2024-01-01T13:52:26.305``).
     telescope : str, optional
         ``TELESCOP``.
     object_name : str, optional
