@@ -13,7 +13,8 @@ a Dask cluster::
 This package knows nothing of astronomy; it imports only dask, distributed and (for
 HTML statistics) bokeh. Names are imported when first used: the keyword checker and the
 plugin loader (``uvflow.execution.keywords``, ``uvflow.execution.plugins``) import no
-dask, so kernels can use them without paying for dask's import.
+dask, so kernels can use them without paying for dask's import; ``rsexecute`` in serial
+mode imports neither dask nor distributed (the Dask modes import them when chosen).
 """
 
 from __future__ import annotations

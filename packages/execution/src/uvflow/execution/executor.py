@@ -22,18 +22,17 @@ import logging
 import os
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import dask
-from distributed import Client
-
-from uvflow.execution.computing import compute_graph, persist_graph
-from uvflow.execution.deferred import deferred_function
 from uvflow.execution.keywords import strict_keywords
-from uvflow.execution.log_forwarding import forwarding_level
+from uvflow.execution.logging_setup import DEFAULT_PROGRESS_INTERVAL, forwarding_level
 from uvflow.execution.modes import LOCAL_SCHEDULERS, ExecutionMode, choose_mode, open_mode
-from uvflow.execution.progress import DEFAULT_PROGRESS_INTERVAL
 from uvflow.execution.statistics import StatisticsRecorder
+
+if TYPE_CHECKING:
+    from distributed import Client
+
+# dask and distributed are imported by the Dask modes only: serial runs never load them.
 
 __all__ = ["LOCAL_SCHEDULERS", "Executor", "rsexecute"]
 
@@ -222,12 +221,16 @@ class Executor:
         if self._state.kind == "serial":
             return self._statistics.wrap(func) if self._statistics.active else func
 
+        from uvflow.execution.deferred import deferred_function
+
         return deferred_function(func, nout=nout, pure=pure, name=name, traverse=traverse)
 
     def optimize(self, graph: Any) -> Any:
         """``dask.optimize`` the graph (any nesting of lists/tuples/dicts) when enabled."""
         if self._state.kind == "serial" or not self._optimize:
             return graph
+        import dask
+
         return dask.optimize(graph)[0]
 
     # ------------------------------------------------------------------ running
@@ -252,6 +255,8 @@ class Executor:
         """
         if self._state.kind == "serial":
             return value
+        from uvflow.execution.computing import compute_graph
+
         start = time.monotonic()
         interval = self.progress_interval if progress else None
         result = compute_graph(self._state, value, self._optimize, self._statistics, sync, interval)
@@ -267,6 +272,10 @@ class Executor:
         Cluster: results stay in worker memory (``Client.persist``); local scheduler:
         computed now into in-memory graphs; serial: ``graph`` unchanged.
         """
+        if self._state.kind == "serial":
+            return graph
+        from uvflow.execution.computing import persist_graph
+
         return persist_graph(self._state, graph, self._optimize, self._statistics)
 
     def scatter(self, data: Any, broadcast: bool = False) -> Any:

@@ -39,7 +39,12 @@ from functools import partial
 
 from distributed.diagnostics.plugin import WorkerPlugin
 
-from uvflow.execution.logging_setup import FORWARDING_MARK, parse_level
+from uvflow.execution.logging_setup import (
+    DEFAULT_FORWARD_LOGGER,
+    FORWARDING_MARK,
+    forwarding_level,
+    parse_level,
+)
 
 __all__ = [
     "DEFAULT_FORWARD_LOGGER",
@@ -53,9 +58,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-
-#: The logger whose records (and its children's) are forwarded by default.
-DEFAULT_FORWARD_LOGGER = "uvflow"
 
 #: LogRecord attributes a forwarded record keeps (all plain values); ``msg`` (the
 #: formatted message), ``args`` (None), ``exc_text`` and ``worker`` are added.
@@ -76,34 +78,6 @@ _NAME_KEY = "uvflow_worker_name"
 
 def _this_process() -> tuple[str, int]:
     return _TOKEN, os.getpid()
-
-
-def forwarding_level(forward_logs: bool | str | int | None, logger: str = DEFAULT_FORWARD_LOGGER):
-    """The level to forward at, or None for no forwarding.
-
-    Parameters
-    ----------
-    forward_logs : bool, str, int or None
-        True: the effective level of ``logger`` in this process now (INFO under the
-        ``uvflow`` command, WARNING in a script that configured no logging). A level
-        name or number: that level. None or False: no forwarding.
-    logger : str
-        The forwarded logger.
-
-    Returns
-    -------
-    int or None
-    """
-    if forward_logs is None or forward_logs is False:
-        return None
-    if forward_logs is True:
-        return logging.getLogger(logger).getEffectiveLevel()
-    if isinstance(forward_logs, (str, int)):
-        return parse_level(forward_logs)
-    raise TypeError(
-        "forward_logs must be True, False, None or a logging level such as 'INFO', "
-        f"got {type(forward_logs).__name__} {forward_logs!r}"
-    )
 
 
 def record_to_dict(record: logging.LogRecord, worker: str) -> dict:

@@ -25,7 +25,16 @@ import re
 
 from uvflow.execution.keywords import strict_keywords
 
-__all__ = ["DEFAULT_LOG_FORMAT", "FORWARDING_MARK", "close_logging", "init_logging", "parse_level"]
+__all__ = [
+    "DEFAULT_FORWARD_LOGGER",
+    "DEFAULT_LOG_FORMAT",
+    "DEFAULT_PROGRESS_INTERVAL",
+    "FORWARDING_MARK",
+    "close_logging",
+    "forwarding_level",
+    "init_logging",
+    "parse_level",
+]
 
 #: Default record format: time, level, worker name and process id, logger, message.
 DEFAULT_LOG_FORMAT = "%(asctime)s %(levelname)s [%(worker)s pid=%(process)d] %(name)s: %(message)s"
@@ -35,6 +44,12 @@ _MARK = "_uvflow_logging"
 #: (:mod:`uvflow.execution.log_forwarding`); init_logging keeps the logger's level low
 #: enough for them.
 FORWARDING_MARK = "_uvflow_forwarding"
+
+#: The logger whose records (and its children's) are forwarded by default.
+DEFAULT_FORWARD_LOGGER = "uvflow"
+
+#: Seconds between "n/N tasks done" log lines when stdout is not a terminal.
+DEFAULT_PROGRESS_INTERVAL = 5.0
 
 
 def parse_level(level: str | int) -> int:
@@ -168,3 +183,31 @@ def _worker_name(dask_worker=None) -> str:
             return "local"
     name = getattr(dask_worker, "name", None)
     return str(name if name is not None else dask_worker.address)
+
+
+def forwarding_level(forward_logs: bool | str | int | None, logger: str = DEFAULT_FORWARD_LOGGER):
+    """The level to forward at, or None for no forwarding.
+
+    Parameters
+    ----------
+    forward_logs : bool, str, int or None
+        True: the effective level of ``logger`` in this process now (INFO under the
+        ``uvflow`` command, WARNING in a script that configured no logging). A level
+        name or number: that level. None or False: no forwarding.
+    logger : str
+        The forwarded logger.
+
+    Returns
+    -------
+    int or None
+    """
+    if forward_logs is None or forward_logs is False:
+        return None
+    if forward_logs is True:
+        return logging.getLogger(logger).getEffectiveLevel()
+    if isinstance(forward_logs, (str, int)):
+        return parse_level(forward_logs)
+    raise TypeError(
+        "forward_logs must be True, False, None or a logging level such as 'INFO', "
+        f"got {type(forward_logs).__name__} {forward_logs!r}"
+    )

@@ -11,11 +11,12 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from distributed import Client
+if TYPE_CHECKING:
+    from distributed import Client
 
-from uvflow.execution.client import get_dask_client
-from uvflow.execution.log_forwarding import LogForwarding, forward_worker_logs
+    from uvflow.execution.log_forwarding import LogForwarding
 
 __all__ = ["LOCAL_SCHEDULERS", "ExecutionMode", "choose_mode", "open_mode"]
 
@@ -81,6 +82,8 @@ def choose_mode(
                 "'processes', or a scheduler address such as 'tcp://10.0.0.1:8786'"
             )
     if client is not None:
+        from distributed import Client
+
         if not isinstance(client, Client):
             raise TypeError(
                 f"client must be a distributed.Client, got {type(client).__name__}; "
@@ -187,6 +190,9 @@ def open_mode(
         return ExecutionMode(
             "local", local_scheduler=local, local_workers=n_workers, forward_level=forward_level
         )
+    from uvflow.execution.client import get_dask_client
+    from uvflow.execution.log_forwarding import forward_worker_logs
+
     if client is None:
         client, owns_client = get_dask_client(n_workers=n_workers, **client_options), True
     mode = ExecutionMode(

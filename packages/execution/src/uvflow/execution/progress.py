@@ -19,6 +19,8 @@ from contextlib import contextmanager
 from dask.callbacks import Callback
 from distributed.diagnostics.progressbar import TextProgressBar
 
+from uvflow.execution.logging_setup import DEFAULT_PROGRESS_INTERVAL
+
 __all__ = [
     "DEFAULT_PROGRESS_INTERVAL",
     "LogProgressBar",
@@ -29,9 +31,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-
-#: Seconds between two "n/N tasks done" log lines.
-DEFAULT_PROGRESS_INTERVAL = 5.0
 
 
 def is_terminal(stream=None) -> bool:

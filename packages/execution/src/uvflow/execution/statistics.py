@@ -26,8 +26,6 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from dask.utils import funcname, key_split
-
 from uvflow.execution.statistics_plots import plot_function_totals, plot_task_stream
 
 __all__ = [
@@ -84,6 +82,8 @@ def records_from_task_stream(msgs: Iterable[dict]) -> list[TaskRecord]:
     list of TaskRecord
         One per ``compute`` interval.
     """
+    from dask.utils import key_split
+
     records = []
     for msg in msgs:
         name = key_split(msg["key"])
@@ -112,6 +112,8 @@ def records_from_profiler(results: Iterable, offset: float) -> list[TaskRecord]:
     -------
     list of TaskRecord
     """
+    from dask.utils import key_split
+
     return [
         TaskRecord(
             key_split(r.key), r.start_time + offset, r.end_time + offset, f"local-{r.worker_id}"
@@ -215,6 +217,8 @@ class StatisticsRecorder:
 
     def wrap(self, func: Callable) -> Callable:
         """Return ``func`` wrapped so that each call is recorded (serial mode)."""
+        from dask.utils import funcname
+
         name = funcname(func)
 
         @functools.wraps(func)
