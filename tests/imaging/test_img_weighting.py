@@ -1,7 +1,12 @@
-"""Imaging weights: natural, uniform, robust (against a by-hand density), tapers, the grid split."""
+"""Imaging weights as WSClean defines them: the cells, conjugates, channels, factors, rank
+filter, uv range and taper by hand; tapers; the grid shared by windows.
+
+Against WSClean itself: test_img_weighting_wsclean.py.
+"""
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 
 import numpy as np
@@ -11,6 +16,7 @@ from uvflow.datamodels import SPEED_OF_LIGHT, create_image
 from uvflow.datamodels.testing import random_configuration, simple_visibility
 from uvflow.imaging import (
     ImagingError,
+    WeightingSettings,
     apply_grid_weights,
     grid_weights,
     invert,
@@ -20,6 +26,7 @@ from uvflow.imaging import (
     taper_visibility_tukey,
     weight_visibility,
 )
+from uvflow.imaging.weighting_wsclean import half_grid_cells, rank_filter, weight_grid_shape
 
 
 @pytest.fixture(scope="module")
@@ -33,30 +40,75 @@ def vis():
 
 @pytest.fixture(scope="module")
 def image(vis):
+    """64 x 64 of 0.05 degree: the longest baselines (667 wavelengths) lie beyond the grid's
+    1/(2 cell) = 573 wavelengths."""
     return create_image(
         64, np.deg2rad(0.05), vis.phasecentre, frequency=1.05e8, channel_bandwidth=2e7
     )
 
 
-def _density_by_hand(vis, image):
-    """W per cell, from a plain loop: each unflagged sample at (u, v) and at (-u, -v)."""
-    n = image.nx
-    du = 1.0 / (n * image.cellsize)
-    cells = {}
+@pytest.fixture(scope="module")
+def fine(vis):
+    """128 x 128 of 0.01 degree: ~8 pixels across the synthesised beam."""
+    return create_image(
+        128, np.deg2rad(0.01), vis.phasecentre, frequency=1.05e8, channel_bandwidth=2e7
+    )
+
+
+def _reference(vis, image, weighting, robustness=0.0, level=3.0, size=16, taper=None,
+               minuv=0.0, maxuv=0.0):  # fmt: skip
+    """WSClean 3.1's ImageWeights in plain loops: the weight of every sample [t, b, c]."""
+    cell = image.cellsize
+    padded = math.ceil(image.nx * 1.2)
+    width = padded + (4 - padded % 4) % 4  # square image: height == width
     dens = defaultdict(float)
+    cells = {}
     for t in range(vis.ntime):
         for b in range(vis.nbaseline):
             for c in range(vis.nchan):
-                k = vis.frequency[c] / SPEED_OF_LIGHT
-                iu = int(np.rint(vis.uvw[t, b, 0] * k / du))
-                iv = int(np.rint(vis.uvw[t, b, 1] * k / du))
+                lam = SPEED_OF_LIGHT / vis.frequency[c]
+                u, v = vis.uvw[t, b, 0] / lam, vis.uvw[t, b, 1] / lam
+                if v < 0:
+                    u, v = -u, -v
+                x = math.floor(u * width * cell + width // 2)
+                y = math.floor(v * width * cell)
                 w = 0.0 if vis.flags[t, b, c, 0] else vis.weight[t, b, c, 0]
-                on = abs(iu) < n // 2 and abs(iv) < n // 2
-                cells[t, b, c] = (iu, iv) if on else None
-                if on:
-                    dens[iu, iv] += w
-                    dens[-iu, -iv] += w
-    return cells, dens
+                cells[t, b, c] = (x, y) if 0 <= x < width and y < width // 2 else None
+                if cells[t, b, c]:
+                    dens[x, y] += w
+    total = sum(dens.values())
+    s2 = (5 * 10.0**-robustness) ** 2 / (sum(d * d for d in dens.values()) / total)
+
+    def factor(x, y):  # FinishGridding
+        d = dens.get((x, y), 0.0)
+        if weighting == "uniform":
+            return 1 / d if d else 0.0
+        return 1 / (1 + d * s2) if weighting == "robust" else 1.0
+
+    def filtered(x, y):  # RankFilter: the window's mean of the unfiltered non-zero factors
+        f = factor(x, y)
+        if level < 1 or f == 0:
+            return f
+        d = size // 2
+        around = [factor(i, j) for i in range(max(x - d, 0), min(x + d, width))
+                  for j in range(max(y - d, 0), min(y + d, width // 2))]  # fmt: skip
+        around = [a for a in around if a != 0]
+        mean = sum(around) / len(around)
+        return min(f, level * mean)
+
+    out = np.zeros(vis.weight.shape[:3])
+    for (t, b, c), cell_xy in cells.items():
+        if cell_xy is None:
+            continue
+        x, y = cell_xy
+        f = filtered(x, y)
+        cu, cv = (x - width // 2) / (width * cell), y / (width * cell)
+        if taper is not None:
+            f *= math.exp(-(math.pi**2) * taper**2 * (cu * cu + cv * cv) / (4 * math.log(2)))
+        if (minuv and cu * cu + cv * cv < minuv**2) or (maxuv and cu * cu + cv * cv > maxuv**2):
+            f = 0.0
+        out[t, b, c] = (0.0 if vis.flags[t, b, c, 0] else vis.weight[t, b, c, 0]) * f
+    return out
 
 
 def test_natural_keeps_the_weights(vis, image):
@@ -64,30 +116,171 @@ def test_natural_keeps_the_weights(vis, image):
     assert out is not vis and out.weight is vis.weight
 
 
-def test_uniform_and_robust_against_a_by_hand_density(vis, image):
-    cells, dens = _density_by_hand(vis, image)
-    total = sum(dens.values())
-    f2 = {
-        r: (5 * 10.0**-r) ** 2 / (sum(d * d for d in dens.values()) / total)
-        for r in (-1.0, 0.0, 1.5)
-    }
-    uni = weight_visibility(vis, image, "uniform").weight
-    rob = {r: weight_visibility(vis, image, "robust", robustness=r).weight for r in f2}
-    for (t, b, c), cell in cells.items():
-        w = 0.0 if vis.flags[t, b, c, 0] else vis.weight[t, b, c, 0]
-        density = dens[cell] if cell is not None else w  # off the grid: its own weight
-        expected_uniform = w / density if density > 0 else 0.0
-        assert uni[t, b, c, 0] == pytest.approx(expected_uniform, rel=1e-12, abs=0)
-        for r, f in f2.items():
-            assert rob[r][t, b, c, 0] == pytest.approx(w / (1 + density * f), rel=1e-12, abs=0)
+@pytest.mark.parametrize(
+    "weighting, options",
+    [
+        ("uniform", {}),
+        ("uniform", {"rank_filter": 0}),
+        ("uniform", {"rank_filter": 1.2, "rank_filter_size": 5}),
+        ("robust", {"robustness": -1.0}),
+        ("robust", {"robustness": 0.5, "rank_filter": 1.5, "rank_filter_size": 7}),
+        ("robust", {"robustness": 1.5}),
+        ("natural", {"taper": np.deg2rad(0.2), "minuv_l": 50.0, "maxuv_l": 400.0}),
+        ("uniform", {"taper": np.deg2rad(0.3), "minuv_l": 80.0}),
+    ],
+)
+def test_weights_against_wsclean_in_plain_loops(vis, image, weighting, options):
+    """Every cell, factor, rank-filter cap, taper and uv limit as WSClean's loops give them
+    (a sample off the grid, beyond 573 wavelengths, gets 0)."""
+    o = dict(options)
+    r = o.pop("robustness", 0.0)
+    out = weight_visibility(vis, image, weighting, r, **o).weight[..., 0]
+    expected = _reference(vis, image, weighting, r, o.get("rank_filter", 3.0),
+                          o.get("rank_filter_size", 16), o.get("taper"), o.get("minuv_l", 0.0),
+                          o.get("maxuv_l", 0.0))  # fmt: skip
+    np.testing.assert_allclose(out, expected, rtol=1e-12, atol=0)
+    assert np.count_nonzero(expected) > 0.5 * expected.size
+
+
+def test_the_rank_filter_caps_some_weights(vis, fine):
+    """On 0.01-degree cells the default filter (3, 16 cells) caps a few uniform weights, as
+    WSClean's loops do; 0 turns it off."""
+    on = weight_visibility(vis, fine, "uniform").weight
+    off = weight_visibility(vis, fine, "uniform", rank_filter=0).weight
+    capped = on < off * (1 - 1e-12)
+    assert 0 < np.count_nonzero(capped) < 0.05 * capped.size
+    assert np.all(on <= off * (1 + 1e-12))
+    np.testing.assert_allclose(on[..., 0], _reference(vis, fine, "uniform"), rtol=1e-12, atol=0)
+
+
+def test_weight_grid_shape_as_wsclean():
+    """ceil(n · padding), rounded up to a multiple of 4, then / super_weight rounded, even."""
+    assert weight_grid_shape(256, 256) == (308, 308)  # 307.2 -> 308
+    assert weight_grid_shape(200, 100) == (240, 120)
+    assert weight_grid_shape(34, 62) == (44, 76)  # 40.8 -> 41 -> 44, 74.4 -> 75 -> 76
+    assert weight_grid_shape(64, 32, padding=1.0) == (64, 32)
+    assert weight_grid_shape(128, 128, super_weight=2.5) == (62, 62)  # 156 / 2.5 = 62.4
+    assert weight_grid_shape(100, 100, padding=1.0, super_weight=8.0) == (14, 14)  # 12.5 -> 13
+
+
+def test_cells_floor_on_the_half_plane():
+    """floor, not round; v < 0 counts at (-u, -v); the row v = 0 keeps both signs of u; the
+    grid spans u in [-W/2, W/2) du, v in [0, H/2) dv."""
+    cell, width, height = 1e-3, 10, 8
+    cell_y = cell * width / height  # du = dv = 100 wavelengths
+    du, dv = 1 / (width * cell), 1 / (height * cell_y)
+    u = np.array([0.0, -1e-9, 0.99, 1.0, 2.5, -2.5, -0.5, 0.5, 4.99, 5.0, -5.0, 1.0, 1.0]) * du
+    v = np.array([0.0, 0.0, 0.0, 0.0, 1.5, -1.5, 0.0, -1e-9, 0.0, 0.0, 0.0, 3.99, 4.0]) * dv
+    x = np.array([5, 4, 5, 6, 7, 7, 4, 4, 9, -1, 0, 6, -1])
+    y = np.array([0, 0, 0, 0, 1, 1, 0, 0, 0, -1, 0, 3, -1])
+    expected = np.where(x >= 0, y * width + x, -1)
+    np.testing.assert_array_equal(half_grid_cells(u, v, cell, cell_y, width, height), expected)
+
+
+def _tiny(uv_du, weights, flags, frequency=(1e8,)):
+    """Three baselines × two times with the given (u, v) (in cells of the 64-pixel image
+    below), data weights and flags; and that image (0.05-degree pixels, grid 80 x 80)."""
+    image = create_image(64, np.deg2rad(0.05), simple_visibility().phasecentre,
+                         frequency=float(np.mean(frequency)), channel_bandwidth=2e8)  # fmt: skip
+    vis = simple_visibility(random_configuration(nant=3), ntime=2, frequency=list(frequency))
+    du = 1 / (80 * image.cellsize)
+    lam = SPEED_OF_LIGHT / frequency[0]
+    uvw = np.zeros((2, 3, 3))
+    uvw[..., :2] = np.asarray(uv_du, float).reshape(2, 3, 2) * du * lam
+    shape = vis.vis.shape
+    return vis.replace(
+        uvw=uvw,
+        weight=np.asarray(weights, float).reshape(2, 3, 1, 1) * np.ones(shape),
+        flags=np.asarray(flags, bool).reshape(2, 3, 1, 1) & np.ones(shape, bool),
+    ), image
+
+
+def test_uniform_and_briggs_by_hand():
+    """Times × baselines: A (2.5, 3.5) w 1, C (2.6, 3.9) w 3 flagged, D (-0.5, 0) w 4;
+    B (-2.4, -3.2) w 2 (A's cell, by its conjugate), F (40.5, 1) w 5 (off the grid),
+    E (0.5, 0) w 6 (D's conjugate, but the row v = 0 is not folded: its own cell).
+    Cells: (42, 3) holds 1 + 2, (39, 0) 4, (40, 0) 6."""
+    vis, image = _tiny(
+        [[(2.5, 3.5), (2.6, 3.9), (-0.5, 0.0)], [(-2.4, -3.2), (40.5, 1.0), (0.5, 0.0)]],
+        [[1, 3, 4], [2, 5, 6]], [[False, True, False], [False, False, False]],
+    )  # fmt: skip
+    grid = grid_weights(vis, image)
+    assert grid.data.shape == (1, 1, 40, 80)
+    dens = grid.data[0, 0]
+    assert (dens[3, 42], dens[0, 39], dens[0, 40]) == (3.0, 4.0, 6.0)
+    assert dens.sum() == 13.0
+    uni = weight_visibility(vis, image, "uniform", rank_filter=0).weight[..., 0, 0]
+    np.testing.assert_allclose(uni, [[1 / 3, 0, 1], [2 / 3, 0, 1]], rtol=1e-15)
+    for r in (-2.0, 0.0, 1.0):
+        s2 = (5 * 10**-r) ** 2 / ((9 + 16 + 36) / 13)
+        rob = weight_visibility(vis, image, "robust", r, rank_filter=0).weight[..., 0, 0]
+        expected = [
+            [1 / (1 + 3 * s2), 0, 4 / (1 + 4 * s2)],
+            [2 / (1 + 3 * s2), 0, 6 / (1 + 6 * s2)],
+        ]
+        np.testing.assert_allclose(rob, expected, rtol=1e-14)
+
+
+def test_channels_are_their_own_uv_points():
+    """Each channel is a sample at its own (u, v) = uvw ν / c: channel 2 (2ν) of a baseline
+    shares a cell with channel 1 of a baseline twice as long."""
+    vis, image = _tiny(
+        [[(3.2, 2.2), (6.4, 4.4), (10.1, 1.1)], [(20.3, 2.2), (0.3, 9.3), (0.4, 9.6)]],
+        np.ones((2, 3)), np.zeros((2, 3)), frequency=(1e8, 2e8),
+    )  # fmt: skip
+    # channel 1: cells (x, y) (43, 2), (46, 4), (50, 1); (60, 2), (40, 9), (40, 9)
+    # channel 2: (46, 4), (52, 8), (60, 2); (80, 4) off the grid, (40, 18), (40, 19)
+    uni = weight_visibility(vis, image, "uniform", rank_filter=0).weight[..., 0]
+    np.testing.assert_allclose(
+        uni,
+        [[[1, 1 / 2], [1 / 2, 1], [1, 1 / 2]], [[1 / 2, 0], [1 / 2, 1], [1 / 2, 1]]],
+        rtol=1e-15,
+    )
+
+
+def test_rank_filter_by_hand():
+    """Cap at level × the mean of the non-zero factors in rows [y-d, y+d), columns
+    [x-d, x+d) (d = size // 2, clipped), from the unfiltered factors."""
+    f = np.array([[10.0, 1.0, 1.0, 1.0, 0.0, 1.0, 9.0, 1.0]])
+    out = rank_filter(f, 2.0, size=4)  # d = 2
+    # x=0: [0, 2) -> 10, 1: mean 5.5, cap 11 -> kept; x=6: [4, 8) -> 1, 9, 1 (0 left out):
+    # mean 11/3, cap 7.33 -> capped; x=1: [0, 3): 12/3 = 4 -> kept; x=4 stays 0
+    np.testing.assert_allclose(out, [[10.0, 1.0, 1.0, 1.0, 0.0, 1.0, 22 / 3, 1.0]], rtol=1e-15)
+    out = rank_filter(f, 1.0, size=4)
+    np.testing.assert_allclose(out[0, [0, 6]], [5.5, 11 / 3], rtol=1e-15)
+    assert out[0, 4] == 0 and out[0, 7] == 1.0  # x=7: [5, 8) -> 1, 9, 1: 11/3 > 1
+    np.testing.assert_array_equal(rank_filter(f, 0.0), f)  # < 1: off
+    np.testing.assert_array_equal(rank_filter(f, 3.0, size=1), f)  # an empty window
+    two_d = np.ones((3, 3))
+    two_d[1, 1] = 5.0
+    # rows and columns [0, 3) for size 4 at (1, 1): mean 13/9, level 2 -> 26/9
+    assert rank_filter(two_d, 2.0, size=4)[1, 1] == pytest.approx(26 / 9, rel=1e-15)
+
+
+def test_uv_range_and_taper_at_the_cell_corner():
+    """Cells, not samples, are cut and tapered, at their corner ((x - W/2) du, y dv): the
+    sample at (3.9, 0) du lies in the cell whose corner is 3 du, cut by minuv 3.5 du."""
+    vis, image = _tiny(
+        [[(3.9, 0.0), (4.1, 0.0), (0.2, 2.3)], [(0.0, 30.2), (0.1, 29.9), (1.3, 1.4)]],
+        np.ones((2, 3)), np.zeros((2, 3)),
+    )  # fmt: skip
+    du = 1 / (80 * image.cellsize)
+    w = weight_visibility(vis, image, "natural", minuv_l=3.5 * du, maxuv_l=29.95 * du).weight
+    np.testing.assert_array_equal(w[..., 0, 0], [[0, 1, 0], [0, 1, 0]])
+    fwhm = np.deg2rad(0.5)
+    w = weight_visibility(vis, image, "natural", taper=fwhm).weight[..., 0, 0]
+    corners = np.array([[3, 4, 2], [30, 29, np.hypot(1, 1)]]) * du
+    np.testing.assert_allclose(
+        w, np.exp(-(np.pi**2) * fwhm**2 * corners**2 / (4 * np.log(2))), rtol=1e-13
+    )
 
 
 def test_robust_spans_uniform_to_natural(vis, image):
-    nat = np.where(vis.flags, 0, vis.weight)
-    uni = weight_visibility(vis, image, "uniform").weight
-    lo = weight_visibility(vis, image, "robust", robustness=-5.0).weight
-    hi = weight_visibility(vis, image, "robust", robustness=5.0).weight
-    on = nat > 0
+    uni = weight_visibility(vis, image, "uniform", rank_filter=0).weight
+    nat = np.where(uni > 0, vis.weight, 0)  # on the grid and unflagged
+    lo = weight_visibility(vis, image, "robust", robustness=-5.0, rank_filter=0).weight
+    hi = weight_visibility(vis, image, "robust", robustness=5.0, rank_filter=0).weight
+    on = uni > 0
 
     def spread(a, b):  # how far a is from being proportional to b
         r = a[on] / b[on]
@@ -115,14 +308,6 @@ def _main_lobe(v, image):
     return int(np.sum(psf.data[0, 0] > 0.5))
 
 
-@pytest.fixture(scope="module")
-def fine(vis):
-    """128 x 128 of 0.01 degree: ~8 pixels across the synthesised beam."""
-    return create_image(
-        128, np.deg2rad(0.01), vis.phasecentre, frequency=1.05e8, channel_bandwidth=2e7
-    )
-
-
 def test_uniform_narrows_the_psf(vis, fine):
     # uniform weighting lifts the sparse outer uv cells against the crowded inner ones
     assert _main_lobe(weight_visibility(vis, fine, "uniform"), fine) < _main_lobe(vis, fine)
@@ -141,13 +326,15 @@ def test_shared_grid_over_frequency_windows(vis, image):
 
 
 def test_grid_weights_layout(vis, image):
+    """The half plane of the padded image's grid (64 -> 80 cells): H/2 x W, summing the
+    unflagged weights of the samples on it; the cell sizes travel in meta."""
     grid = grid_weights(vis, image)
-    assert grid.data.shape == (1, 1, 64, 64) and grid.polarisation_frame == vis.polarisation_frame
-    d = grid.data[0, 0]
-    # every sample counted at (u, v) and (-u, -v): the grid is point-symmetric about (32, 32)
-    np.testing.assert_array_equal(d[1:, 1:], d[1:, 1:][::-1, ::-1])
-    cells, dens = _density_by_hand(vis, image)
-    assert d.sum() == pytest.approx(sum(dens.values()), rel=1e-12)
+    assert grid.data.shape == (1, 1, 40, 80) and grid.polarisation_frame == vis.polarisation_frame
+    assert grid.meta["WGTCELLX"] == pytest.approx(image.cellsize, rel=1e-15)
+    expected = _reference(vis, image, "natural", level=0)  # on the grid: the data weight
+    assert grid.data.sum() == pytest.approx(expected.sum(), rel=1e-12)
+    padded = grid_weights(vis, image, padding=1.5, super_weight=2.0)
+    assert padded.data.shape == (1, 1, 24, 48)  # 96 / 2
 
 
 def test_gaussian_taper_formula_and_psf_width(vis, fine):
@@ -204,6 +391,49 @@ def test_weighting_errors(vis, image):
     )
     with pytest.raises(ImagingError, match="weight grids differ"):
         sum_grid_weights([grid_weights(vis, image), grid_weights(vis, other)])
+    with pytest.raises(ImagingError, match="weight grids differ"):
+        sum_grid_weights([grid_weights(vis, image), grid_weights(vis, image, padding=1.3)])
+    with pytest.raises(ImagingError, match="make it with grid_weights"):
+        apply_grid_weights(vis, image, "uniform")
+    with pytest.raises(ImagingError, match="padding must be >= 1"):
+        grid_weights(vis, image, padding=0.9)
+    bad = [
+        ({"rank_filter": 0.5}, r"rank_filter must be 0 \(off\) or >= 1, got 0.5"),
+        ({"rank_filter": -1.0}, "rank_filter must be 0"),
+        ({"rank_filter_size": 0}, "rank_filter_size must be an integer >= 1, got 0"),
+        ({"rank_filter_size": 2.5}, "rank_filter_size must be an integer"),
+        ({"minuv_l": -1.0}, "must be >= 0"),
+        ({"maxuv_l": np.inf}, "must be >= 0"),
+        ({"minuv_l": 100.0, "maxuv_l": 50.0}, r"minuv_l \(100.0\) must be below maxuv_l"),
+        ({"taper": 0.0}, "taper must be > 0"),
+        ({"rank_level": 2.0}, "unknown weighting options"),
+    ]
+    for options, message in bad:
+        with pytest.raises(ImagingError, match=message):
+            weight_visibility(vis, image, "uniform", **options)
+
+
+def test_weighting_settings():
+    """WSClean's defaults and options; needs_grid for all but plain natural weighting; apply
+    is apply_grid_weights with them."""
+    s = WeightingSettings("briggs", -0.5)
+    assert (s.weighting, s.rank_filter, s.rank_filter_size, s.minuv_l, s.maxuv_l) == (
+        "robust", 3.0, 16, 0.0, 0.0)  # fmt: skip
+    assert s.needs_grid and s.changes_weights
+    plain = WeightingSettings("natural")
+    assert not plain.needs_grid and not plain.changes_weights
+    for limited in ({"minuv_l": 10}, {"maxuv_l": 1e4}, {"taper": "20asec"}):
+        assert WeightingSettings("natural", **limited).needs_grid
+    assert WeightingSettings("natural", taper="20asec").taper == pytest.approx(
+        np.deg2rad(20 / 3600), rel=1e-12)  # fmt: skip
+    assert s.describe()["rank_filter"] == 3.0
+    assert WeightingSettings(**s.describe()) == s
+    with pytest.raises(ImagingError, match="rank_filter must be 0"):
+        WeightingSettings("uniform", rank_filter=0.5)
+    with pytest.raises(ImagingError, match="minuv_l must be a number"):
+        WeightingSettings("uniform", minuv_l="10")
+    with pytest.raises(ImagingError, match="needs the gridded weights"):
+        s.apply(simple_visibility(), None)
 
 
 @pytest.mark.parametrize("weighting", ["uniform", "robust"])
