@@ -55,6 +55,30 @@ def add_arguments(p) -> None:
         help="uv taper to this image-plane FWHM, e.g. 20asec",
     )
     g.add_argument(
+        "--weighting-rank-filter",
+        "-weighting-rank-filter",
+        type=float,
+        default=3.0,
+        metavar="LEVEL",
+        help="cap weights above LEVEL x the local mean (default 3, as WSClean; 0: off)",
+    )
+    g.add_argument(
+        "--weighting-rank-filter-size",
+        "-weighting-rank-filter-size",
+        type=int,
+        default=16,
+        metavar="CELLS",
+        help="the rank filter's window, in uv cells (default 16)",
+    )
+    g.add_argument(
+        "--minuv-l", "-minuv-l", type=float, default=0.0, metavar="LAMBDA",
+        help="give weight 0 to uv distances below LAMBDA wavelengths (default 0: no limit)",
+    )  # fmt: skip
+    g.add_argument(
+        "--maxuv-l", "-maxuv-l", type=float, default=0.0, metavar="LAMBDA",
+        help="give weight 0 to uv distances above LAMBDA wavelengths (default 0: no limit)",
+    )  # fmt: skip
+    g.add_argument(
         "--channels-out",
         "-channels-out",
         type=int,

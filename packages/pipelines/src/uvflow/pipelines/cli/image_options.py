@@ -8,6 +8,7 @@ a bad value raises :class:`~uvflow.pipelines.cli.errors.CLIError` saying what is
 from __future__ import annotations
 
 import ast
+import math
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -65,6 +66,23 @@ def _weighting(words: list[str]) -> tuple[str, float]:
     if len(words) != 1:
         raise CLIError(f"--weight {kind} takes no value, got {' '.join(words[1:])!r}")
     return kind, 0.0
+
+
+def _weighting_limits(args) -> None:
+    """``-weighting-rank-filter(-size)``, ``-minuv-l``, ``-maxuv-l`` as WSClean takes them."""
+    level, size = args.weighting_rank_filter, args.weighting_rank_filter_size
+    lo, hi = args.minuv_l, args.maxuv_l
+    checks = [
+        (math.isfinite(level) and (level == 0 or level >= 1),
+         f"--weighting-rank-filter must be 0 (off) or >= 1, got {level}"),
+        (size >= 1, f"--weighting-rank-filter-size must be >= 1 cell, got {size}"),
+        (math.isfinite(lo) and lo >= 0, f"--minuv-l must be >= 0 wavelengths, got {lo}"),
+        (math.isfinite(hi) and hi >= 0, f"--maxuv-l must be >= 0 wavelengths, got {hi}"),
+        (not 0 < hi <= lo, f"--minuv-l {lo} must be below --maxuv-l {hi}"),
+    ]  # fmt: skip
+    for ok, message in checks:
+        if not ok:
+            raise CLIError(message)
 
 
 def _selection(value: str | None, what: str):
@@ -182,6 +200,7 @@ def check_arguments(args) -> dict:
             raise CLIError("--taper-gaussian must be > 0")
     else:
         opts["taper"] = None
+    _weighting_limits(args)
     checks = [
         (args.niter >= 0, f"--niter must be >= 0, got {args.niter}"),
         (0 < args.gain < 2, f"--gain must be in (0, 2), got {args.gain}"),
@@ -309,7 +328,13 @@ def _settings(args, opts) -> dict:
         "algorithm": algorithm,
         "gridding": GriddingSettings(args.gridder, args.accuracy, args.threads),
         "weighting_settings": WeightingSettings(
-            opts["weighting"], opts["robustness"], opts["taper"]
+            opts["weighting"],
+            opts["robustness"],
+            opts["taper"],
+            rank_filter=args.weighting_rank_filter,
+            rank_filter_size=args.weighting_rank_filter_size,
+            minuv_l=args.minuv_l,
+            maxuv_l=args.maxuv_l,
         ),
         "clean": clean,
     }
