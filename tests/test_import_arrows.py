@@ -56,6 +56,7 @@ DASK_FREE_EXECUTION_MODULES = {
     "uvflow.execution.keywords",
     "uvflow.execution.plugins",
     "uvflow.execution.lazy",
+    "uvflow.execution.errors",
 }
 DASK_FREE_EXECUTION_NAMES = {
     "check_keywords",
@@ -66,6 +67,10 @@ DASK_FREE_EXECUTION_NAMES = {
     "plugins",
     "lazy",
     "lazy_getattr",
+    "errors",
+    "ExecutionError",
+    "ClusterConnectionError",
+    "MissingExtraError",
     "__version__",
 }
 

@@ -54,9 +54,10 @@ def test_sources_give_the_visibilities_images(data, weighting):
     for a, b in zip(dirty + residual, sdirty + sresidual):
         np.testing.assert_array_equal(a[0].data, b[0].data)
         np.testing.assert_array_equal(a[1], b[1])
-    # each window read once for its weight grid (not for natural weighting with a taper),
-    # once for the dirty image and once for the residual: nothing is kept between tasks
-    grid_reads = 0 if weighting == "natural" else len(vis)
+    # each window read once for its weight grid (natural with a taper too: WSClean tapers
+    # per grid cell), once for the dirty image and once for the residual: nothing is kept
+    # between tasks
+    grid_reads = len(vis)
     assert MemorySource.loads == grid_reads + 2 * len(vis)
     # a derived source loads to the weighted Visibility
     np.testing.assert_array_equal(load_visibility(weighted[0]).weight, wvis[0].weight)

@@ -148,17 +148,20 @@ def test_pol_iquv_from_linear_feeds(data, tmp_path):
 
 def test_checkpoint_dir_rerun_continues(data, tmp_path, caplog):
     """One major cycle with --checkpoint-dir, then the same command with --nmajor 2: the
-    rerun continues after cycle 1 and equals a two-cycle run from scratch."""
+    rerun continues after cycle 1 and equals a two-cycle run from scratch (-mgain 0.5: the
+    first minor cycle leaves the second something to clean)."""
     ck = tmp_path / "ck"
-    first = _run(data, tmp_path, "one", ["--checkpoint-dir", str(ck)])
+    first = _run(data, tmp_path, "one", ["--checkpoint-dir", str(ck), "-mgain", "0.5"])
     assert first.parameters["checkpoint_dir"] == str(ck)
     assert json.loads((ck / "manifest.json").read_text())["cycle"] == 1
     cycle1 = {p: p.stat().st_mtime_ns for p in (ck / "cycle-0001").rglob("*")}
     with caplog.at_level(logging.INFO, logger="uvflow.pipelines.checkpoint"):
-        again = _run(data, tmp_path, "two", ["--checkpoint-dir", str(ck), "--nmajor", "2"])
+        again = _run(
+            data, tmp_path, "two", ["--checkpoint-dir", str(ck), "--nmajor", "2", "-mgain", "0.5"]
+        )
     assert any("resuming continuum after cycle 1" in r.getMessage() for r in caplog.records)
     assert json.loads((ck / "manifest.json").read_text())["cycle"] == 2
-    straight = _run(data, tmp_path, "straight", ["--nmajor", "2"])
+    straight = _run(data, tmp_path, "straight", ["--nmajor", "2", "-mgain", "0.5"])
     for kind in ("model", "residual", "image"):
         np.testing.assert_allclose(again.data(kind), straight.data(kind), rtol=0, atol=1e-7)
     # the rerun did not redo cycle 1 (its stores were not rewritten)

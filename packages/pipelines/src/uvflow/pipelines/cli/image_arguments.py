@@ -116,10 +116,12 @@ def add_arguments(p) -> None:
         "--mgain",
         "-mgain",
         type=float,
-        default=1.0,
+        default=None,
         help="major-cycle gain, as WSClean: each minor cycle cleans the peak down by this "
         "fraction before a major cycle (default 1.0: clean to the threshold, then one last "
-        "major cycle)",
+        "major cycle; 0.8 with --mode ical, whose major cycles are the self-calibration "
+        "rounds: a first minor cycle cleaning to the threshold would model the uncalibrated "
+        "data's artefacts)",
     )
     g.add_argument(
         "--nmiter",

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from uvflow.datamodels import PolarisationFrame
 
 __all__ = [
+    "ICAL_MGAIN",
     "MODES",
     "POLARISATIONS",
     "check_arguments",
@@ -28,6 +29,8 @@ __all__ = [
 
 MODES = ("invert", "cip", "ical", "spectral")
 WEIGHTINGS = ("natural", "uniform", "briggs")
+#: ``--mgain`` of ``--mode ical`` when none is given (WSClean's usual self-calibration value)
+ICAL_MGAIN = 0.8
 #: ``--pol`` values (WSClean's spelling) → uvflow polarisation frames
 POLARISATIONS = {
     "I": "stokesI", "IQUV": "stokesIQUV", "XXYY": "linearnp", "XX,YY": "linearnp",
@@ -201,6 +204,8 @@ def check_arguments(args) -> dict:
     else:
         opts["taper"] = None
     _weighting_limits(args)
+    if args.mgain is None:  # WSClean's default; self-calibration needs several major cycles
+        args.mgain = ICAL_MGAIN if args.mode == "ical" else 1.0
     checks = [
         (args.niter >= 0, f"--niter must be >= 0, got {args.niter}"),
         (0 < args.gain < 2, f"--gain must be in (0, 2), got {args.gain}"),
