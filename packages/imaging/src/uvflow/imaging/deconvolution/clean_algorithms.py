@@ -3,7 +3,8 @@
 Each follows :class:`~.deconvolvers.Deconvolver`: 'hogbom' and 'msclean' clean every
 (channel, polarisation) plane independently; 'hogbom-complex' cleans I and V with Högbom
 and the linear polarisation P = Q + iU as one complex plane; 'mmclean' fits Taylor terms
-across the channels of each polarisation.
+across the channels of each polarisation. float32 images are cleaned in single precision
+by 'hogbom', 'hogbom-complex' (complex64 for P) and 'msclean', everything else in double.
 """
 
 from __future__ import annotations
@@ -43,6 +44,11 @@ def _float_dtype(dirty: Image):
     return dirty.data.dtype if dirty.data.dtype.kind == "f" else np.float64
 
 
+def _work_dtype(dirty: Image):
+    """float32 for float32 images (cleaned in single precision), else float64."""
+    return np.float32 if dirty.data.dtype == np.float32 else np.float64
+
+
 def _results(dirty: Image, model: np.ndarray, residual: np.ndarray, niter: int, **meta):
     """(model, residual) Images on the dirty image's grid."""
     dtype = _float_dtype(dirty)
@@ -75,8 +81,8 @@ class _PlaneByPlane:
         fractional_threshold=0.1,
     ):  # fmt: skip
         check_clean_parameters(niter, gain, threshold, fractional_threshold)
-        model = np.zeros(dirty.shape)
-        residual = np.array(dirty.data, dtype=np.float64)
+        model = np.zeros(dirty.shape, _work_dtype(dirty))
+        residual = np.array(dirty.data, dtype=_work_dtype(dirty))
         total = 0
         for c in range(dirty.nchan):
             for p in range(dirty.npol):
@@ -147,8 +153,8 @@ class HogbomComplexDeconvolver:
                 f"hogbom-complex needs a stokesIQUV image (Q and U); got "
                 f"{dirty.polarisation_frame.name}: use 'hogbom' for other frames"
             )
-        model = np.zeros(dirty.shape)
-        residual = np.array(dirty.data, dtype=np.float64)
+        model = np.zeros(dirty.shape, _work_dtype(dirty))
+        residual = np.array(dirty.data, dtype=_work_dtype(dirty))  # P = Q + iU: complex64 then
         total = 0
         for c in range(dirty.nchan):
             for p in (0, 3):  # I, V

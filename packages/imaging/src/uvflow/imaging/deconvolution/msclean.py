@@ -10,8 +10,15 @@ that scale there, ``R_s² / c_ss``, times ``bias_s = 1 - scale_bias · s / max(s
 only over the region the PSF patch covers, with the per-tile peak tracking of
 :class:`~.peak_tracker.PeakTracker`.
 
-The residual returned is ``dirty - model ⊛ psf`` computed afresh by FFT (linear
-convolution with the PSF as given).
+By default the cycle runs as sub-minor loops (:mod:`.subminor`): each selects the brightest
+(scale, pixel) pairs of the criterion, cleans among them only — the best pair of any scale,
+its component subtracted from the selected pairs with the cross-scale PSFs at their offsets —
+then subtracts all its components from the full smoothed residuals at once (the model
+increment convolved with ``B ⊛ k_p`` by FFT for every scale p, or patches of ``B_ps``).
+
+The residual returned is ``dirty - model ⊛ psf`` (linear convolution with the PSF as
+given): the scale-0 plane, kept exact, when scale 0 is among the scales, else computed
+afresh by FFT.
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ import numpy as np
 
 from .clean_parameters import clean_threshold
 from .convolution import convolve_same, overlap_slices
+from .hogbom import work_dtype
 from .peak_tracker import PeakTracker, Scratch, pad_planes, padded_shape, subtract_scaled
 from .psf_support import check_psf_centre
 from .scales import (
@@ -33,6 +41,7 @@ from .scales import (
     scale_kernel,
     scale_windows,
 )
+from .subminor import SELECTION_SIZE, ComponentModel, subminor_clean
 
 __all__ = ["msclean"]
 
@@ -49,13 +58,17 @@ def msclean(
     scales=(0, 3, 10, 30),
     fractional_threshold: float = 0.1,
     scale_bias: float = 0.6,
+    *,
+    subminor: bool = True,
+    selection_size: int = SELECTION_SIZE,
 ) -> tuple[np.ndarray, np.ndarray, int]:
     """Multi-scale CLEAN of one plane.
 
     Parameters
     ----------
-    dirty : numpy.ndarray of float64, shape [ny, nx]
-        Jy/beam.
+    dirty : numpy.ndarray of float, shape [ny, nx]
+        Jy/beam. float32 is cleaned in single precision (smoothed residuals, cross-scale
+        PSFs, model, FFTs), anything else in double.
     psf : numpy.ndarray of float, shape [py, px]
         Peak at (py // 2, px // 2).
     window : numpy.ndarray of float, shape [ny, nx], optional
@@ -71,12 +84,16 @@ def msclean(
         Scale widths in pixels (0 = point components).
     scale_bias : float
         In [0, 1): how strongly the search favours small scales.
+    subminor : bool
+        Sub-minor loops (default), or the plain cycle (every iteration over the PSF patch).
+    selection_size : int
+        (scale, pixel) pairs a sub-minor loop cleans among (:data:`~.subminor.SELECTION_SIZE`).
 
     Returns
     -------
-    model : numpy.ndarray of float64 [ny, nx]
+    model : numpy.ndarray [ny, nx], float32 or float64 (the cycle's precision, above)
         Jy/pixel.
-    residual : numpy.ndarray of float64 [ny, nx]
+    residual : numpy.ndarray [ny, nx], same dtype
         ``dirty - model ⊛ psf``.
     iterations : int
     """
@@ -84,35 +101,53 @@ def msclean(
     scales = check_scales(scales)
     bias = scale_bias_factors(scales, scale_bias)
     ny, nx = dirty.shape
-    dirty = np.asarray(dirty, dtype=np.float64)
+    real = work_dtype(np.asarray(dirty))
+    dirty = np.asarray(dirty, dtype=real)
     pmax = check_psf_centre(psf)
-    lpsf = np.asarray(psf, dtype=np.float64) / pmax
-    kernels = [scale_kernel(s) for s in scales]
+    lpsf = np.asarray(psf, dtype=real) / real(pmax)
+    kernels = [scale_kernel(s).astype(real) for s in scales]
     ns = len(scales)
+    bpsf, bcentre = cross_scale_psf(lpsf, kernels)  # [ns, ns, PY, PX]
+    coupling = bpsf[:, :, bcentre[0], bcentre[1]].astype(np.float64)
+    s0 = int(np.argmin(scales))
+    stop = clean_threshold(dirty, window, threshold, fractional_threshold)
+    if subminor:
+        values = convolve_scale_stack(dirty, kernels).astype(real, copy=False)  # [ns, ny, nx]
+        # blobs stay inside the image: weights that say so, or borders without a window
+        weights = None if window is None else scale_windows(window, kernels, (ny, nx), real)
+        borders = [k.shape[0] // 2 for k in kernels] if window is None else None
+        comp = ComponentModel(bpsf, bcentre, np.diag(coupling).astype(real), kernels, lpsf)
+        model = np.zeros((ny, nx), real)
+        counts = subminor_clean(
+            values, weights, bias / np.sqrt(np.diag(coupling)), comp, model, gain, niter,
+            stop, s0, selection_size, borders,
+        )  # fmt: skip
+        residual = values[s0] if scales[s0] == 0 else dirty - convolve_same(model, lpsf)
+        log.debug(
+            "msclean: %d x %d, scales %s, %s, %d components (per scale %s) in %.3f s",
+            ny, nx, scales, real.__name__, counts.sum(), counts.tolist(), time.perf_counter() - t0,
+        )  # fmt: skip
+        return model / real(pmax), residual, int(counts.sum())
 
     block, py, px = padded_shape(ny, nx)
     res = pad_planes(convolve_scale_stack(dirty, kernels), py, px)  # [ns, py, px]
-    wstack = scale_windows(window, kernels, (ny, nx))
+    wstack = scale_windows(window, kernels, (ny, nx), real)
     weights = None if wstack is None else pad_planes(wstack, py, px)
-    bpsf, bcentre = cross_scale_psf(lpsf, kernels)  # [ns, ns, PY, PX]
-    coupling = bpsf[:, :, bcentre[0], bcentre[1]]
     # search criterion: the χ² decrease of the best component of each scale, R_s² / c_ss,
     # as |R_s| / sqrt(c_ss), times the scale bias (a point source prefers scale 0, a smooth
     # source wider than a scale prefers that scale)
     tracker = PeakTracker(res, weights, bias / np.sqrt(np.diag(coupling)), block=block)
     # the stopping test: the peak of the residual smoothed by the smallest scale (the plain
     # residual when scale 0 is used), over the window
-    s0 = int(np.argmin(scales))
     peak0 = PeakTracker(
         res[s0 : s0 + 1], None if weights is None else weights[s0 : s0 + 1], block=block
     )
-    stop = clean_threshold(dirty, window, threshold, fractional_threshold)
     log.debug(
         "msclean: %d x %d, scales %s, coupling diag %s, setup %.3f s, stop below %.4g",
         ny, nx, scales, np.diag(coupling), time.perf_counter() - t0, stop,
     )  # fmt: skip
 
-    model = np.zeros((ny, nx))
+    model = np.zeros((ny, nx), real)
     counts = np.zeros(ns, dtype=int)
     work = Scratch()
     done = 0

@@ -13,7 +13,7 @@ from uvflow.datamodels import Image
 
 from .errors import DeconvolutionError
 
-__all__ = ["crop_psf", "check_psf_centre", "check_psf_support"]
+__all__ = ["crop_psf", "check_psf_centre", "check_psf_support", "far_sidelobe"]
 
 
 def check_psf_support(psf_support) -> None:
@@ -65,3 +65,29 @@ def check_psf_centre(psf: np.ndarray, what: str = "psf") -> float:
             f"its maximum {peak:.4g} is at ({iy}, {ix}) and the centre holds {centre:.4g}"
         )
     return centre
+
+
+def far_sidelobe(psf: np.ndarray, lobe: float = 0.2) -> float:
+    """The largest ``|psf|`` beyond its main lobe.
+
+    The main lobe is the square of half-width h about the centre (py // 2, px // 2), h the
+    first Chebyshev radius (up to 64) on which every ``|psf|`` is below ``lobe`` times the
+    centre value.
+    """
+    a = np.abs(psf)
+    (cy, cx), (py, px) = (psf.shape[0] // 2, psf.shape[1] // 2), psf.shape
+    reach = min(64, cy, cx, py - 1 - cy, px - 1 - cx)
+    box = a[cy - reach : cy + reach + 1, cx - reach : cx + reach + 1]
+    d = np.arange(-reach, reach + 1)
+    ring = np.maximum(np.abs(d)[:, None], np.abs(d)[None, :]).ravel()
+    rings = np.zeros(reach + 1)
+    np.maximum.at(rings, ring, box.ravel())
+    small = np.nonzero(rings[1:] < lobe * a[cy, cx])[0]
+    h = int(small[0]) + 1 if small.size else reach
+    parts = [
+        a[: cy - h],
+        a[cy + h + 1 :],
+        a[cy - h : cy + h + 1, : cx - h],
+        a[cy - h : cy + h + 1, cx + h + 1 :],
+    ]
+    return max((float(p.max()) for p in parts if p.size), default=0.0)

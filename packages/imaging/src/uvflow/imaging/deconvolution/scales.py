@@ -14,7 +14,7 @@ import math
 import numpy as np
 from scipy import fft as sfft
 
-from .convolution import convolve_same
+from .convolution import ImageConvolver, convolve_same
 from .errors import DeconvolutionError
 
 __all__ = [
@@ -93,7 +93,28 @@ def scale_bias_factors(scales, scale_bias: float) -> np.ndarray:
 
 
 def convolve_scale_stack(image: np.ndarray, kernels) -> np.ndarray:
-    """``image`` [..., ny, nx] convolved with each kernel (linearly): [nscales, ..., ny, nx]."""
+    """``image`` [..., ny, nx] convolved with each kernel (linearly): [nscales, ..., ny, nx].
+
+    A single plane is convolved by :class:`~.convolution.ImageConvolver` (one forward FFT for
+    all kernels), in single precision when it is float32; stacks by scipy.
+    """
+    if image.ndim == 2 and image.dtype.kind == "f":
+        dtype = np.float32 if image.dtype == np.float32 else np.float64
+        out = np.zeros((len(kernels),) + image.shape, dtype)
+        wide = [s for s, k in enumerate(kernels) if k.shape != (1, 1)]
+        if wide:
+            conv = ImageConvolver(
+                image.shape, -np.ones((1, 1)), (0, 0), [kernels[s] for s in wide], dtype
+            )
+            contiguous = wide == list(range(wide[0], wide[-1] + 1))
+            planes = out[wide[0] : wide[-1] + 1] if contiguous else np.zeros_like(out[wide])
+            conv.subtract(image, planes)  # planes -= image ⊛ (-k): the convolutions
+            if not contiguous:
+                out[wide] = planes
+        for s, k in enumerate(kernels):
+            if k.shape == (1, 1):  # a delta: the image itself, exactly
+                out[s] = image * k[0, 0] if k[0, 0] != 1 else image
+        return out
     return np.stack([image if k.shape == (1, 1) else convolve_same(image, k) for k in kernels])
 
 
@@ -112,8 +133,9 @@ def cross_scale_psf(psf: np.ndarray, kernels) -> tuple[np.ndarray, tuple[int, in
 
     Returns
     -------
-    stack : numpy.ndarray of float64, shape [nscales, nscales, ..., py + 2H, px + 2H]
-        ``H = 2 max(h_s)``: padded so that no part of any convolution is cut off.
+    stack : numpy.ndarray, shape [nscales, nscales, ..., py + 2H, px + 2H]
+        ``H = 2 max(h_s)``: padded so that no part of any convolution is cut off. float32
+        (computed in single precision) for a float32 PSF, else float64.
     centre : (int, int)
         The pixel of the stack on which the PSF centre lies: (py // 2 + H, px // 2 + H).
     """
@@ -122,18 +144,19 @@ def cross_scale_psf(psf: np.ndarray, kernels) -> tuple[np.ndarray, tuple[int, in
     py, px = psf.shape[-2:]
     PY, PX = py + 2 * H, px + 2 * H
     fy, fx = _fast(PY), _fast(PX)
+    dtype = np.float32 if psf.dtype == np.float32 else np.float64
     # the PSF placed with its centre at (py//2 + H, px//2 + H) of the padded grid
-    grid = np.zeros(psf.shape[:-2] + (fy, fx))
+    grid = np.zeros(psf.shape[:-2] + (fy, fx), dtype)
     grid[..., H : H + py, H : H + px] = psf
     fpsf = sfft.rfft2(grid, axes=(-2, -1))
     fk = []
     for k, h in zip(kernels, hs):  # kernels centred on (0, 0), wrapped: a pure convolution
-        g = np.zeros((fy, fx))
+        g = np.zeros((fy, fx), dtype)
         d = np.arange(-h, h + 1)
         g[np.ix_(d % fy, d % fx)] = k
         fk.append(sfft.rfft2(g))
     ns = len(kernels)
-    out = np.zeros((ns, ns) + psf.shape[:-2] + (PY, PX))
+    out = np.zeros((ns, ns) + psf.shape[:-2] + (PY, PX), dtype)
     for s in range(ns):
         for p in range(s, ns):
             conv = sfft.irfft2(fpsf * (fk[s] * fk[p]), s=(fy, fx), axes=(-2, -1))[..., :PY, :PX]
@@ -143,8 +166,10 @@ def cross_scale_psf(psf: np.ndarray, kernels) -> tuple[np.ndarray, tuple[int, in
     return out, (py // 2 + H, px // 2 + H)
 
 
-def scale_windows(window: np.ndarray | None, kernels, shape: tuple[int, int]) -> np.ndarray | None:
-    """Per-scale windows [nscales, ny, nx]: where a scale's blob may be centred.
+def scale_windows(
+    window: np.ndarray | None, kernels, shape: tuple[int, int], dtype=np.float64
+) -> np.ndarray | None:
+    """Per-scale windows [nscales, ny, nx] of ``dtype``: where a scale's blob may be centred.
 
     A blob of scale s (half-width h) may be centred on a pixel when it lies wholly inside
     the image (at least h pixels from every border: a blob cut by the border would make the
@@ -154,15 +179,14 @@ def scale_windows(window: np.ndarray | None, kernels, shape: tuple[int, int]) ->
     """
     if window is None and all(k.shape == (1, 1) for k in kernels):
         return None
-    base = np.ones(shape) if window is None else np.asarray(window, dtype=float)
-    inside = (base > 0).astype(float)
-    out = []
-    for k in kernels:
+    out = np.ones((len(kernels),) + tuple(shape), dtype)
+    if window is not None:  # (without one, every blob away from the borders lies inside)
+        base = np.asarray(window, dtype=float)
+        covered = convolve_scale_stack((base > 0).astype(float), kernels)
+        for w, k, cover in zip(out, kernels, covered):
+            w[...] = base if k.shape[0] == 1 else np.where(cover > 0.9, base, 0.0)
+    for w, k in zip(out, kernels):
         h = k.shape[0] // 2
-        if h == 0:
-            out.append(base)
-            continue
-        w = np.where(convolve_same(inside, k) > 0.9, base, 0.0)
-        w[:h], w[-h:], w[:, :h], w[:, -h:] = 0.0, 0.0, 0.0, 0.0
-        out.append(w)
-    return np.stack(out)
+        if h:
+            w[:h], w[-h:], w[:, :h], w[:, -h:] = 0.0, 0.0, 0.0, 0.0
+    return out
