@@ -95,7 +95,13 @@ def add_arguments(p) -> None:
         "(wgridder, tuned-wgridder, wstacking: ducc0's w-corrected gridder; default ng)",
     )
     g.add_argument(
-        "--accuracy", type=float, default=1e-4, help="gridding accuracy epsilon (default 1e-4)"
+        "--accuracy",
+        "-wgridder-accuracy",
+        "--wgridder-accuracy",
+        dest="accuracy",
+        type=float,
+        default=1e-4,
+        help="gridding accuracy epsilon (default 1e-4, as WSClean's -wgridder-accuracy)",
     )
     g = p.add_argument_group("deconvolution")
     g.add_argument(

@@ -331,7 +331,9 @@ def _settings(args, opts) -> dict:
         raise CLIError(f"--deconvolver {algorithm}: {exc}") from None
     return {
         "algorithm": algorithm,
-        "gridding": GriddingSettings(args.gridder, args.accuracy, args.threads),
+        "gridding": GriddingSettings(
+            args.gridder, args.accuracy, args.threads, getattr(args, "small_inversion", None)
+        ),
         "weighting_settings": WeightingSettings(
             opts["weighting"],
             opts["robustness"],

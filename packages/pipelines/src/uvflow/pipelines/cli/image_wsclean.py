@@ -3,6 +3,9 @@
 - ``-gridder NAME`` / ``-use-wgridder``: WSClean's gridder names; ``wgridder``,
   ``tuned-wgridder`` and ``wstacking`` are ducc0's w-corrected wgridder (uvflow's ``ng``);
   ``idg`` and ``direct-ft`` are not available (an error says so).
+- ``-small-inversion`` / ``-no-small-inversion``: the gridder's small inversion (an image
+  smaller than the field the gridder needs is cut from a larger one) on or off; uvflow's is
+  exact to ``-accuracy`` either way, so this changes the time, not the image.
 - ``-padding P``: accepted; ducc0 chooses its own grid oversampling for the requested
   ``-accuracy``, so the padding changes nothing (logged).
 - ``-parallel-deconvolution N``: the facet-parallel minor cycle with facets of at most N
@@ -49,6 +52,10 @@ def add_wsclean_arguments(p) -> None:
     g = p.add_argument_group("WSClean options")
     g.add_argument("--use-wgridder", "-use-wgridder", action="store_true",
                    help="ducc0's wgridder (what uvflow always uses)")  # fmt: skip
+    g.add_argument("--small-inversion", "-small-inversion", dest="small_inversion",
+                   action="store_true", default=None, help="the gridder's small inversion on")  # fmt: skip
+    g.add_argument("--no-small-inversion", "-no-small-inversion", dest="small_inversion",
+                   action="store_false", help="the gridder's small inversion off")  # fmt: skip
     g.add_argument("--padding", "-padding", type=float, default=None, metavar="P",
                    help="accepted: ducc0 chooses its own padding for -accuracy")  # fmt: skip
     g.add_argument("--parallel-deconvolution", "-parallel-deconvolution", type=int,
