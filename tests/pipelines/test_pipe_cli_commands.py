@@ -246,7 +246,10 @@ def test_uvfits_3c273(tmp_path, capsys):
     # the core is the phase centre to within a pixel (the cell is ~1/3 of the ~1" beam)
     cell = report["image"]["cellsize_arcsec"]
     assert core_pos.separation(centre).arcsec < cell
-    assert core["flux_jy"] > 10 * jet["flux_jy"]
+    # WSClean 3.1 on the same job (-size 128, this cell, -niter 200) models 29.8 Jy in the core
+    # and 4.2 Jy in the jet (ratio 7); uvflow gives 29.9 and 3.5 (ratio 8.6)
+    assert 5 * jet["flux_jy"] < core["flux_jy"] < 12 * jet["flux_jy"]
+    assert 28 < core["flux_jy"] < 32
     # 3C273's jet: 10–25" from the core at position angle 222° ± 10° (east of north)
     assert 10 < jet_pos.separation(core_pos).arcsec < 25
     assert abs(core_pos.position_angle(jet_pos).deg - 222) < 10

@@ -195,7 +195,7 @@ class MSPart(PartMixin):
     dtype : numpy.dtype
         complex64, or complex128 for a double-precision column.
     uvw_max_m : numpy.ndarray of float64, shape [3]
-        max |u|, |v|, |w| over the part's rows, metres.
+        max ``|u|``, ``|v|``, ``|w|`` over the part's rows, metres.
     uv_max_m : float
         max sqrt(u² + v²) over the part's rows, metres.
     """

@@ -8,7 +8,7 @@ page cache once; it holds only the parameters.) A part plans :class:`UVFITSChunk
 :meth:`UVFITSChunk.load` opens the file memory-mapped where it runs and reads only its
 groups, IF and channels, converting as :func:`~uvflow.datamodels.read_uvfits` documents
 (module :mod:`~uvflow.datamodels.io.uvfits_read`): vis = conj(file) with the cross hands
-exchanged, uvw = −uvw_file turned from the file's epoch to J2000, weight = |w| of the
+exchanged, uvw = −uvw_file turned from the file's epoch to J2000, weight = ``|w|`` of the
 COMPLEX axis's third element, flagged where w ≤ 0.
 """
 
@@ -175,7 +175,7 @@ class UVFITSPart(PartMixin):
     dtype : numpy.dtype
         complex64.
     uvw_max_m : numpy.ndarray of float64, shape [3]
-        max |u|, |v|, |w| (J2000, metres).
+        max ``|u|``, ``|v|``, ``|w|`` (J2000, metres).
     uv_max_m : float
         max sqrt(u² + v²), metres.
     """
