@@ -70,8 +70,13 @@ def _quadrature(n: int = 256) -> tuple[np.ndarray, np.ndarray]:
     return leggauss(n)
 
 
+@functools.lru_cache(maxsize=64)
 def _flat_window(nc: int, half: float, width: int, beta: float) -> np.ndarray:
-    """φ at coarse samples ``j - nc//2``: 1 for |x| ≤ half, ES-integral roll-off over ``width``."""
+    """φ at coarse samples ``j - nc//2``: 1 for |x| ≤ half, ES-integral roll-off over ``width``.
+
+    Cached (every major cycle's invert and predict of an image plan the same windows; the
+    quadrature costs ~30 ms per axis): the array returned is read-only.
+    """
     x = np.arange(nc, dtype=float) - nc // 2
     a = width / 2.0
     zq, wq = _quadrature()
@@ -86,6 +91,7 @@ def _flat_window(nc: int, half: float, width: int, beta: float) -> np.ndarray:
     r = half + a
     phi = cdf(x + r) - cdf(x - r)
     phi[np.abs(x) <= half] = 1.0
+    phi.flags.writeable = False
     return phi
 
 
