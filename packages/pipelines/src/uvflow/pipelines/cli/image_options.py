@@ -159,7 +159,8 @@ def check_arguments(args) -> dict:
 
     _redistribute_inputs(args)
     resolve_wsclean(args)
-    opts: dict = {}
+    # what no product may overwrite (.product_paths)
+    opts: dict = {"inputs": [*args.inputs, *([args.fits_mask] if args.fits_mask else [])]}
     for path in args.inputs:
         p = Path(path)
         if not p.exists():
