@@ -26,7 +26,7 @@ from .gridder_plugins import Gridder, get_gridder, installed_gridders
 from .image_geometry import advise_wide_field, create_image_from_visibility
 from .invert_predict import invert, predict
 from .restore import fit_psf, restore_cube
-from .settings import CleanSettings, GriddingSettings, WeightingSettings
+from .settings import CleanSettings, GriddingSettings
 from .weighting import (
     apply_grid_weights,
     grid_weights,
@@ -35,6 +35,7 @@ from .weighting import (
     taper_visibility_tukey,
     weight_visibility,
 )
+from .weighting_settings import WeightingSettings
 
 __version__ = "0.1.0"
 

@@ -6,8 +6,8 @@ from uvflow.datamodels import derive, is_source, load_visibility, subtract_visib
 from uvflow.execution import rsexecute, strict_keywords, sum_list_rsexecute
 
 from ..errors import ImagingError
-from ..settings import WeightingSettings, apply_weighting
 from ..weighting import grid_weights, taper_visibility_gaussian, taper_visibility_tukey
+from ..weighting_settings import WeightingSettings, apply_weighting
 from ._lists import window_list
 
 __all__ = [
