@@ -125,7 +125,11 @@ def test_checkpoint_errors(field, tmp_path):
     with pytest.raises(CheckpointError, match="has 4 windows, this run 2"):
         continuum_imaging_list_rsexecute_workflow(vis[:2], models[:2], nmajor=3, checkpoint_dir=ck)
     small = [m.replace(data=m.data[..., :64, :64]) for m in models]
-    with pytest.raises(CheckpointError, match="has shape .* this run's model"):
+    with pytest.raises(
+        CheckpointError,
+        match=r"image shape \[nchan, npol, ny, nx\] \(-size\) "
+        r"of window 0 \[1, 1, 128, 128\], this run has \[1, 1, 64, 64\]",
+    ):
         continuum_imaging_list_rsexecute_workflow(vis, small, nmajor=3, checkpoint_dir=ck)
     (ck / "manifest.json").write_text("{not json")
     with pytest.raises(CheckpointError, match="cannot read the checkpoint manifest"):

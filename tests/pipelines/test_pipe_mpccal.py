@@ -260,7 +260,9 @@ def test_mpccal_checkpoint_resume(scene, tmp_path):
         assert [c.name for c in r.components] == [c.name for c in s.components]
     np.testing.assert_allclose(resumed[1].data, straight[1].data, rtol=0, atol=1e-12)
     with pytest.raises(CheckpointError, match="holds cycle 3, beyond nmajor=1"):
-        mpccal_skymodel_list_rsexecute_workflow(vis, model, theta, nmajor=1, checkpoint_dir=ck)
+        mpccal_skymodel_list_rsexecute_workflow(
+            vis, model, theta, nmajor=1, checkpoint_dir=ck, **opts
+        )
     with pytest.raises(CheckpointError, match="has 4 windows, this run 2"):
         mpccal_skymodel_list_rsexecute_workflow(vis, model, theta[:2], checkpoint_dir=ck)
 

@@ -7,6 +7,18 @@ Layout of a checkpoint directory::
     <dir>/cycle-0002/...
     <dir>/manifest.json                       the last COMPLETE cycle, written last
 
+The manifest names each store with the sha256 of every one of its files
+(:mod:`.checkpoint_integrity`), verified before the store is read: a missing, damaged or
+added file is an error naming it (zarr itself would read a missing chunk as zeros). It
+also records the identity of the run (:mod:`.checkpoint_identity`: the inputs'
+fingerprints, the image geometry, the settings, the uvflow version) and the components
+its models hold; a run resumes the checkpoint only when its identity is the same (the
+number of major cycles, the restoring beam and the gridder's threads may differ, and the
+total component budget ``-niter`` when it cut none of the checkpoint's cycles short) and
+is otherwise refused with a message naming the difference. ``restart=True``
+(``--checkpoint-restart``) removes the manifest and the cycle directories and starts
+afresh.
+
 Every store is written atomically (``uvflow.datamodels.save_checkpoint``: a temporary
 sibling, then a rename) and the manifest is replaced atomically only after all of a
 cycle's stores exist, so an interrupted run leaves either the previous manifest or the
@@ -26,15 +38,21 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
+import shutil
 from pathlib import Path
 
 from uvflow.datamodels import GainTable, Image, load_checkpoint, save_checkpoint
 from uvflow.datamodels.io.atomic import atomic_file
+from uvflow.execution import rsexecute
 
-from .errors import CheckpointError
+from .checkpoint_identity import check_identity
+from .checkpoint_integrity import store_checksums, verify_store
+from .errors import RESTART_HINT, CheckpointError
 
 __all__ = [
     "MANIFEST_NAME",
+    "clear_checkpoint",
     "read_manifest",
     "save_cycle",
     "load_model",
@@ -44,7 +62,8 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 MANIFEST_NAME = "manifest.json"
-FORMAT = 1
+FORMAT = 2  # 2: stores' checksums and the run's identity
+_CYCLE = re.compile(r"cycle-\d{4}")
 
 
 def _cycle_name(cycle: int) -> str:
@@ -55,7 +74,7 @@ def save_cycle(
     directory: str | os.PathLike,
     cycle: int,
     pipeline: str,
-    parameters: dict,
+    identity: dict,
     models: list,
     gaintables: list | None = None,
 ) -> Path:
@@ -69,8 +88,9 @@ def save_cycle(
         Major cycles completed (1 after the first).
     pipeline : str
         Name of the pipeline ('continuum', 'ical', ...): a resume checks it.
-    parameters : dict
-        JSON-able settings of the run, recorded (a resume warns when they changed).
+    identity : dict
+        JSON values: the run's identity (:mod:`.checkpoint_identity`), recorded (a resume
+        is refused when its own differs).
     models : list of Image
         One model per window, data [nchan, npol, ny, nx] float.
     gaintables : list of dict of GainTable, optional
@@ -93,7 +113,8 @@ def save_cycle(
             )
         name = f"{sub.name}/model-{w:04d}.zarr"
         save_checkpoint(model, root / name)
-        entry_models.append({"path": name, "shape": list(model.data.shape)})
+        entry_models.append({"path": name, "shape": list(model.data.shape),
+                             "sha256": store_checksums(root / name)})  # fmt: skip
     if gaintables is not None:
         entry_gts = []
         for w, tables in enumerate(gaintables):
@@ -105,7 +126,7 @@ def save_cycle(
                     )
                 name = f"{sub.name}/gaintable-{w:04d}-{term}.zarr"
                 save_checkpoint(table, root / name)
-                paths[term] = name
+                paths[term] = {"path": name, "sha256": store_checksums(root / name)}
             entry_gts.append(paths)
     manifest = {
         "format": FORMAT,
@@ -114,7 +135,8 @@ def save_cycle(
         "nwindows": len(models),
         "models": entry_models,
         "gaintables": entry_gts,
-        "parameters": parameters,
+        "components": max([int(m.meta.get("NITER", 0)) for m in models] or [0]),
+        "identity": identity,
     }
     path = root / MANIFEST_NAME
     with atomic_file(path) as tmp:
@@ -123,28 +145,70 @@ def save_cycle(
     return path
 
 
+def clear_checkpoint(directory: str | os.PathLike) -> None:
+    """Remove a checkpoint: its manifest first (the directory then claims nothing), then
+    its ``cycle-NNNN`` directories; other files are left alone."""
+    root = Path(directory)
+    (root / MANIFEST_NAME).unlink(missing_ok=True)
+    for sub in root.iterdir() if root.is_dir() else ():
+        if sub.is_dir() and _CYCLE.fullmatch(sub.name):
+            shutil.rmtree(sub)
+
+
 def read_manifest(
-    directory: str | os.PathLike | None, pipeline: str, nwindows: int, parameters: dict
-) -> dict | None:
-    """The manifest of ``directory`` checked against this run, or None (nothing to resume).
+    directory: str | os.PathLike | None,
+    pipeline: str,
+    nwindows: int,
+    identity,
+    restart: bool = False,
+) -> tuple[dict | None, object]:
+    """The manifest of ``directory`` checked against this run (None: nothing to resume),
+    and this run's identity (computed when there was a manifest to check).
+
+    Parameters
+    ----------
+    directory : path or None
+        The checkpoint directory (None: no checkpoints).
+    pipeline : str
+        This run's pipeline.
+    nwindows : int
+        This run's windows (MPCCAL: regions).
+    identity : dict or graph
+        This run's identity (JSON values), or a graph of it (computed only when there is
+        a checkpoint to compare it with: it may read samples of the data).
+    restart : bool
+        Remove the checkpoint (:func:`clear_checkpoint`) and start afresh.
+
+    Returns
+    -------
+    (dict or None, dict or graph)
 
     Raises
     ------
     CheckpointError
-        The manifest is unreadable, of another pipeline, or of another number of windows.
+        The manifest is unreadable, of another format, pipeline or number of windows, or
+        made by a run of another identity (:func:`~.checkpoint_identity.check_identity`).
     """
     if directory is None:
-        return None
+        return None, identity
     path = Path(directory) / MANIFEST_NAME
     if not path.exists():
-        return None
+        return None, identity
+    if restart:
+        logger.info("checkpoint: starting afresh in %s (its earlier cycles removed)", directory)
+        clear_checkpoint(directory)
+        return None, identity
     try:
         manifest = json.loads(path.read_text())
     except (OSError, ValueError) as exc:
-        raise CheckpointError(f"cannot read the checkpoint manifest {path}: {exc}") from exc
-    if manifest.get("format", 0) > FORMAT:
         raise CheckpointError(
-            f"{path} has format {manifest['format']}; this version reads {FORMAT}"
+            f"cannot read the checkpoint manifest {path}: {exc}; {RESTART_HINT}"
+        ) from exc
+    found = manifest.get("format", 0)
+    if found != FORMAT:
+        raise CheckpointError(
+            f"{path} has format {found}; this version of uvflow reads {FORMAT} (with the "
+            f"run's identity and the stores' checksums); {RESTART_HINT}"
         )
     if manifest.get("pipeline") != pipeline:
         raise CheckpointError(
@@ -156,27 +220,30 @@ def read_manifest(
             f"{path} has {manifest.get('nwindows')} windows, this run {nwindows}; use another "
             "checkpoint_dir"
         )
-    changed = sorted(
-        k for k in set(parameters) | set(manifest.get("parameters", {}))
-        if parameters.get(k) != manifest.get("parameters", {}).get(k)
-    )  # fmt: skip
-    if changed:
-        logger.warning("checkpoint %s: resuming with changed settings %s", directory, changed)
+    identity = rsexecute.compute(identity, sync=True)
+    check_identity(directory, manifest.get("identity") or {}, identity, manifest.get("components"))
     logger.info("checkpoint: resuming %s after cycle %d from %s", pipeline, manifest["cycle"], path)
-    return manifest
+    return manifest, identity
 
 
 def load_model(directory: str | os.PathLike, entry: dict, template) -> Image:
-    """Read one window's model, checking it fits the template model of this run.
+    """Read one window's model (its files' checksums verified first), checking it fits the
+    template model of this run.
 
     Parameters
     ----------
     directory : path
     entry : dict
-        The manifest's ``{'path', 'shape'}`` of the window.
+        The manifest's ``{'path', 'shape', 'sha256'}`` of the window.
     template : Image
         The run's starting model of the window (its shape is checked).
+
+    Raises
+    ------
+    CheckpointError
+        A damaged store (naming the file), or a model of another shape.
     """
+    verify_store(Path(directory) / entry["path"], entry["sha256"])
     image = load_checkpoint(Path(directory) / entry["path"])
     if isinstance(template, Image) and image.data.shape != template.data.shape:
         raise CheckpointError(
@@ -186,9 +253,11 @@ def load_model(directory: str | os.PathLike, entry: dict, template) -> Image:
     return image
 
 
-def load_gaintable(directory: str | os.PathLike, path: str) -> GainTable:
-    """Read one gain table named in the manifest (``path`` relative to ``directory``)."""
-    table = load_checkpoint(Path(directory) / path)
+def load_gaintable(directory: str | os.PathLike, entry: dict) -> GainTable:
+    """Read one gain table named in the manifest (``entry``: ``{'path', 'sha256'}``, the
+    path relative to ``directory``), its files' checksums verified first."""
+    verify_store(Path(directory) / entry["path"], entry["sha256"])
+    table = load_checkpoint(Path(directory) / entry["path"])
     if not isinstance(table, GainTable):
-        raise CheckpointError(f"{path} holds a {type(table).__name__}, not a GainTable")
+        raise CheckpointError(f"{entry['path']} holds a {type(table).__name__}, not a GainTable")
     return table

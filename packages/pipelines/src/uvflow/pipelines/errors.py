@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-__all__ = ["PipelineError", "CheckpointError"]
+__all__ = ["PipelineError", "CheckpointError", "RESTART_HINT"]
+
+#: how to start afresh when a checkpoint cannot be resumed (the end of those messages)
+RESTART_HINT = "give --checkpoint-restart (checkpoint_restart=True) to start afresh"
 
 
 class PipelineError(ValueError):

@@ -24,7 +24,13 @@ Early stop. A Dask graph cannot branch on a value it computes, so there are two 
 
 Checkpoints: with ``checkpoint_dir`` a task after each cycle writes the models (and gain
 tables) and then the manifest (:mod:`uvflow.pipelines.checkpoint`); the models of the next
-cycle pass through it. A run finding a manifest continues after the cycle it names.
+cycle pass through it. A run finding a manifest continues after the cycle it names when
+it has the checkpoint's identity (:mod:`uvflow.pipelines.checkpoint_identity`: the same
+data, image geometry, starting models, mask, settings, calibration and uvflow version; it
+may ask for more major cycles), and is refused otherwise; ``checkpoint_restart`` starts
+afresh. The data's fingerprint is taken from ``identity['inputs']`` when given, else from
+the windows' chunks: for a chunk given as an unpersisted graph, finding a checkpoint to
+compare with computes that graph once more.
 
 Chunks: a window given as a list of Visibility chunks (:mod:`uvflow.pipelines.window_chunks`) is
 weighted, imaged, predicted and calibrated chunk by chunk; its PSF and residual images are
@@ -47,6 +53,7 @@ from uvflow.imaging.workflows import (
 )
 
 from .checkpoint import load_gaintable, load_model, read_manifest
+from .checkpoint_identity import identity_graph
 from .errors import CheckpointError
 from .major_cycle_steps import checkpoint_cycle, cycle_status, jsonable, psf_template, stop_reason
 from .pipeline_settings import PipelineSettings
@@ -57,7 +64,7 @@ __all__ = ["run_major_cycles"]
 logger = logging.getLogger(__name__)
 
 
-def _pass_through_checkpoint(directory, cycle, pipeline, parameters, models, gts):
+def _pass_through_checkpoint(directory, cycle, pipeline, identity, models, gts):
     """The checkpoint task of a cycle: models (per window) and tables (per chunk, by term)
     go through it."""
     nwin = len(models)
@@ -65,7 +72,7 @@ def _pass_through_checkpoint(directory, cycle, pipeline, parameters, models, gts
     keys = None if gts is None else [(c, t) for c in range(ngt) for t in gts[c]]
     flat = [] if keys is None else [gts[c][t] for c, t in keys]
     items = rsexecute.execute(checkpoint_cycle, nout=nwin + len(flat))(
-        directory, cycle, pipeline, parameters, nwin, ngt, keys, *models, *flat
+        directory, cycle, pipeline, identity, nwin, ngt, keys, *models, *flat
     )
     items = list(items)
     if keys is None:
@@ -76,13 +83,30 @@ def _pass_through_checkpoint(directory, cycle, pipeline, parameters, models, gts
     return items[:nwin], out
 
 
-def _resume(settings: PipelineSettings, pipeline, parameters, models, nchunks):
-    """``(first cycle, models, gain tables)`` of a run resumed from its checkpoint, or
-    ``(0, models, None)``."""
+def _identity(settings: PipelineSettings, chunks, models, mask, selfcal, given):
+    """The run's identity (a dict, or a graph of one) for its checkpoints."""
+    entries = dict(given or {})
+    inputs = entries.pop("inputs", chunks.vis)
+    entries["settings"] = jsonable(settings.describe())
+    entries["calibration"] = None
+    if selfcal is not None:
+        cal = selfcal.calibration
+        controls = {term: dict(c) for term, c in (cal.controls or {}).items()}
+        entries["calibration"] = jsonable(
+            {"terms": list(cal.terms), "global": cal.global_solution, "controls": controls}
+        )
+    return identity_graph(entries, inputs, models, mask)
+
+
+def _resume(settings: PipelineSettings, pipeline, identity, models, nchunks):
+    """``(first cycle, models, gain tables, identity)`` of a run resumed from its
+    checkpoint, or ``(0, models, None, identity)``; the identity is computed when there is
+    a checkpoint to compare it with."""
     directory = settings.checkpoint_dir
-    manifest = read_manifest(directory, pipeline, len(models), parameters)
+    manifest, identity = read_manifest(directory, pipeline, len(models), identity,
+                                       settings.checkpoint_restart)  # fmt: skip
     if manifest is None:
-        return 0, models, None
+        return 0, models, None, identity
     start = int(manifest["cycle"])
     if start > settings.nmajor:
         raise CheckpointError(
@@ -101,10 +125,10 @@ def _resume(settings: PipelineSettings, pipeline, parameters, models, nchunks):
                 f"run has {nchunks}; use another checkpoint_dir"
             )
         gts = [
-            {t: rsexecute.execute(load_gaintable)(directory, p) for t, p in paths.items()}
-            for paths in manifest["gaintables"]
+            {t: rsexecute.execute(load_gaintable)(directory, e) for t, e in entries.items()}
+            for entries in manifest["gaintables"]
         ]
-    return start, models, gts
+    return start, models, gts, identity
 
 
 def run_major_cycles(
@@ -117,6 +141,7 @@ def run_major_cycles(
     history: list | None = None,
     psf=None,
     first_residual=None,
+    identity: dict | None = None,
 ):
     """Build (and, for early stops and checkpoints, partly run) the major-cycle pipeline.
 
@@ -146,6 +171,12 @@ def run_major_cycles(
         With ``stop_early``, one dict per major cycle is appended to it: ``cycle``,
         ``components`` (so far), ``peak``, ``noise``, ``threshold`` (Jy/beam) and ``stop``
         (why the cycles stopped there, or None).
+    identity : dict, optional
+        What else identifies the run in its checkpoints
+        (:mod:`uvflow.pipelines.checkpoint_identity`): ``inputs``, the data to fingerprint
+        instead of ``vis_list``'s chunks (Visibility or sources: e.g. the files the
+        windows were read from, when ``vis_list`` holds derived data), and any other
+        JSON-able entries (e.g. the imaging weights applied before; graphs allowed).
 
     Returns
     -------
@@ -158,7 +189,6 @@ def run_major_cycles(
     chunks = flatten_windows(vis_list)
     models = window_list("model_imagelist", model_imagelist, chunks.nwindows)
     gridding, clean = settings.gridding, settings.clean
-    parameters = jsonable(settings.describe())
     vis = weight_windows(chunks.vis, chunks.per_chunk(models), settings.weighting)
     if settings.stop_early:
         vis = rsexecute.persist(vis)
@@ -168,7 +198,9 @@ def run_major_cycles(
             invert_windows(vis, chunks.per_chunk(psf_models), gridding, dopsf=True)
         )
     psf = window_list("psf", psf, chunks.nwindows)
-    start, models, gts = _resume(settings, pipeline, parameters, models, len(chunks.vis))
+    if settings.checkpoint_dir is not None:
+        identity = _identity(settings, chunks, models, mask, selfcal, identity)
+    start, models, gts, identity = _resume(settings, pipeline, identity, models, len(chunks.vis))
     cal_vis = vis
     if selfcal is not None and gts is not None:
         cal_vis = selfcal.apply(vis, gts, start - 1)
@@ -205,7 +237,7 @@ def run_major_cycles(
         residual = None
         if settings.checkpoint_dir is not None:
             models, gts = _pass_through_checkpoint(
-                settings.checkpoint_dir, cycle + 1, pipeline, parameters, models, gts
+                settings.checkpoint_dir, cycle + 1, pipeline, identity, models, gts
             )
         if settings.stop_early:
             models = rsexecute.persist(models)

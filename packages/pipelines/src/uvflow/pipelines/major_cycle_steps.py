@@ -141,10 +141,10 @@ def psf_template(model: Image, factor: int) -> Image:
     return model.replace(data=data, wcs=wcs)
 
 
-def checkpoint_cycle(directory, cycle, pipeline, parameters, nwin, ngt, keys, *items):
+def checkpoint_cycle(directory, cycle, pipeline, identity, nwin, ngt, keys, *items):
     """Save a cycle; return its models and tables unchanged (so later cycles depend on it).
 
-    ``items`` are the ``nwin`` models then the gain tables named by ``keys`` ((chunk, term)
+    ``identity`` is the run's (:mod:`.checkpoint_identity`); ``items`` are the ``nwin`` models then the gain tables named by ``keys`` ((chunk, term)
     pairs, ``ngt`` chunks; None without tables).
     """
     models = list(items[:nwin])
@@ -153,5 +153,5 @@ def checkpoint_cycle(directory, cycle, pipeline, parameters, nwin, ngt, keys, *i
         gts = [{} for _ in range(ngt)]
         for (c, term), table in zip(keys, items[nwin:]):
             gts[c][term] = table
-    save_cycle(directory, cycle, pipeline, parameters, models, gts)
+    save_cycle(directory, cycle, pipeline, identity, models, gts)
     return tuple(items)

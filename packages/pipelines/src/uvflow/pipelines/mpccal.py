@@ -34,7 +34,9 @@ Checkpoints: with ``checkpoint_dir`` a task after each cycle writes every region
 image and gain table (:mod:`uvflow.pipelines.checkpoint`, pipeline ``'mpccal'``, one
 "window" per region); a rerun with the same directory continues after the last complete
 cycle (components, masks and ``fixed`` come from ``theta_list`` as given), and
-``mpccal_progress`` sees the iterations it has not seen yet.
+``mpccal_progress`` sees the iterations it has not seen yet. A rerun of other data, model
+geometry or settings (all but ``nmajor``) is refused (:mod:`uvflow.pipelines.checkpoint_identity`);
+``checkpoint_restart=True`` starts afresh.
 
 Graph: K region-preparation tasks and one PSF task; per cycle K predict tasks, one
 cross-subtraction task and K M-step tasks (plus one residual-image task and one progress
@@ -56,6 +58,7 @@ from uvflow.imaging import CleanSettings, GriddingSettings
 from uvflow.simulation import predict_skymodel_list_rsexecute_workflow
 
 from .checkpoint import load_gaintable, load_model, read_manifest, save_cycle
+from .checkpoint_identity import identity_graph
 from .errors import CheckpointError
 from .major_cycle_steps import jsonable
 from .mpccal_steps import (
@@ -101,35 +104,37 @@ def _progress_step(func, residual, theta_list, iteration):
     return out
 
 
-def _save(directory, cycle, parameters, *theta_list):
+def _save(directory, cycle, identity, *theta_list):
     """Save a cycle's region models and gain tables; return the regions unchanged."""
-    save_cycle(directory, cycle, "mpccal", parameters, [t.image for t in theta_list],
+    save_cycle(directory, cycle, "mpccal", identity, [t.image for t in theta_list],
                [{t.gaintable.jones_type: t.gaintable} for t in theta_list])  # fmt: skip
     return theta_list
 
 
-def _restore(theta, directory, model_entry, gaintable_paths):
+def _restore(theta, directory, model_entry, gaintable_entries):
     """A prepared region with the checkpointed model image and gain table."""
-    (path,) = gaintable_paths.values()
+    (entry,) = gaintable_entries.values()
     return theta.replace(image=load_model(directory, model_entry, theta.image),
-                         gaintable=load_gaintable(directory, path))  # fmt: skip
+                         gaintable=load_gaintable(directory, entry))  # fmt: skip
 
 
-def _resume(checkpoint_dir, theta_list, nmajor, parameters):
-    """``(first cycle to run, regions)``: after the checkpoint's last cycle, or 0."""
-    manifest = read_manifest(checkpoint_dir, "mpccal", len(theta_list), parameters)
+def _resume(checkpoint_dir, restart, theta_list, nmajor, identity):
+    """``(first cycle to run, regions, identity)``: after the checkpoint's last cycle, or 0
+    (the identity computed when there is a checkpoint to compare it with)."""
+    manifest, identity = read_manifest(checkpoint_dir, "mpccal", len(theta_list), identity, restart)
     if manifest is None:
-        return 0, theta_list
+        return 0, theta_list, identity
     start = int(manifest["cycle"])
     if start > nmajor:
         raise CheckpointError(
             f"{checkpoint_dir} holds cycle {start}, beyond nmajor={nmajor}; use nmajor >= "
             f"{start} or another checkpoint_dir"
         )
-    return start, [
+    regions = [
         rsexecute.execute(_restore)(t, checkpoint_dir, m, g)
         for t, m, g in zip(theta_list, manifest["models"], manifest["gaintables"])
     ]
+    return start, regions, identity
 
 
 def _e_step(visobs, theta_list, context):
@@ -160,6 +165,7 @@ def mpccal_skymodel_list_rsexecute_workflow(
     solve_tol: float = 1e-8,
     refant: int = 0,
     checkpoint_dir=None,
+    checkpoint_restart: bool = False,
 ):
     """Graphs of MPCCAL: per-region phase screens and models (see the module notes).
 
@@ -198,6 +204,8 @@ def mpccal_skymodel_list_rsexecute_workflow(
         Save every region's model image and gain table after each major cycle; a rerun
         continues after the last complete one (see the module notes). Shared by the
         workers and the client on a cluster.
+    checkpoint_restart : bool
+        Remove a checkpoint found in ``checkpoint_dir`` and start afresh.
 
     Returns
     -------
@@ -214,8 +222,8 @@ def mpccal_skymodel_list_rsexecute_workflow(
         Bad input: an empty ``theta_list``, ``nmajor`` < 1, an unknown ``window``, a region
         image or mask not on the model's grid.
     CheckpointError (ValueError)
-        A checkpoint of another pipeline, number of regions, image shape, or of more
-        cycles than ``nmajor``.
+        A checkpoint of another pipeline, number of regions, data, model geometry or
+        settings, or of more cycles than ``nmajor``; a damaged checkpoint (naming the file).
 
     Examples
     --------
@@ -234,10 +242,15 @@ def mpccal_skymodel_list_rsexecute_workflow(
         rsexecute.execute(prepare_region)(t, model, visobs, k) for k, t in enumerate(theta_list)
     ]
     psf = rsexecute.execute(psf_image)(visobs, model, settings.gridding)
-    parameters = jsonable({"gridding": settings.gridding.describe(),
-                           "clean": settings.clean.describe(), "window": window,
-                           "solve": [solve_niter, solve_tol, refant]})  # fmt: skip
-    start, theta_list = _resume(checkpoint_dir, theta_list, nmajor, parameters)
+    identity = None
+    if checkpoint_dir is not None:
+        parameters = jsonable({"gridding": settings.gridding.describe(),
+                               "clean": settings.clean.describe(), "window": window,
+                               "solve": [solve_niter, solve_tol, refant]})  # fmt: skip
+        identity = identity_graph({"settings": parameters}, [visobs], [model])
+    start, theta_list, identity = _resume(
+        checkpoint_dir, checkpoint_restart, theta_list, nmajor, identity
+    )
     for iteration in range(start, nmajor):
         model_vis, resid_vis, data = _e_step(visobs, theta_list, context)
         new = [
@@ -253,7 +266,7 @@ def mpccal_skymodel_list_rsexecute_workflow(
             new = [new[k] for k in range(nregion)]
         if checkpoint_dir is not None:
             new = rsexecute.execute(_save, nout=nregion)(
-                checkpoint_dir, iteration + 1, parameters, *new
+                checkpoint_dir, iteration + 1, identity, *new
             )
             new = [new[k] for k in range(nregion)]
         theta_list = new

@@ -68,7 +68,9 @@ CYCLE_KEYWORDS = {
     "clean_beam": (None, "dict bmaj, bmin, bpa in degrees (default: fitted to the PSF)"),
     "psf_factor": (2, "PSF size over image size"),
     "checkpoint_dir": (None, "save the models after every cycle and resume from the last "
-                       "complete one"),
+                       "complete one (only a run of the same data and settings: see "
+                       "uvflow.pipelines.checkpoint_identity)"),
+    "checkpoint_restart": (False, "remove the checkpoint in checkpoint_dir and start afresh"),
     "stop_early": (False, "stop the major cycles when the residual peak is below threshold"),
 }  # fmt: skip
 _GROUPS = {
@@ -115,7 +117,10 @@ class PipelineSettings:
     stop_early : bool
         Stop when a cycle's residual peak is at or below ``clean.threshold`` (> 0).
     checkpoint_dir : str, optional
-        Save the models after every cycle; resume from the last complete one.
+        Save the models after every cycle; resume from the last complete one when this run
+        has the checkpoint's identity (:mod:`uvflow.pipelines.checkpoint_identity`).
+    checkpoint_restart : bool
+        Remove a checkpoint found in ``checkpoint_dir`` and start afresh.
 
     Raises
     ------
@@ -131,6 +136,7 @@ class PipelineSettings:
     clean_beam: dict | None = None
     stop_early: bool = False
     checkpoint_dir: str | None = None
+    checkpoint_restart: bool = False
 
     def __post_init__(self) -> None:
         for name, kind in (("gridding", GriddingSettings), ("weighting", WeightingSettings),

@@ -117,6 +117,7 @@ def spectral_line_imaging(
     continuum_subtraction_degree: int | None = None,
     line_free_channels=None,
     mask=None,
+    identity: dict | None = None,
 ):
     """The graphs of :func:`spectral_line_imaging_list_rsexecute_workflow` from settings.
 
@@ -128,6 +129,9 @@ def spectral_line_imaging(
     settings : PipelineSettings
     mask : Image (or graph), optional
         Where the minor cycle may place components.
+    identity : dict, optional
+        As :func:`~uvflow.pipelines.major_cycle.run_major_cycles` takes it; the data's
+        fingerprint is of the data before the continuum subtraction (recorded with it).
 
     Returns
     -------
@@ -140,6 +144,9 @@ def spectral_line_imaging(
     models = window_list("model_imagelist", model_imagelist, nwin)
     _check_cube(chunks.vis, chunks.per_chunk(models))
     vis = chunks.vis
+    identity = {"inputs": vis, **(identity or {}), "continuum subtraction": {
+        "degree": continuum_subtraction_degree, "line_free_channels": line_free_channels,
+        "model": continuum_model_imagelist}}  # fmt: skip
     if continuum_model_imagelist is not None:
         continuum = window_list("continuum_model_imagelist", continuum_model_imagelist, nwin)
         predicted = predict_windows(vis, chunks.per_chunk(continuum), settings.gridding)
@@ -155,6 +162,6 @@ def spectral_line_imaging(
             "line_free_channels is used by the uv fit: give continuum_subtraction_degree"
         )
     models, residual, restored, _ = run_major_cycles(
-        "spectral_line", chunks.per_window(vis), models, settings, mask=mask
+        "spectral_line", chunks.per_window(vis), models, settings, mask=mask, identity=identity
     )
     return models, residual, restored

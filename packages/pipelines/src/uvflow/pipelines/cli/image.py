@@ -280,9 +280,13 @@ def _deconvolve(args, opts, vis, windows, threshold, history: list, start=None, 
             ),
         ),  # fmt: skip
         nmajor=args.nmajor if args.niter > 0 else 0,
-        checkpoint_dir=args.checkpoint_dir,
+        checkpoint_dir=_checkpoint_dir(args, opts),
+        checkpoint_restart=args.checkpoint_restart,
         stop_early=args.niter > 0,
     )
+    # the checkpoints' identity: the files read (not the weighted windows) and the weights
+    identity = {"inputs": [c for band in windows.sources for c in band],
+                "imaging weights": opts["weighting_settings"].describe()}  # fmt: skip
     mask = fits_mask(args.fits_mask, windows.mfs_template) if args.fits_mask else None
     models = windows.templates if start is None else start
     if args.mode == "ical":
@@ -292,13 +296,25 @@ def _deconvolve(args, opts, vis, windows, threshold, history: list, start=None, 
         calibration = CalibrationSettings.create(args.calibration_context, default_ical_controls())
         selfcal = SelfCalibration(calibration, settings.gridding)
         return run_major_cycles("ical", vis, models, settings, mask=mask, selfcal=selfcal,
-                                history=history, psf=psf, first_residual=dirty)  # fmt: skip
+                                history=history, psf=psf, first_residual=dirty,
+                                identity=identity)  # fmt: skip
     if args.mode == "spectral":
         from uvflow.pipelines.spectral_line import spectral_line_imaging
 
         return (*spectral_line_imaging(
             vis, models, settings, line_free_channels=opts["line_free"],
             continuum_subtraction_degree=args.continuum_subtraction_degree, mask=mask,
+            identity=identity,
         ), None)  # fmt: skip
     return run_major_cycles("continuum", vis, models, settings, mask=mask, history=history,
-                            psf=psf, first_residual=dirty)  # fmt: skip
+                            psf=psf, first_residual=dirty, identity=identity)  # fmt: skip
+
+
+def _checkpoint_dir(args, opts) -> str | None:
+    """``--checkpoint-dir``; with ``-intervals-out`` one sub-directory per interval
+    (``t0000``, …: each interval is a run of its own)."""
+    if args.checkpoint_dir is None or opts.get("interval") is None:
+        return args.checkpoint_dir
+    import os
+
+    return os.path.join(args.checkpoint_dir, f"t{opts['interval'][0]:04d}")

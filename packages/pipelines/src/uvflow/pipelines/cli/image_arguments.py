@@ -249,7 +249,17 @@ def add_arguments(p) -> None:
     )
     g = p.add_argument_group("output")
     g.add_argument(
-        "--checkpoint-dir", default=None, help="checkpoint directory of the pipeline workflows"
+        "--checkpoint-dir",
+        default=None,
+        help="save the models (ical: and gain tables) after every major cycle here; a rerun "
+        "of the same data and options resumes after the last complete cycle (it may ask for "
+        "more -nmiter cycles, or another -niter total if the old one cut no cycle short), "
+        "another is refused naming the difference",
+    )
+    g.add_argument(
+        "--checkpoint-restart",
+        action="store_true",
+        help="remove the checkpoint in --checkpoint-dir and start afresh",
     )
     g.add_argument("--plot", action="store_true", help="PNG previews of the products")
     add_execution_arguments(p)  # fmt: skip
