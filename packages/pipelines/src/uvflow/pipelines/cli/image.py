@@ -20,6 +20,7 @@ from .image_data import index_inputs, plan_windows
 from .image_memory import memory_budget
 from .image_options import check_arguments, line_free_channels
 from .image_wsclean import parallel_facets, read_products, source_list
+from .product_paths import check_product_paths
 from .products import KINDS, ProductWriter, find_sources
 from .report import Stages, image_statistics, versions
 from .session import describe_execution, execution
@@ -32,6 +33,7 @@ log = logging.getLogger(__name__)
 def run(args) -> int:
     """Run ``uvflow image``; products appear only if everything succeeds."""
     opts = check_arguments(args)
+    check_product_paths(args.name, opts["inputs"])  # every interval's, before any is written
     opts["channel_range"] = args.channel_range
     opts["parts"] = index_inputs(args, opts)
     _choose_execution(args, opts)
@@ -71,7 +73,7 @@ def _choose_execution(args, opts) -> None:
 def _run_one(args, opts, name: str) -> list:
     """One image (of one time interval): its products' paths."""
     stages = Stages()
-    with ProductWriter(name) as writer, execution(args):
+    with ProductWriter(name, inputs=opts["inputs"]) as writer, execution(args):
         with stages("read"):
             parts = opts["parts"]
             writer.observe(parts, getattr(args, "command_line", None))

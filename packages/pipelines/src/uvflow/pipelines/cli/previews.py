@@ -135,7 +135,8 @@ def write_png(images: dict[str, Image], path: Path, *, object_name: str | None =
     images : dict of str to Image
         Panel title → image, as :func:`preview_figure`.
     path : pathlib.Path
-        The PNG (``PANEL_INCHES`` × ``DPI`` pixels a panel).
+        The PNG (``PANEL_INCHES`` × ``DPI`` pixels a panel; its ``Software`` text is
+        ``uvflow <version>``).
     object_name : str, optional
 
     Returns
@@ -148,5 +149,10 @@ def write_png(images: dict[str, Image], path: Path, *, object_name: str | None =
     except ImportError:
         log.warning("matplotlib is not installed (%s): no PNG previews", INSTALL_HINT)
         return False
-    preview_figure(images, object_name=object_name).savefig(path, dpi=DPI)
+    from uvflow.pipelines import __version__
+
+    # the Software text marks the file as uvflow's (.product_paths replaces only those)
+    preview_figure(images, object_name=object_name).savefig(
+        path, dpi=DPI, metadata={"Software": f"uvflow {__version__}"}
+    )
     return True

@@ -14,7 +14,9 @@ on every product (:class:`Observation`, from the inputs' index).
 Nothing appears under its final name until the run has succeeded: :class:`ProductWriter`
 writes into a hidden temporary directory next to the products and moves each product into
 place (``os.replace``) only in :meth:`ProductWriter.commit`; on failure the directory is
-removed and no partial output is left.
+removed and no partial output is left. No product may overwrite an input, and only
+uvflow's own products of the same kind are replaced (:mod:`.product_paths`): checked when
+the writer is made, before anything is written, and again in :meth:`ProductWriter.commit`.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ import numpy as np
 
 from .errors import CLIError
 from .previews import write_png
+from .product_paths import check_product_paths, check_replaceable
 
 if TYPE_CHECKING:
     from uvflow.datamodels import Image
@@ -148,10 +151,20 @@ class ProductWriter:
         The products' prefix, e.g. ``out/field1`` (the directory must exist).
     observation : Observation, optional
         For the FITS headers; also set by :meth:`observe` once the inputs are indexed.
+    inputs : sequence of str
+        The run's inputs (files and directories): no product may be, hold or lie in one.
+
+    Raises
+    ------
+    CLIError
+        ``name`` has no file-name part, its directory does not exist, or a product path
+        collides with an input or with something uvflow did not write
+        (:func:`~.product_paths.check_product_paths`).
     """
 
-    def __init__(self, name: str, observation: Observation | None = None):
+    def __init__(self, name: str, observation: Observation | None = None, inputs=()):
         self.observation = observation or Observation()
+        self.name, self.inputs = name, [str(i) for i in inputs]
         base = Path(name)
         if not base.name or base.name in (".", ".."):
             raise CLIError(f"--name {name!r} has no file-name part; give e.g. 'out/field'")
@@ -161,14 +174,17 @@ class ProductWriter:
                 f"output directory {str(self.directory)!r} (from --name {name!r}) does not exist"
             )
         self.prefix = base.name
+        check_product_paths(name, self.inputs)
         self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.prefix}.uvflow-tmp-", dir=self.directory))
         self.written: list[str] = []
+        self._kinds: dict[str, tuple[str, str]] = {}
 
     def temporary(self, kind: str, channel=None, ext: str = "fits") -> Path:
         """Temporary path of a product (recorded for :meth:`commit`)."""
         fname = product_name(self.prefix, kind, channel, ext)
         if fname not in self.written:
             self.written.append(fname)
+            self._kinds[fname] = (kind, ext)
         return self.tmp / fname
 
     def observe(self, parts: list, command_line: str | None = None) -> None:
@@ -194,18 +210,27 @@ class ProductWriter:
         self.temporary(kind, ext="json").write_text(text + "\n")
 
     def commit(self) -> list[Path]:
-        """Move every product into place (replacing older ones); returns the final paths."""
-        final = []
-        for fname in self.written:
+        """Move every product into place, replacing only uvflow's own products of the same
+        kind (checked for all of them first); returns the final paths.
+
+        Raises
+        ------
+        CLIError
+            A product path is an input or holds something uvflow did not write; nothing
+            is moved then.
+        """
+        moves = []
+        for fname, kind in self._kinds.items():
             src, dst = self.tmp / fname, self.directory / fname
-            if not src.exists():
-                continue
-            if dst.is_dir() and not dst.is_symlink():
+            if src.exists():
+                check_replaceable(dst, *kind, self.inputs, self.name)
+                moves.append((src, dst))
+        for src, dst in moves:
+            if dst.is_dir() and not dst.is_symlink():  # a uvflow gain table (checked above)
                 shutil.rmtree(dst)
             os.replace(src, dst)
-            final.append(dst)
         self.abort()
-        return final
+        return [dst for _, dst in moves]
 
     def abort(self) -> None:
         """Remove the temporary directory and whatever it holds."""
