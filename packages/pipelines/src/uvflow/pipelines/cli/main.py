@@ -2,8 +2,11 @@
 
 Sub-commands: ``image``, ``simulate``, ``demo``, ``info``, ``plugins``. A bad argument or
 input exits with status 2 and one line on stderr (``uvflow: error: …``, no traceback); any
-other failure exits with status 1 (the traceback with ``-v``). The CLI is the only part of
-uvflow that configures logging.
+other failure exits with status 1 (the traceback with ``-v``). Ctrl-C (SIGINT) and SIGTERM
+stop the run the same way (:mod:`.interrupts`) — an exception in the main thread, so every
+clean-up runs (the products' temporary folder is removed, clusters are closed) — and exit
+with 130 and 143 (128 + the signal) after one line. The CLI is the only part of uvflow
+that configures logging.
 
 The command starts at once: this module imports only the standard library, the parser
 imports only the chosen sub-command's options, and the sub-command's module (with numpy,
@@ -21,6 +24,7 @@ import sys
 from collections.abc import Iterable
 
 from .errors import CLIError
+from .interrupts import Terminated, signals_handled
 
 __all__ = ["main", "build_parser"]
 
@@ -102,10 +106,15 @@ def build_parser(commands: Iterable[str] | None = None) -> argparse.ArgumentPars
 
 def main(argv: list[str] | None = None) -> int:
     """Run ``uvflow`` with ``argv`` (default ``sys.argv[1:]``); returns the exit status."""
-    from .session import configure_logging
-
     argv = list(sys.argv[1:] if argv is None else argv)
     verbose = "-v" in argv or "--verbose" in argv
+    with signals_handled(verbose):
+        return _main(argv, verbose)
+
+
+def _main(argv: list[str], verbose: bool) -> int:
+    from .session import configure_logging
+
     try:
         parser = build_parser([c for c in [_chosen(argv)] if c])
         args = parser.parse_args(argv)
@@ -122,6 +131,9 @@ def main(argv: list[str] | None = None) -> int:
     except CLIError as exc:
         print(f"uvflow: error: {exc}", file=sys.stderr)
         return 2
+    except Terminated:
+        print("uvflow: terminated (SIGTERM)", file=sys.stderr)
+        return 143
     except KeyboardInterrupt:
         print("uvflow: interrupted", file=sys.stderr)
         return 130
