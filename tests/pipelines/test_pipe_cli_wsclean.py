@@ -57,13 +57,20 @@ def test_cycles_stop_at_the_threshold(ms, tmp_path):
 
 def test_auto_threshold_follows_the_noise_of_each_cycle(ms, tmp_path):
     """-auto-threshold 4: each cycle's threshold is 4x the noise of that cycle's residual;
-    the run ends with the residual peak at that level (the noise: 0.05 Jy per visibility)."""
+    the run ends, as WSClean's, after the first minor cycle that cleaned down to that level
+    rather than to mgain's (its residual's noise, hence threshold, may come out lower; no
+    further cycle chases it), with the residual peak at the level that cycle cleaned to
+    (the noise: 0.05 Jy per visibility)."""
     d = _run(ms, tmp_path / "c", "-niter", "100000", "-mgain", "0.8", "-auto-threshold", "4")
     for c in d["cycles"]:
         assert c["threshold"] == pytest.approx(4 * c["noise"], rel=1e-9) and c["noise"] > 0
-    assert "at or below the threshold" in d["stop"]
+    assert "the last minor cycle cleaned to the final threshold" in d["stop"]
+    last = d["cycles"][-2]  # the last minor cycle's start: its threshold was the final one
+    assert last["threshold"] >= 0.2 * last["peak"]  # (1 - mgain) x peak: mgain's stop lower
+    assert all(c["threshold"] < 0.2 * c["peak"] for c in d["cycles"][:-2])  # earlier: mgain's
     image = fits.getdata(tmp_path / "c-residual.fits")
-    assert np.max(np.abs(image)) <= 1.05 * d["cycles"][-1]["threshold"]
+    # 5 %: the minor cycle's subtraction is exact to the PSF's extent, the residual not quite
+    assert np.max(np.abs(image)) <= 1.05 * last["threshold"]
 
 
 def test_auto_mask_and_fits_mask(ms, tmp_path):

@@ -17,7 +17,10 @@ Early stop. A Dask graph cannot branch on a value it computes, so there are two 
   rule (its residual peak and noise, :mod:`uvflow.imaging.deconvolution.cycle_stop`) and
   the components found so far are computed before the next minor cycle is built; when the
   peak is at or below the final threshold (``threshold``, or ``auto_threshold`` × the
-  noise) or the total budget ``niter_total`` is spent, no further cycles are built and
+  noise), the total budget ``niter_total`` is spent, or the last minor cycle already
+  cleaned to the final threshold (mgain's stop was below it: WSClean then computes one
+  last residual and ends, even if that residual's noise, and so an auto-threshold, came
+  out lower), no further cycles are built and
   that residual is the final one (for ICAL: of the data calibrated in that cycle against
   the final model, and those are the tables returned). The models (and calibrated data) of
   each cycle are persisted so nothing is recomputed. Every cycle logs what it found.
@@ -205,7 +208,7 @@ def run_major_cycles(
     if selfcal is not None and gts is not None:
         cal_vis = selfcal.apply(vis, gts, start - 1)
 
-    residual = None
+    residual, previous = None, None  # previous: the last minor cycle's CycleStop
     for cycle in range(start, settings.nmajor):
         if selfcal is not None:
             cal_vis, gts = selfcal.calibrate(cycle, vis, chunks.per_chunk(models), gts)
@@ -223,7 +226,8 @@ def run_major_cycles(
             residual = rsexecute.persist(residual)
             status = rsexecute.execute(cycle_status)(clean, mask, psf[0], residual, models)
             status = rsexecute.compute(status, sync=True)
-            reason = stop_reason(cycle, status, clean)
+            reason = stop_reason(cycle, status, clean, previous)
+            previous = status["rule"]
             if history is not None:
                 rule = status["rule"]
                 history.append({"cycle": cycle, "components": int(status["done"]),

@@ -100,11 +100,14 @@ def cycle_status(clean, mask, psf, residual: list, models: list) -> dict:
     return {"rule": rule, "done": components_done(*models)}
 
 
-def stop_reason(cycle: int, status: dict, clean) -> str | None:
+def stop_reason(cycle: int, status: dict, clean, previous=None) -> str | None:
     """Log a major cycle's state; why the cycles stop here, or None to go on.
 
     They stop when the residual's peak is at or below the final threshold (``threshold``,
-    or ``auto_threshold`` times the noise) or when ``niter_total`` components are found.
+    or ``auto_threshold`` times the noise), when ``niter_total`` components are found, or
+    when the previous minor cycle (``previous``, its :class:`CycleStop`) cleaned down to
+    the final threshold rather than to mgain's (WSClean's rule: its minor cycle then did
+    not stop at the major-cycle threshold, so this residual is the last).
     """
     rule, done = status["rule"], int(status["done"])
     noise = f", noise {rule.sigma:.4g}" if rule.sigma else ""
@@ -114,6 +117,8 @@ def stop_reason(cycle: int, status: dict, clean) -> str | None:
         return f"the residual peak {rule.peak:.4g} is at or below the threshold {rule.final:.4g}"
     if clean.niter_total is not None and done >= clean.niter_total:
         return f"{done} components found: niter ({clean.niter_total}) reached"
+    if previous is not None and not previous.masked and previous.stop <= previous.final:
+        return f"the last minor cycle cleaned to the final threshold {previous.final:.4g}"
     return None
 
 
