@@ -1,12 +1,15 @@
 """Write Visibility data back into a column (MODEL_DATA, CORRECTED_DATA …) of the
 MeasurementSet they were read from, using the row numbers :func:`read_ms` recorded.
 
-Per chunk, from the tasks that hold the data (DESIGN §4): the client calls
-:func:`ensure_column` once, then each task calls :func:`write_rows` for its Visibility
-(its own writable handle, opened and closed in the call). casacore tables take one writer
-at a time: across processes the caller serialises the writes (a lock such as
-``distributed.Lock(path)``); threads of one process take turns on
-:data:`~uvflow.datamodels.io.ms_tables.TABLE_LOCK`. :func:`write_column` is the two in
+Writes are all-or-nothing (:mod:`~uvflow.datamodels.io.ms_staging`): the client stages
+the columns (``staged_columns``: a copy of each column, named ``…_UVFLOW_TMP_…``), the
+tasks that hold the data write their rows into the staging column with
+:func:`write_rows` (DESIGN §4: each its own writable handle, opened and closed in the
+call, holding the table's write lock), and the staging columns become the MS's columns
+only when every task has finished; an error or an interruption leaves the MS as it was.
+casacore tables take one writer at a time: across processes the caller serialises the
+writes (a lock such as ``distributed.Lock(path)``); threads of one process take turns on
+:data:`~uvflow.datamodels.io.ms_open.TABLE_LOCK`. :func:`write_column` is all of it in
 one process.
 """
 
@@ -20,6 +23,8 @@ import numpy as np
 from ..polarisation import PolarisationError, PolarisationFrame, convert_pol
 from ..visibility import Visibility
 from .measurementset_write import _as_list
+from .ms_runs import get_rows, put_rows_at
+from .ms_staging import add_data_column, staged_columns
 from .ms_tables import (
     TABLE_LOCK,
     MeasurementSetError,
@@ -58,39 +63,6 @@ def _to_ms_correlations(data: np.ndarray, frame: PolarisationFrame, products) ->
     return out
 
 
-def _add_column(table, column: str, ms: str) -> None:
-    tables = casacore_tables()
-    source = "DATA" if "DATA" in table.colnames() else None
-    if source is None:
-        raise MeasurementSetError(
-            f"{ms}: has no DATA column to copy the description of {column} from"
-        )
-    desc = table.getcoldesc(source)
-    desc["comment"] = f"{column} written by uvflow"
-    fixed = "shape" in desc
-    shape = list(desc["shape"]) if fixed else [64, 4]
-    dm = {
-        "TYPE": "TiledShapeStMan",
-        "NAME": f"Tiled{column}",
-        "SPEC": {"DEFAULTTILESHAPE": [shape[-1], min(shape[0], 64), 128]},
-    }
-    table.addcols(tables.makecoldesc(column, desc), dm)
-    if not fixed:  # define every cell (zeros) so that rows of other spws can be read
-        ddid = table.getcol("DATA_DESC_ID")
-        for dd in np.unique(ddid):
-            rows = np.nonzero(ddid == dd)[0]
-            cell = table.getcell(source, int(rows[0])).shape
-            sel = table.selectrows(rows)
-            try:
-                step = chunk_rows(rows.size, int(np.prod(cell)) * 8, 1 << 30)
-                for s in range(0, rows.size, step):
-                    n = min(step, rows.size - s)
-                    sel.putcol(column, np.zeros((n,) + cell, np.complex64), startrow=s, nrow=n)
-            finally:
-                sel.close()
-    log.info("%s: added column %s", ms, column)
-
-
 def _check_name(column) -> None:
     if not isinstance(column, str) or not column.replace("_", "").isalnum():
         raise ValueError(f"column name {column!r} must be letters, digits and underscores")
@@ -99,7 +71,7 @@ def _check_name(column) -> None:
 def ensure_column(path, column: str = "MODEL_DATA") -> None:
     """Add the data column ``column`` to a MeasurementSet if it is missing.
 
-    The client calls this once before tasks write chunks with :func:`write_rows`. A new
+    Adding a column is one change of the table's description (visible all at once). A new
     column copies the DATA column's description (tiled storage); where cells have no
     fixed shape every row is defined (zeros) so that rows of other spectral windows read.
 
@@ -126,7 +98,12 @@ def ensure_column(path, column: str = "MODEL_DATA") -> None:
     _check_name(column)
     with TABLE_LOCK, open_table(ms, readonly=False) as table:
         if column not in table.colnames():
-            _add_column(table, column, ms)
+            if "DATA" not in table.colnames():
+                raise MeasurementSetError(
+                    f"{ms}: has no DATA column to copy the description of {column} from"
+                )
+            add_data_column(table, column, ms, "DATA")
+            log.info("%s: added column %s", ms, column)
         elif table.getcoldesc(column).get("valueType") not in ("complex", "dcomplex"):
             raise MeasurementSetError(
                 f"{ms}: column {column} exists and is not a complex data column"
@@ -149,7 +126,9 @@ def write_rows(path, vis: Visibility, column: str = "MODEL_DATA") -> None:
         With ``meta`` ``ms_path``, ``ms_ddid``, ``ms_rows`` int64 [ntime, nbaseline] and
         ``ms_channels`` int [nchan]; ``vis.vis`` [ntime, nbaseline, nchan, npol] complex.
     column : str
-        An existing complex data column (:func:`ensure_column` adds it).
+        An existing complex data column: the staging column of a write
+        (:func:`~uvflow.datamodels.io.ms_staging.staged_columns`), or one that
+        :func:`ensure_column` added (then the write is not all-or-nothing).
 
     Raises
     ------
@@ -174,14 +153,19 @@ def write_rows(path, vis: Visibility, column: str = "MODEL_DATA") -> None:
             raise MeasurementSetError(f"{ms}: no column {column}; call ensure_column first")
         if table.getcoldesc(column).get("valueType") not in ("complex", "dcomplex"):
             raise MeasurementSetError(f"{ms}: column {column} is not a complex data column")
-        _write_rows(table, vis, column, products)
+        try:
+            _write_rows(table, vis, column, products)
+        except RuntimeError as err:  # casacore's errors (a full disk …) as one line
+            raise MeasurementSetError(f"{ms}: writing {column} failed: {err}") from err
 
 
 def write_column(path, vis_list, column: str = "MODEL_DATA") -> None:
     """Write Visibility data into ``column`` of the MeasurementSet they were read from.
 
-    :func:`ensure_column` then :func:`write_rows` for each Visibility, after checking
-    them all (a Visibility that does not belong to the MS changes nothing).
+    All or nothing: the Visibility are checked, the column is staged (a copy, or zeros
+    when it is new), each Visibility's rows are written into the copy with
+    :func:`write_rows`, and the copy replaces the column only when all are written. An
+    error, Ctrl-C or SIGTERM on the way leaves the MS as it was.
 
     Parameters
     ----------
@@ -194,7 +178,11 @@ def write_column(path, vis_list, column: str = "MODEL_DATA") -> None:
     Raises
     ------
     MeasurementSetError
-        A Visibility was not read from this MS, or its shape no longer matches its rows.
+        A Visibility was not read from this MS, or its shape no longer matches its rows;
+        not enough free space for the copy (needed and available named); casacore failed.
+    TableBusyError
+        Another uvflow run was writing the MS for longer than
+        :func:`~uvflow.datamodels.io.ms_open.lock_timeout`.
     """
     casacore_tables()
     ms = check_ms(path)
@@ -203,9 +191,9 @@ def write_column(path, vis_list, column: str = "MODEL_DATA") -> None:
     with TABLE_LOCK, open_table(ms) as table:
         for i, v in enumerate(vis_list):
             _check_provenance(v, i, ms, table)
-    ensure_column(ms, column)
-    for v in vis_list:
-        write_rows(ms, v, column)
+    with staged_columns([ms], [column]) as staging:
+        for v in vis_list:
+            write_rows(ms, v, staging[ms][column])
     log.info("%s: wrote %s for %d Visibility", ms, column, len(vis_list))
 
 
@@ -241,11 +229,7 @@ def _check_provenance(v: Visibility, i: int, ms: str, table) -> None:
             f"Visibility {i}: its MS rows do not match {ms} (rewritten since?)"
         )
     if valid.size:
-        sel = table.selectrows(valid)
-        try:
-            ddid = sel.getcol("DATA_DESC_ID")
-        finally:
-            sel.close()
+        ddid = get_rows(table, valid, column="DATA_DESC_ID")
         if np.any(ddid != meta["ms_ddid"]):
             raise MeasurementSetError(
                 f"Visibility {i}: its MS rows do not match {ms} (rewritten since?)"
@@ -277,13 +261,8 @@ def _write_rows(table, v: Visibility, column: str, products) -> None:
         order = np.argsort(r)
         r, ti, bi = r[order], ti[order] + t0, bi[order]
         data = _to_ms_correlations(v.vis[ti, bi], v.polarisation_frame, products).astype(dtype)
-        sel = table.selectrows(r)
-        try:
-            if all_channels:
-                sel.putcol(column, data)
-            else:
-                current = sel.getcol(column)
-                current[:, chans, :] = data
-                sel.putcol(column, current)
-        finally:
-            sel.close()
+        if not all_channels:
+            current = get_rows(table, r, column=column)
+            current[:, chans, :] = data
+            data = current
+        put_rows_at(table, column, r, data)

@@ -8,7 +8,9 @@ preallocated block arrays. Channels are read with ``getcolslice`` (evenly spaced
 those; irregular: their span). A slice read lets a tiled column's cache grow to every
 tile it has touched (a whole 29 MB DATA column read in 2 MB steps held 30 MB): the
 columns read so are given the smallest tile cache first (``setmaxcachesize``), which
-reads each tile once all the same when rows are read in order.
+reads each tile once all the same when rows are read in order. Rows are read run by run
+of consecutive rows (:mod:`~uvflow.datamodels.io.ms_runs`), so the table's read lock is
+held throughout.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import logging
 
 import numpy as np
 
+from .ms_runs import get_rows
 from .vis_blocks import chunk_rows, put_rows
 
 __all__ = ["fill_rows"]
@@ -103,28 +106,24 @@ def fill_rows(table, c, out) -> None:
     step = chunk_rows(
         rows.size, nread * ncorr * per_sample, vis.nbytes + weight.nbytes + flags.nbytes
     )
-    part = table.selectrows(rows)
-    try:
-        for s in range(0, rows.size, step):
-            n = min(step, rows.size - s)
-            ti, bi = c.t_index[s : s + n], c.b_index[s : s + n]
-            d = read(part, c.datacolumn, s, n)
-            f = read(part, "FLAG", s, n)
-            f |= part.getcol("FLAG_ROW", startrow=s, nrow=n)[:, None, None]
-            if wsource == "WEIGHT_SPECTRUM":
-                w = read(part, "WEIGHT_SPECTRUM", s, n)
-            elif wsource == "WEIGHT":
-                w = np.broadcast_to(part.getcol("WEIGHT", startrow=s, nrow=n)[:, None, :], f.shape)
-            elif wsource == "SIGMA":
-                sig = part.getcol("SIGMA", startrow=s, nrow=n).astype(np.float32)
-                with np.errstate(divide="ignore"):
-                    w1 = np.where(sig > 0, 1.0 / np.where(sig > 0, sig, 1) ** 2, 0.0)
-                w = np.broadcast_to(w1[:, None, :].astype(np.float32), f.shape)
-            else:
-                w = np.ones(f.shape, np.float32)
-            put_rows(vis, weight, flags, ti, bi, d, w, f, c.perm, native, target)
-            uvw[ti, bi] = part.getcol("UVW", startrow=s, nrow=n)
-            del d, f, w
-    finally:
-        part.close()
+    for s in range(0, rows.size, step):
+        n = min(step, rows.size - s)
+        ti, bi, r = c.t_index[s : s + n], c.b_index[s : s + n], rows[s : s + n]
+        d = get_rows(table, r, read, c.datacolumn)
+        f = get_rows(table, r, read, "FLAG")
+        f |= get_rows(table, r, column="FLAG_ROW")[:, None, None]
+        if wsource == "WEIGHT_SPECTRUM":
+            w = get_rows(table, r, read, "WEIGHT_SPECTRUM")
+        elif wsource == "WEIGHT":
+            w = np.broadcast_to(get_rows(table, r, column="WEIGHT")[:, None, :], f.shape)
+        elif wsource == "SIGMA":
+            sig = get_rows(table, r, column="SIGMA").astype(np.float32)
+            with np.errstate(divide="ignore"):
+                w1 = np.where(sig > 0, 1.0 / np.where(sig > 0, sig, 1) ** 2, 0.0)
+            w = np.broadcast_to(w1[:, None, :].astype(np.float32), f.shape)
+        else:
+            w = np.ones(f.shape, np.float32)
+        put_rows(vis, weight, flags, ti, bi, d, w, f, c.perm, native, target)
+        uvw[ti, bi] = get_rows(table, r, column="UVW")
+        del d, f, w
     log.debug("%s: read %d rows (%s weights)", c.path, rows.size, wsource)

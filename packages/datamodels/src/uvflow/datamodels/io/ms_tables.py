@@ -1,21 +1,15 @@
 """MeasurementSet v2 subtables: opening tables, reading and writing ANTENNA, SPECTRAL_WINDOW,
 POLARIZATION, DATA_DESCRIPTION, FIELD, SOURCE, FEED, OBSERVATION, HISTORY, PROCESSOR.
 
-python-casacore is imported lazily (extra ``uvflow-datamodels[ms]``). casacore tables are
-not thread-safe and a writer locks out readers: every function opens its own handle with
-``ack=False`` and closes it before returning. Handles to one table in one process share
-casacore's table object (its table cache), so the readers and writers that tasks run
-(``MSChunk.load``, ``write_rows``) also hold :data:`TABLE_LOCK`: threads of one process
-take turns, processes read in parallel.
+python-casacore is imported lazily (extra ``uvflow-datamodels[ms]``). Every function opens
+its own handle with :func:`~uvflow.datamodels.io.ms_open.open_table` (locked for the whole
+use: a read lock for readers, the write lock for writers) and closes it before returning.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,38 +17,23 @@ from astropy.coordinates import FK4, EarthLocation, SkyCoord
 
 from ..configuration import Configuration
 from ..polarisation import MS_CORR_CODES, PolarisationFrame
-from ._extras import import_extra
+from .ms_open import TABLE_LOCK, MeasurementSetError, TableBusyError, casacore_tables, open_table
 
-__all__ = ["MeasurementSetError", "TABLE_LOCK", "casacore_tables", "open_table", "check_ms"]
+__all__ = [
+    "MeasurementSetError",
+    "TableBusyError",
+    "TABLE_LOCK",
+    "casacore_tables",
+    "open_table",
+    "check_ms",
+]
 
 log = logging.getLogger(__name__)
 
 _CODE_TO_CORR = {v: k for k, v in MS_CORR_CODES.items()}
 _MOUNT_TO_MS = {"altaz": "ALT-AZ", "equatorial": "EQUATORIAL", "xy": "X-Y", "orbiting": "ORBITING"}
 _MOUNT_FROM_MS = {v: k for k, v in _MOUNT_TO_MS.items()}
-#: Held by the table work of tasks (chunk loads, row writes): one thread of a process at a time.
-TABLE_LOCK = threading.RLock()
 _REQUIRED_SUBTABLES = ("ANTENNA", "DATA_DESCRIPTION", "FIELD", "POLARIZATION", "SPECTRAL_WINDOW")
-
-
-class MeasurementSetError(ValueError):
-    """A MeasurementSet is missing, malformed, or does not hold what was asked for."""
-
-
-def casacore_tables():
-    """The ``casacore.tables`` module, or an ImportError saying how to install it."""
-    return import_extra("casacore.tables", "ms", "MeasurementSet IO needs python-casacore")
-
-
-@contextmanager
-def open_table(path: str, readonly: bool = True) -> Iterator:
-    """A casacore table handle of our own, closed on exit."""
-    tables = casacore_tables()
-    t = tables.table(str(path), readonly=readonly, ack=False)
-    try:
-        yield t
-    finally:
-        t.close()
 
 
 def check_ms(path) -> str:

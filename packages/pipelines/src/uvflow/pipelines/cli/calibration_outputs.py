@@ -4,7 +4,10 @@
 calibration-context order, so that correcting by it equals correcting term by term);
 ``<name>-NNNN-gaintable.zarr`` per output channel when the windows' tables differ.
 MODEL_DATA and CORRECTED_DATA go into the input MeasurementSets chunk by chunk, each chunk
-by a task that reads it (its MS rows and channels) and writes it under the table's lock.
+by a task that reads it (its MS rows and channels) and writes it under the table's lock,
+into staged copies of the columns that replace them only when every chunk is written
+(:func:`uvflow.datamodels.io.ms_staging.staged_columns`): an error, Ctrl-C, SIGTERM or a
+full disk leaves the MeasurementSets as they were.
 """
 
 from __future__ import annotations
@@ -12,7 +15,8 @@ from __future__ import annotations
 import numpy as np
 
 from uvflow.datamodels import load_visibility
-from uvflow.datamodels.io import ensure_column, write_rows
+from uvflow.datamodels.io import write_rows
+from uvflow.datamodels.io.ms_staging import staged_columns
 from uvflow.execution import rsexecute, table_lock
 
 __all__ = ["write_gaintables", "write_columns"]
@@ -81,7 +85,9 @@ def write_columns(args, windows, models, gt_list, gridding, model_only: bool = F
 
     Each chunk is read, predicted or corrected, and written by a task of its own (its own
     table handle); the writes of one table are serialised by a lock on its path
-    (:func:`uvflow.execution.table_lock`), and the columns are created first, here.
+    (:func:`uvflow.execution.table_lock`). The tasks write into staging copies of the
+    columns, made first, here; the copies replace the columns after the last task, so
+    the MeasurementSets end either as they were or fully written.
 
     ``model_only`` (``-predict``): MODEL_DATA only, whatever the other options say.
 
@@ -98,20 +104,20 @@ def write_columns(args, windows, models, gt_list, gridding, model_only: bool = F
         ["CORRECTED_DATA"] if args.write_corrected and gt_list is not None and not model_only
         else []
     )  # fmt: skip
-    paths = {c.path for band in windows.sources for c in band}
-    for path in sorted(paths):
-        for column in columns:
-            ensure_column(path, column)
+    paths = sorted({c.path for band in windows.sources for c in band})
     calibration = CalibrationSettings.create(args.calibration_context, default_ical_controls())
-    tasks = []
-    for b, band in enumerate(windows.sources):
-        # one graph node per band's model and tables, not a copy in every chunk's task
-        model = rsexecute.execute(_same)(models[b]) if write_model else None
-        tables = rsexecute.execute(_same)(gt_list[b]) if "CORRECTED_DATA" in columns else None
-        for chunk in band:
-            if write_model:
-                tasks.append(rsexecute.execute(_model_rows)(chunk, model, gridding, "MODEL_DATA"))
-            if "CORRECTED_DATA" in columns and gt_list[b] is not None:
-                tasks.append(rsexecute.execute(_corrected_rows)(
-                    chunk, tables, calibration, args.nmajor, "CORRECTED_DATA"))  # fmt: skip
-    return int(sum(rsexecute.compute(tasks, sync=True)))
+    with staged_columns(paths, columns) as staged:
+        tasks = []
+        for b, band in enumerate(windows.sources):
+            # one graph node per band's model and tables, not a copy in every chunk's task
+            model = rsexecute.execute(_same)(models[b]) if write_model else None
+            tables = rsexecute.execute(_same)(gt_list[b]) if "CORRECTED_DATA" in columns else None
+            for chunk in band:
+                stage = staged[chunk.path]
+                if write_model:
+                    tasks.append(rsexecute.execute(_model_rows)(
+                        chunk, model, gridding, stage["MODEL_DATA"]))  # fmt: skip
+                if "CORRECTED_DATA" in columns and gt_list[b] is not None:
+                    tasks.append(rsexecute.execute(_corrected_rows)(
+                        chunk, tables, calibration, args.nmajor, stage["CORRECTED_DATA"]))  # fmt: skip
+        return int(sum(rsexecute.compute(tasks, sync=True)))
