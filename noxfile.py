@@ -14,13 +14,19 @@ minimums         every direct dependency at its declared lower bound, on Python 
                  the package tests (not a default session; CI does not run it)
 large_data       issue 15's large-data benchmark and its acceptance lines, pass/fail (not a
                  default session; CI does not run it)
+wsclean_jobs     issue 16's jobs side by side with WSClean and their acceptance lines,
+                 pass/fail (not a default session; CI does not run it)
+
+The bench sessions install WSClean from Debian's package where they can (ensure_wsclean).
 """
 
 from __future__ import annotations
 
+import os
 import pathlib
 import re
 import shutil
+import subprocess
 import sys
 
 import nox
@@ -136,6 +142,60 @@ def _bench_env(mode: str, workers: int) -> dict[str, str]:
     }
 
 
+def ensure_wsclean(session: nox.Session, install: bool = True) -> str | None:
+    """WSClean for the benchmarks that run it beside uvflow; returns its path or None.
+
+    ``$UVFLOW_BENCH_WSCLEAN`` if set, else ``wsclean`` on ``PATH``: used as it is. Else,
+    with ``install``, as root, with ``apt-get`` and without ``UVFLOW_NO_APT`` in the
+    environment: ``apt-get install -y --no-install-recommends wsclean`` (Debian's package;
+    ``apt-get update`` first when apt knows no candidate for it). Sets
+    ``UVFLOW_BENCH_WSCLEAN`` (the path the benchmarks run) in the session's environment,
+    or, when there is none, logs "WSClean not installed (reason): the WSClean columns are
+    empty" and sets ``UVFLOW_BENCH_NO_WSCLEAN`` to the reason, which the benchmarks report
+    as theirs for leaving the WSClean side out.
+
+    Parameters
+    ----------
+    session : nox.Session
+        The bench session (its environment gets the variables above).
+    install : bool
+        Whether to install the package when WSClean is not found (``bench_quick``, run by
+        CI, does not: the package and its libraries are tens of MB to fetch).
+
+    Returns
+    -------
+    str or None
+        The path of the WSClean executable, or None.
+    """
+    exe = os.environ.get("UVFLOW_BENCH_WSCLEAN") or shutil.which("wsclean")
+    reason = None
+    if exe is None:
+        if not install:
+            reason = f"not on PATH, and nox -s {session.name} does not install it"
+        elif os.environ.get("UVFLOW_NO_APT"):
+            reason = "not on PATH, and UVFLOW_NO_APT is set"
+        elif not hasattr(os, "geteuid") or os.geteuid() != 0:
+            reason = "not on PATH, and not root: apt-get cannot install it"
+        elif shutil.which("apt-get") is None:
+            reason = "not on PATH, and no apt-get: not a Debian-like system"
+        else:
+            policy = subprocess.run(["apt-cache", "policy", "wsclean"], capture_output=True,
+                                    text=True, check=False).stdout  # fmt: skip
+            if not re.search(r"Candidate: (?!\(none\))", policy):  # package lists lack it
+                session.run("apt-get", "update", external=True, success_codes=[0, 100])
+            session.run("apt-get", "install", "-y", "--no-install-recommends", "wsclean",
+                        external=True, success_codes=[0, 100])  # fmt: skip
+            exe = shutil.which("wsclean")
+            reason = None if exe else "apt-get install wsclean failed (its output is above)"
+    if exe is None:
+        session.warn(f"WSClean not installed ({reason}): the WSClean columns are empty")
+        session.env["UVFLOW_BENCH_NO_WSCLEAN"] = reason
+        return None
+    session.log(f"WSClean: {exe}")
+    session.env["UVFLOW_BENCH_WSCLEAN"] = exe
+    return exe
+
+
 @nox.session
 @nox.parametrize("mode,workers", BENCH_MATRIX)
 def bench(session: nox.Session, mode: str, workers: int) -> None:
@@ -148,6 +208,8 @@ def bench(session: nox.Session, mode: str, workers: int) -> None:
     what to run instead, in one process (e.g. ``-- benchmarks/pipelines``).
     """
     install_everything(session, *TEST_DEPS, "matplotlib")
+    if mode == "serial":  # the WSClean comparisons run in the serial session only
+        ensure_wsclean(session)
     out = ROOT / ".benchmarks" / "runs"
     out.mkdir(parents=True, exist_ok=True)
     for old in out.glob(f"{mode}-w{workers}*.json"):
@@ -166,8 +228,13 @@ def bench(session: nox.Session, mode: str, workers: int) -> None:
 
 @nox.session
 def bench_quick(session: nox.Session) -> None:
-    """The whole benchmark matrix at tiny sizes: keeps the harness working (timings not judged)."""
+    """The whole benchmark matrix at tiny sizes: keeps the harness working (timings not judged).
+
+    Uses WSClean where it is installed but does not install it (CI runs this session: the
+    package and its libraries are tens of MB to fetch).
+    """
     install_everything(session, *TEST_DEPS, "matplotlib")
+    ensure_wsclean(session, install=False)
     out = ROOT / ".benchmarks" / "quick"
     out.mkdir(parents=True, exist_ok=True)
     for mode, workers in BENCH_MATRIX[:3]:
@@ -205,6 +272,7 @@ def large_data(session: nox.Session) -> None:
     (plus ~7 min to build the MSs the first time, ~17 GB).
     """
     install_everything(session, *TEST_DEPS)
+    ensure_wsclean(session)
     out = ROOT / ".benchmarks" / "large"
     out.mkdir(parents=True, exist_ok=True)
     for old in out.glob("*.json"):
@@ -215,6 +283,30 @@ def large_data(session: nox.Session) -> None:
         env=_bench_env("serial", 1),
     )  # fmt: skip
     session.run("python", "benchmarks/compare.py", str(out), "--large-data")
+
+
+@nox.session
+def wsclean_jobs(session: nox.Session) -> None:
+    """Issue 16's jobs beside WSClean, with the acceptance lines, pass/fail (not a default
+    session; CI does not run it).
+
+    Installs WSClean where it can (:func:`ensure_wsclean`), runs
+    ``benchmarks/pipelines/bench_wsclean_jobs.py`` alone into
+    ``.benchmarks/runs/serial-w1-wsclean.json`` (where ``bench_compare`` reads it: the
+    report's "WSClean side by side" section), then prints that section with
+    ``benchmarks/compare_wsclean.py``, failing if a line measured is not met. About 10 min
+    on a 2-core machine (plus ~10 s to build the MSs the first time).
+    """
+    install_everything(session, *TEST_DEPS)
+    ensure_wsclean(session)
+    out = ROOT / ".benchmarks" / "runs"
+    out.mkdir(parents=True, exist_ok=True)
+    session.run(
+        "pytest", "benchmarks/pipelines/bench_wsclean_jobs.py", "-p", "no:xdist",
+        f"--benchmark-json={out / 'serial-w1-wsclean.json'}", *session.posargs,
+        env=_bench_env("serial", 1),
+    )  # fmt: skip
+    session.run("python", "benchmarks/compare_wsclean.py", str(out))
 
 
 @nox.session

@@ -25,13 +25,18 @@ reused.
 
 After the rounds, once per size: the serial and 2-worker dirty images are compared (relative
 to the peak), a 2-worker run with ``--task-memory`` cut so that each task holds half the
-visibilities (about twice the chunks) is compared with the default run, and WSClean's dirty
-image with uvflow's. Everything goes into ``benchmark.extra_info['large_data']``;
+visibilities (about twice the chunks) is compared with the default run, WSClean's dirty
+image with uvflow's, and WSClean runs once more held to the same memory as a uvflow process
+(``-abs-mem 1``; by default it loads as much of the data at once as the machine holds, so
+its own peak grows with the MS). Everything goes into ``benchmark.extra_info['large_data']``;
 ``benchmarks/compare.py`` turns it into the report's "Large data" table and the acceptance
 lines of issue 15; ``nox -s large_data`` runs this module alone and prints them.
 
 Environment: ``UVFLOW_BENCH_LARGE_SIZES`` (default ``1,2,4``; ``none`` skips the workload),
-``UVFLOW_BENCH_LARGE_ROUNDS`` (default 3), ``UVFLOW_BENCH_DATA``, ``UVFLOW_BENCH_WSCLEAN``.
+``UVFLOW_BENCH_LARGE_ROUNDS`` (default 3), ``UVFLOW_BENCH_DATA``, ``UVFLOW_BENCH_WSCLEAN``,
+``UVFLOW_BENCH_QUIET_WAIT`` (seconds, default 0: before each run wait up to that long for
+the machine to be idle, < 0.15 cores busy over 5 s). Each run records its tree's CPU time
+and the cores other processes used meanwhile (``others_cores``).
 UVFLOW_BENCH_SIZE=tiny: 8 antennas × 8 integrations × 16 channels, 128², one round, one
 size, in a temporary directory (seconds; the numbers mean nothing).
 """
@@ -301,11 +306,14 @@ class TreeSampler:
     descendant a worker (Dask's workers; its nannies live in the client's process).
     """
 
-    def __init__(self, root: int, interval: float = 0.05):
+    def __init__(self, root: int, interval: float = 0.05, rescan: float = 0.5):
         self.root = root
         self.interval = interval
+        self.rescan = rescan  # seconds between looks for new processes (a /proc scan)
         self.peak_kib: dict[int, int] = {}
         self.kind: dict[int, str] = {}
+        self.tree: list[int] = [root]
+        self.scanned = -math.inf
         self.peak_total_kib = 0
         self.samples = 0
         self._stop = threading.Event()
@@ -319,15 +327,23 @@ class TreeSampler:
             return "helper"
         return "worker"
 
-    def sample(self) -> None:
+    def _scan(self) -> None:
         tree, todo = [], [self.root]
         children = _children()
         while todo:
             pid = todo.pop()
             tree.append(pid)
             todo += children.get(pid, [])
+        self.tree = tree
+        self.scanned = time.monotonic()
+
+    def sample(self, scan: bool = False) -> None:
+        """Read the memory of the tree's processes (~0.1 ms each); look for new ones (a
+        scan of /proc, ~2 ms) every ``rescan`` seconds or when ``scan``."""
+        if scan or time.monotonic() - self.scanned >= self.rescan:
+            self._scan()
         total = 0
-        for pid in tree:
+        for pid in self.tree:
             st = _status_kib(pid)
             if st is None:
                 continue
@@ -370,20 +386,47 @@ class Run:
     log: Path
     out: Path
     report: dict = field(default_factory=dict)
+    cpu_s: float = 0.0  # CPU time of the whole tree (user + system)
+    others_cpu_s: float = 0.0  # CPU time of everything else on the machine meanwhile
 
     @property
     def peak_process_mib(self) -> float:
         return max([self.client_mib, *self.workers_mib])
 
 
+def _busy_seconds() -> float:
+    """CPU seconds the machine has been busy (all cores), from /proc/stat."""
+    with open("/proc/stat") as f:
+        fields = [int(x) for x in f.readline().split()[1:]]
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def wait_quiet(max_seconds: float, busy_cores: float = 0.15, window: float = 5.0) -> float:
+    """Wait (at most ``max_seconds``) until the machine was busy less than ``busy_cores``
+    cores over ``window`` seconds (others' test runs slow every run by up to 2×); returns
+    the seconds waited."""
+    t0 = time.monotonic()
+    while True:
+        b0 = _busy_seconds()
+        time.sleep(window)
+        if (_busy_seconds() - b0) / window < busy_cores or time.monotonic() - t0 >= max_seconds:
+            return time.monotonic() - t0
+
+
 def run_measured(what: str, cmd: list[str], out: Path, env: dict | None = None) -> Run:
     """Run ``cmd`` (its output into ``<out>.log``), sampling its process tree."""
+    quiet = float(os.environ.get("UVFLOW_BENCH_QUIET_WAIT", "0") or 0)
+    if quiet > 0:
+        wait_quiet(quiet)
     log_path = out.with_suffix(".log")
     with open(log_path, "w") as log:
+        busy0 = _busy_seconds()
         t0 = time.perf_counter()
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
         sampler = TreeSampler(proc.pid)
         sampler.start()
+        cpu = 0.0
         try:
             # reap only after the last sample, so the client's VmHWM is read at the end
             while True:
@@ -394,14 +437,19 @@ def run_measured(what: str, cmd: list[str], out: Path, env: dict | None = None) 
                     break
                 except InterruptedError:
                     continue
-            sampler.sample()
-            rc = proc.wait()
+            sampler.sample(scan=True)
+            # wait4: the CPU time of the command and of the children it waited for (Dask's
+            # worker processes are joined by their nannies, in the client)
+            _, status, usage = os.wait4(proc.pid, 0)
+            rc = proc.returncode = os.waitstatus_to_exitcode(status)
             wall = time.perf_counter() - t0
+            cpu = usage.ru_utime + usage.ru_stime
         finally:
             sampler.stop()
-            if proc.poll() is None:
+            if proc.returncode is None and proc.poll() is None:
                 proc.kill()
                 proc.wait()
+        others = max(0.0, _busy_seconds() - busy0 - cpu)
     report = {}
     report_path = Path(f"{out}-report.json")
     if report_path.exists():
@@ -409,7 +457,7 @@ def run_measured(what: str, cmd: list[str], out: Path, env: dict | None = None) 
     client = sampler.peaks_mib("client")
     return Run(what, wall, client[0] if client else 0.0, sampler.peaks_mib("worker"),
                sampler.peaks_mib("helper"), round(sampler.peak_total_kib / 1024, 1), rc,
-               log_path, out, report)  # fmt: skip
+               log_path, out, report, round(cpu, 1), round(others, 1))  # fmt: skip
 
 
 def _tail(path: Path, n: int = 30) -> str:
@@ -468,10 +516,14 @@ def uvflow_command(ms: Path, out: Path, w: Workload, scale: float, nworkers: int
     return cmd
 
 
-def wsclean_command(exe: str, ms: Path, out: Path, w: Workload, scale: float, tmp: Path):
+def wsclean_command(exe: str, ms: Path, out: Path, w: Workload, scale: float, tmp: Path,
+                    abs_mem_gb: float | None = None):  # fmt: skip
+    """WSClean on the same job; ``abs_mem_gb``: its memory limit (``-abs-mem``; by default
+    it loads as much of the data at once as the machine's memory holds)."""
+    mem = [] if abs_mem_gb is None else ["-abs-mem", f"{abs_mem_gb:g}"]
     return [exe, "-name", str(out), "-size", str(w.npixel), str(w.npixel),
             "-scale", f"{scale}asec", "-weight", "natural", "-niter", "0", "-j", str(WORKERS),
-            "-use-wgridder", "-make-psf", "-temp-dir", str(tmp), str(ms)]  # fmt: skip
+            "-use-wgridder", "-make-psf", *mem, "-temp-dir", str(tmp), str(ms)]  # fmt: skip
 
 
 _CHUNKING = re.compile(
@@ -479,15 +531,37 @@ _CHUNKING = re.compile(
 )
 
 
-def half_task_memory(log: Path) -> str | None:
+def half_task_memory(log: Path, task_bytes: int) -> str | None:
     """``--task-memory`` that leaves a task half the visibilities of the default run's
-    largest task (images and grid unchanged): about twice the chunks. From its log line
-    ``chunking: … largest task ~T MiB (visibilities V, images I, grid G MiB)``."""
+    largest task (``task_bytes``, from its report; images and grid unchanged): about twice
+    the chunks. The visibilities' share is from the run's log line ``chunking: … largest
+    task ~T MiB (visibilities V, images I, grid G MiB)``."""
     m = _CHUNKING.search(log.read_text(errors="replace"))
-    if m is None:
+    if m is None or not task_bytes:
         return None
-    total, visibilities = float(m.group(1)), float(m.group(2))
-    return f"{total - visibilities / 2:.1f}MiB"
+    visibilities = float(m.group(2)) * 2**20
+    return f"{int(task_bytes - max(visibilities / 2, 4096))}B"
+
+
+def source_description() -> dict:
+    """Which uvflow the runs import (the subprocesses inherit this environment), and the
+    repository's commit and changed package files when it is the checkout's."""
+    import uvflow.pipelines
+
+    where = Path(uvflow.pipelines.__file__).resolve().parents[3]  # packages/pipelines
+    out = {"uvflow_pipelines": str(where)}
+    try:
+        root = subprocess.run(["git", "-C", str(where), "rev-parse", "--show-toplevel"],
+                              capture_output=True, text=True, timeout=30).stdout.strip()  # fmt: skip
+        if root:
+            out["commit"] = subprocess.run(["git", "-C", root, "rev-parse", "HEAD"],
+                                           capture_output=True, text=True, timeout=30).stdout.strip()  # fmt: skip
+            changed = subprocess.run(["git", "-C", root, "status", "--porcelain", "packages"],
+                                     capture_output=True, text=True, timeout=30).stdout  # fmt: skip
+            out["changed_package_files"] = [line[3:] for line in changed.splitlines()]
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return out
 
 
 def _image(path: Path) -> np.ndarray:
@@ -590,7 +664,7 @@ def test_bench_large_data(benchmark, factor, large_directory):
                                              Path(f"{last_w2.out}-dirty.fits")),
     }  # fmt: skip
     half = None
-    task_memory = half_task_memory(last_w2.log)
+    task_memory = half_task_memory(last_w2.log, _chunking(last_w2)["task_bytes"])
     if task_memory is not None:
         out = work / "w2-half-task"
         # tiny: serially (a LocalCluster's start-up alone takes ~6 s of a tiny run)
@@ -599,10 +673,16 @@ def test_bench_large_data(benchmark, factor, large_directory):
         half = _check(run_measured("uvflow 2 workers, --task-memory halved", cmd, out, _env()))
         checks["half_task_vs_w2"] = _relative_difference(Path(f"{half.out}-dirty.fits"),
                                                          Path(f"{last_w2.out}-dirty.fits"))  # fmt: skip
+    limited = None
     if runs["wsclean"]:
         checks["wsclean_vs_w2"] = _relative_difference(
             Path(f"{runs['wsclean'][-1].out}-dirty.fits"), Path(f"{last_w2.out}-dirty.fits")
         )
+        # WSClean held to the same memory per process as uvflow (-abs-mem, GB): for reference
+        out = work / "wsclean-abs-mem"
+        cmd = wsclean_command(wsclean, ms, out, w, scale, work / "wsclean-tmp",
+                              abs_mem_gb=MEMORY_LIMIT_MIB / 1024)  # fmt: skip
+        limited = _check(run_measured("WSClean -abs-mem", cmd, out, _env(WORKERS)))
 
     def summary(rs: list[Run]) -> dict:
         if not rs:
@@ -613,6 +693,9 @@ def test_bench_large_data(benchmark, factor, large_directory):
             "peak_workers_mib": [r.workers_mib for r in rs],
             "peak_helpers_mib": [r.helpers_mib for r in rs],
             "peak_total_mib": [r.total_mib for r in rs],
+            "cpu_s": [r.cpu_s for r in rs],
+            # CPU time of other processes during each run, in cores: others' test runs
+            "others_cores": [round(r.others_cpu_s / r.wall, 2) for r in rs],
             "stages_s": [_stages(r) for r in rs],
             **_chunking(rs[-1]),
         }
@@ -631,7 +714,10 @@ def test_bench_large_data(benchmark, factor, large_directory):
         "uvflow_w2_half_task": dict(summary([half]), task_memory=task_memory) if half else {},
         "wsclean": dict(summary(runs["wsclean"]), version=wsclean_version)
         if runs["wsclean"] else {"missing": wsclean_version},
+        "wsclean_abs_mem": dict(summary([limited]), abs_mem_gb=MEMORY_LIMIT_MIB / 1024)
+        if limited else {},
         "image_checks": checks,
+        "source": source_description(),
         "commands": {
             "uvflow": " ".join(uvflow_command(ms, Path("<name>"), w, scale, WORKERS)),
             "wsclean": " ".join(wsclean_command(wsclean, ms, Path("<name>"), w, scale, Path("<tmp>")))
@@ -639,6 +725,10 @@ def test_bench_large_data(benchmark, factor, large_directory):
         },
     }  # fmt: skip
     benchmark.extra_info["large_data"] = info
+    # also on its own, next to the MS (pytest-benchmark writes its JSON only at the end)
+    record = large_directory / "results" / f"{w.key}-{time.strftime('%Y%m%dT%H%M%S')}.json"
+    record.parent.mkdir(exist_ok=True)
+    record.write_text(json.dumps(info, indent=1) + "\n")
     # the harness's per-process peak (the report's "peak MB / worker"): the 2-worker run's
     # client and busiest worker, each its largest over the rounds
     w2 = runs["uvflow_w2"]
