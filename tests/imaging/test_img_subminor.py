@@ -1,4 +1,4 @@
-"""Sub-minor loops (Högbom, complex Högbom, multi-scale) against the plain minor cycle.
+"""Sub-minor loops (Högbom, complex Högbom, multi-scale, MS-MFS) against the plain minor cycle.
 
 The plain cycle (``subminor=False``) is the reference: every iteration searches and updates
 the whole image. A sub-minor loop cleans among selected pixels only and subtracts its
@@ -15,11 +15,12 @@ import pytest
 from scipy.signal import fftconvolve
 
 from uvflow.imaging import deconvolve_cube
+from uvflow.imaging.deconvolution import mmclean as mmclean_module
 from uvflow.imaging.deconvolution import subminor, subtract_components
 from uvflow.imaging.deconvolution.clean_parameters import clean_threshold
 from uvflow.imaging.deconvolution.conformance import point_source_dirty, synthetic_psf
-from uvflow.imaging.deconvolution.convolution import ImageConvolver
 from uvflow.imaging.deconvolution.hogbom import hogbom
+from uvflow.imaging.deconvolution.mmclean import mmclean, moment_residuals, taylor_offsets
 from uvflow.imaging.deconvolution.msclean import msclean
 from uvflow.imaging.deconvolution.psf_support import far_sidelobe
 from uvflow.imaging.deconvolution.scales import scale_kernel
@@ -113,6 +114,92 @@ def test_isolated_points_multiscale_and_complex(points, loops):
     m1, r1, n1 = hogbom(p, psf, None, 0.1, 0.0, 3000, 1e-3, selection_size=500)
     assert len(loops) > 1 and n1 == n0
     assert np.abs(m1 - m0).max() < 1e-12 and np.abs(r1 - r0).max() < 1e-12
+
+
+@pytest.fixture(scope="module")
+def spectral():
+    """Power-law point sources (α from -1 to 0.5) on 5 channels, ±20 % about 100 MHz."""
+    n, freq = 128, np.linspace(0.8e8, 1.2e8, 5)
+    pixels = [(20, 30), (40, 100), (64, 64), (90, 20), (100, 90), (110, 50), (30, 60)]
+    s0 = np.array([10.0, 3.0, 1.0, 5.0, 2.0, 0.3, 0.1])
+    alpha = np.array([-1.0, 0.5, -0.7, 0.0, -0.3, -1.0, 0.5])
+    psf = synthetic_psf(2 * n, freq)
+    fluxes = s0[:, None] * (freq[None, :] / freq.mean()) ** alpha[:, None]
+    _, dirty = point_source_dirty(n, psf, pixels, fluxes)
+    return dirty.data[:, 0], psf.data[:, 0], taylor_offsets(freq)
+
+
+@pytest.mark.parametrize("route", ["fft", "patches"])
+@pytest.mark.parametrize("findpeak", ["RASCIL", "Algorithm1", "CASA"])
+def test_mmclean_same_components(spectral, loops, monkeypatch, findpeak, route):
+    """MS-MFS CLEAN: the selected (scale, pixel) pairs carry every moment's residual; whole
+    selection = the plain cycle bit for bit; loops over a few thousand pairs of 3 x 128²
+    make its components to rounding (isolated power-law point sources), the loops'
+    components subtracted from every (scale, moment) plane by FFT or by patches."""
+    monkeypatch.setattr(subtract_components, "_DIRECT_COST", 1e9 if route == "fft" else 0.0)
+    d, b, t = spectral
+    args = (d, b, t, None, 0.1, 0.0, 1500, (0, 3, 10), 1e-3, 2, findpeak)
+    a0, n0 = mmclean(*args, subminor=False)
+    a1, n1 = mmclean(*args, selection_size=10**6)
+    assert n1 == n0 and loops == [n1] and np.array_equal(a1, a0)
+    loops.clear()
+    a2, n2 = mmclean(*args, selection_size=2000)
+    assert n2 == n0 and len(loops) > 1 and np.abs(a2 - a0).max() < 1e-12
+
+
+def test_mmclean_one_moment(spectral, loops):
+    """One Taylor term with scales: the component is the principal solution ``gain · R / H_s``
+    (not ``gain · R``: H_s, the scale's PSF peak, is not 1); the whole selection is the
+    plain cycle bit for bit."""
+    d, b, t = spectral
+    args = (d, b, t, None, 0.1, 0.0, 600, (0, 3, 10), 1e-3, 1)
+    a0, n0 = mmclean(*args, subminor=False)
+    a1, n1 = mmclean(*args, selection_size=10**6)
+    assert n1 == n0 == 600 and loops == [n1] and np.array_equal(a1, a0)
+
+
+def test_mmclean_stops_and_counts_exactly(spectral):
+    """The moment-0 residual (smallest scale) ends below the stop; one component fewer
+    leaves it at or above; niter counts components (float32 in, float32 out)."""
+    d, b, t = spectral
+    stop = 1e-2 * np.abs(d.mean(0)).max()
+    a, n = mmclean(d, b, t, None, 0.1, 0.0, 10**5, (0, 3), 1e-2, 2, selection_size=2000)
+    assert n < 10**5 and np.abs(moment_residuals(d, b, t, a)[0]).max() < stop
+    a, _ = mmclean(d, b, t, None, 0.1, 0.0, n - 1, (0, 3), 1e-2, 2, selection_size=2000)
+    assert np.abs(moment_residuals(d, b, t, a)[0]).max() >= stop
+    a32, n32 = mmclean(d.astype(np.float32), b.astype(np.float32), t, None, 0.1, 0.0, 200,
+                       (0, 3), 0.0, 2, selection_size=2000)  # fmt: skip
+    assert a32.dtype == np.float32 and n32 == 200
+
+
+@pytest.mark.parametrize("route", ["fft", "patches"])
+@pytest.mark.parametrize("dtype,tol", [(np.float64, 1e-12), (np.float32, 2e-6)])
+def test_mmclean_residual_identity(spectral, monkeypatch, route, dtype, tol):
+    """MS-MFS: the (scale, moment) planes the loops leave are exact — the scale-0 planes are
+    the moment residuals ``D_m - Σ_k a_k ⊛ B_{m+k}`` and the others those smoothed by their
+    blob (away from the edges, where the image's cut enters), to rounding (float64 1e-12,
+    float32 2e-6 of the dirty peak: a few ulps of the sums), by FFT or by patches."""
+    monkeypatch.setattr(subtract_components, "_DIRECT_COST", 1e9 if route == "fft" else 0.0)
+    kept, run = [], mmclean_module.subminor_clean
+
+    def keeping(values, *args, **kwargs):
+        counts = run(values, *args, **kwargs)
+        kept.append(values)
+        return counts
+
+    monkeypatch.setattr(mmclean_module, "subminor_clean", keeping)
+    d, b, t = spectral
+    d = (d + np.random.default_rng(5).normal(scale=0.01, size=d.shape)).astype(dtype)
+    a, n = mmclean(d, b.astype(dtype), t, None, 0.1, 0.0, 800, (0, 4), 0.0, 2,
+                   selection_size=2000)  # fmt: skip
+    assert n == 800 and a.dtype == dtype and len(kept) == 1
+    ref = moment_residuals(d.astype(np.float64), b, t, a.astype(np.float64))  # [2, ny, nx]
+    values, peak = kept[0], np.abs(d).max()  # rounding grows with what was subtracted
+    assert np.abs(values[0] - ref).max() < tol * peak
+    h = scale_kernel(4).shape[0] // 2  # the blob reaches h pixels: beyond, no cut enters
+    inner = (slice(None), slice(h, -h), slice(h, -h))
+    smoothed = np.stack([convolved(r, scale_kernel(4)) for r in ref])
+    assert np.abs(values[1][inner] - smoothed[inner]).max() < tol * peak
 
 
 @pytest.mark.parametrize("route", ["fft", "patches"])
@@ -216,28 +303,6 @@ def test_pathological_psf_stays_close_to_plain():
         for size in (50, 200, 500):
             _, r1, n1 = hogbom(dirty, psf, None, 0.3, 0.5, niter, 0.0, selection_size=size)
             assert np.abs(r1).max() < 1.1 * np.abs(r0).max()
-
-
-@pytest.mark.parametrize("dtype,tol", [(np.float64, 1e-12), (np.float32, 1e-6)])
-def test_image_convolver(dtype, tol):
-    """ImageConvolver = linear convolution evaluated on the image (scipy's as reference), for
-    kernels larger and smaller than the image, off-centre, with scale blobs, complex images."""
-    rng = np.random.default_rng(0)
-    cases = [((40, 56), (31, 27), (15, 13)), ((64, 64), (128, 128), (64, 64)),
-             ((50, 30), (7, 200), (3, 100)), ((33, 47), (301, 11), (150, 5))]  # fmt: skip
-    for (ny, nx), (ky, kx), (cy, cx) in cases:
-        image, kernel = rng.normal(size=(ny, nx)), rng.normal(size=(ky, kx))
-        blobs = [np.ones((1, 1)), scale_kernel(3), scale_kernel(10)]
-        conv = ImageConvolver((ny, nx), kernel, (cy, cx), blobs, dtype)
-        for img in (image, image + 1j * rng.normal(size=(ny, nx))):
-            kind = np.result_type(dtype, np.complex64) if np.iscomplexobj(img) else dtype
-            out = np.zeros((3, ny, nx), kind)
-            conv.subtract(img.astype(kind), out)
-            for q, b in enumerate(blobs):
-                h = b.shape[0] // 2
-                full = fftconvolve(img, fftconvolve(kernel, b, mode="full"), mode="full")
-                ref = full[cy + h : cy + h + ny, cx + h : cx + h + nx]
-                assert np.abs(-out[q] - ref).max() < tol * np.abs(ref).max()
 
 
 def test_far_sidelobe():

@@ -4,7 +4,7 @@ Each follows :class:`~.deconvolvers.Deconvolver`: 'hogbom' and 'msclean' clean e
 (channel, polarisation) plane independently; 'hogbom-complex' cleans I and V with Högbom
 and the linear polarisation P = Q + iU as one complex plane; 'mmclean' fits Taylor terms
 across the channels of each polarisation. float32 images are cleaned in single precision
-by 'hogbom', 'hogbom-complex' (complex64 for P) and 'msclean', everything else in double.
+(complex64 for P), everything else in double.
 """
 
 from __future__ import annotations
@@ -239,10 +239,10 @@ class MSMFSDeconvolver:
             else float(self.reference_frequency)
         )
         n = self.nmoment
-        moments = np.zeros((n, dirty.npol, dirty.ny, dirty.nx))
+        moments = np.zeros((n, dirty.npol, dirty.ny, dirty.nx), _work_dtype(dirty))
         mres = np.zeros_like(moments)
-        model = np.zeros(dirty.shape)
-        residual = np.array(dirty.data, dtype=np.float64)
+        model = np.zeros(dirty.shape, _work_dtype(dirty))
+        residual = np.array(dirty.data, dtype=_work_dtype(dirty))
         total = 0
         for p in range(dirty.npol):
             live = np.array([_live(psf.data[c, p]) for c in range(dirty.nchan)])
@@ -250,7 +250,8 @@ class MSMFSDeconvolver:
                 log.warning("mmclean: pol %d has all-zero PSFs: skipped", p)
                 continue
             t = taylor_offsets(freq[live], nu0)
-            d, b = dirty.data[live, p].astype(np.float64), psf.data[live, p].astype(np.float64)
+            d = dirty.data[live, p].astype(_work_dtype(dirty))
+            b = psf.data[live, p].astype(_work_dtype(dirty))
             a, done = mmclean(
                 d, b, t, window_plane(window, 0, p), gain, threshold, niter, self.scales,
                 fractional_threshold, n, self.findpeak, self.scale_bias,

@@ -26,7 +26,8 @@ from .clean_parameters import clean_threshold
 from .convolution import overlap_slices
 from .peak_tracker import PeakTracker, Scratch, pad_planes, padded_shape, subtract_scaled
 from .psf_support import check_psf_centre
-from .subminor import SELECTION_SIZE, ComponentModel, subminor_clean
+from .subminor import SELECTION_SIZE, subminor_clean
+from .subtract_components import ComponentModel
 
 __all__ = ["hogbom", "work_dtype"]
 
@@ -97,22 +98,22 @@ def hogbom(
     pcentre = (psf.shape[0] // 2, psf.shape[1] // 2)
     stop = clean_threshold(dirty, window, threshold, fractional_threshold)
     if subminor:
-        values = np.array(dirty, dtype=dtype)[None]
+        values = np.array(dirty, dtype=dtype)[None, None]  # [1 plane, 1 moment, ny, nx]
         weights = None if window is None else np.asarray(window, dtype=real)[None]
         comp = ComponentModel(
-            psf[None, None], pcentre, np.array([pmax], real), [np.ones((1, 1), real)], psf
+            psf[None, None, None], pcentre, np.array([pmax], real), [np.ones((1, 1), real)],
+            psf[None],
+        )  # fmt: skip
+        model = np.zeros((1, ny, nx), dtype=dtype)
+        counts = subminor_clean(
+            values, comp, model, gain, niter, stop, weights=weights, selection_size=selection_size
         )
-        model = np.zeros((ny, nx), dtype=dtype)
-        done = int(
-            subminor_clean(
-                values, weights, None, comp, model, gain, niter, stop, 0, selection_size
-            ).sum()
-        )
+        done = int(counts.sum())
         log.debug(
             "hogbom: %d x %d, PSF %s, %s, %d components in %.3f s (stop below %.4g)",
             ny, nx, psf.shape, dtype.__name__, done, time.perf_counter() - t0, stop,
         )  # fmt: skip
-        return model, values[0], done
+        return model[0], values[0, 0], done
 
     block, py, px = padded_shape(ny, nx)
     res = pad_planes(dirty[None], py, px, dtype)

@@ -41,7 +41,8 @@ from .scales import (
     scale_kernel,
     scale_windows,
 )
-from .subminor import SELECTION_SIZE, ComponentModel, subminor_clean
+from .subminor import SELECTION_SIZE, subminor_clean
+from .subtract_components import ComponentModel
 
 __all__ = ["msclean"]
 
@@ -112,16 +113,20 @@ def msclean(
     s0 = int(np.argmin(scales))
     stop = clean_threshold(dirty, window, threshold, fractional_threshold)
     if subminor:
-        values = convolve_scale_stack(dirty, kernels).astype(real, copy=False)  # [ns, ny, nx]
+        values = convolve_scale_stack(dirty, kernels).astype(real, copy=False)[:, None]
         # blobs stay inside the image: weights that say so, or borders without a window
         weights = None if window is None else scale_windows(window, kernels, (ny, nx), real)
         borders = [k.shape[0] // 2 for k in kernels] if window is None else None
-        comp = ComponentModel(bpsf, bcentre, np.diag(coupling).astype(real), kernels, lpsf)
-        model = np.zeros((ny, nx), real)
+        comp = ComponentModel(
+            bpsf[:, :, None], bcentre, np.diag(coupling).astype(real), kernels, lpsf[None]
+        )
+        model = np.zeros((1, ny, nx), real)
         counts = subminor_clean(
-            values, weights, bias / np.sqrt(np.diag(coupling)), comp, model, gain, niter,
-            stop, s0, selection_size, borders,
+            values, comp, model, gain, niter, stop, weights=weights,
+            factors=bias / np.sqrt(np.diag(coupling)), stop_plane=s0, borders=borders,
+            selection_size=selection_size,
         )  # fmt: skip
+        model, values = model[0], values[:, 0]
         residual = values[s0] if scales[s0] == 0 else dirty - convolve_same(model, lpsf)
         log.debug(
             "msclean: %d x %d, scales %s, %s, %d components (per scale %s) in %.3f s",

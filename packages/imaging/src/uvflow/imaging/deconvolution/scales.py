@@ -96,7 +96,8 @@ def convolve_scale_stack(image: np.ndarray, kernels) -> np.ndarray:
     """``image`` [..., ny, nx] convolved with each kernel (linearly): [nscales, ..., ny, nx].
 
     A single plane is convolved by :class:`~.convolution.ImageConvolver` (one forward FFT for
-    all kernels), in single precision when it is float32; stacks by scipy.
+    all kernels), in single precision when it is float32; stacks by
+    :func:`~.convolution.convolve_same`.
     """
     if image.ndim == 2 and image.dtype.kind == "f":
         dtype = np.float32 if image.dtype == np.float32 else np.float64

@@ -5,8 +5,11 @@ sub-minor loop of WSClean/Radler, Offringa & Smirnov 2017, MNRAS 471, 301). Each
 
 1. **Start from the exact planes.** The criterion ``c = |R_q| · w_q · f_q`` of every
    (plane, pixel) pair of the residual planes R (one plane for Högbom, one per scale for
-   multi-scale CLEAN; w the window, f a per-plane factor). The minor cycle ends when the
-   largest c is 0 or the stop plane's peak ``max |R_s0| · w_s0`` is below the threshold.
+   multi-scale CLEAN; w the window, f a per-plane factor). For MS-MFS CLEAN every pair
+   carries the residuals of all Taylor moments and c is its search criterion of them
+   (``|F_q(R)| · w_q · f_q``; e.g. ``sol_0 · R_0``, quadratic in R). The minor cycle ends
+   when the largest c is 0 or the stop plane's peak ``max |R_s0| · w_s0`` (moment 0) is
+   below the threshold.
 2. **Select.** When the window holds at most ``SELECTION_SIZE`` pairs, all of them: the loop
    is then the plain minor cycle, component for component, and runs to the end. Otherwise
    the pairs with ``c >= T_sel``: ``T_sel`` the ``SELECTION_SIZE``-th largest c, but at
@@ -14,9 +17,11 @@ sub-minor loop of WSClean/Radler, Offringa & Smirnov 2017, MNRAS 471, 301). Each
    ``MIN_DECREASE`` at least) and, for Högbom, at least ``stop / (1 + MARGIN)`` (fainter
    pixels cannot become components before the next loop looks at them exactly).
 3. **Clean among the selected pairs.** Pick the largest c among them; the component
-   ``gain · R / coupling`` of that plane's kind; subtract it, times the kernel ``B[q, p]``
-   at the offsets between the selected pixels, from every selected pair's value (the
-   kernel's values at those offsets: the whole PSF, not a patch of it). The loop ends at
+   ``gain · R / coupling`` of that plane's kind (MS-MFS: the amplitudes ``gain · H_p⁻¹ R``,
+   one per moment); subtract it, times the kernel ``B[q, p]`` (MS-MFS: ``Σ_k a_k ·
+   B[q, p, m + k]`` from moment m) at the offsets between the selected pixels, from every
+   selected pair's values (the kernel's values at those offsets: the whole PSF, not a patch
+   of it). The loop ends at
    niter components, when the stop rule holds (on the selected pairs, and the unselected
    part of the stop plane as it was at the start), or when the largest selected c falls
    below ``max(T_sub, c_out + s · sqrt(Σ_pos |A_pos|²))``: ``T_sub = (1 + MARGIN) · T_sel``;
@@ -24,12 +29,13 @@ sub-minor loop of WSClean/Radler, Offringa & Smirnov 2017, MNRAS 471, 301). Each
    its main lobe (in criterion units) and ``A_pos`` the amplitude cleaned so far at each
    selected pair — what the loop's components may have added to an unselected pixel (the
    worst case for one position; about the largest of many positions' sidelobes adding at
-   random). A loop also makes at most a cap of components: ``|S| / 8`` at first; halved
+   random; for a criterion quadratic in R the test is on roots, ``sqrt(c)``). A loop also makes at most a cap of components: ``|S| / 8`` at first; halved
    after a loop some unselected pair outgrew the last pick (seen in the next loop's exact
    planes), doubled after one where none did.
 4. **Subtract all the loop's components from the full planes at once**
    (:class:`~.subtract_components.ComponentSubtractor`): by FFT, the model increment
-   convolved with ``psf ⊛ blob_q`` for every plane q, or patch by patch when the components
+   convolved with ``psf ⊛ blob_q`` for every plane q (MS-MFS: each moment's increment
+   transformed once, times the moment PSFs' spectra), or patch by patch when the components
    touch fewer pixels than the FFTs cost (a cut PSF, few components). The planes are then
    exact again (``dirty - model ⊛ psf`` to rounding) and the next loop starts.
 
@@ -53,7 +59,7 @@ import numpy as np
 
 from .peak_tracker import padded_shape
 from .psf_support import far_sidelobe
-from .subtract_components import ComponentModel, ComponentSubtractor
+from .subtract_components import ComponentModel, ComponentSubtractor, OffsetKernels
 
 __all__ = ["SELECTION_SIZE", "MARGIN", "MIN_DECREASE", "subminor_clean"]
 
@@ -62,92 +68,74 @@ MARGIN = 0.1  # T_sub = (1 + MARGIN) · T_sel
 MIN_DECREASE = 0.05  # a loop runs until the selected peak has fallen by this fraction at least
 
 
-class _Gather:
-    """``B[q, p][y' - y + cy, x' - x + cx]`` for arrays of pixels (y', x') and a pixel (y, x).
+@dataclass
+class _Search:
+    """The peak search: criterion ``|F_q(R)| · w_q · f_q`` (F_q(R) = R, one moment, unless a
+    ``criterion`` (q, R [nmoment, n], out [n]) is given), zero within ``borders[q]`` of the
+    edges; the stop rule on ``|R[stop_plane, 0]| · w``. ``power``: the criterion grows as
+    the residual to this power; ``guard``: the largest growth of ``criterion^(1/power)`` per
+    unit residual (moment 0)."""
 
-    Flat indices ``base(y', x') + offset(y, x)`` into the kernels, padded with zero columns
-    (so that no x offset wraps into the next row) and a zero row above and below (taken with
-    mode 'clip', rows beyond land on them) unless the kernels already reach every offset.
-    """
+    weights: np.ndarray | None
+    borders: list | None
+    factors: np.ndarray | None
+    stop_plane: int
+    criterion: object
+    power: int
+    guard: float
 
-    def __init__(self, kernels: np.ndarray, centre, shape):
-        nq, nk, ky, kx = kernels.shape
-        (cy, cx), (ny, nx) = centre, shape
-        self.kernels, self._flat = kernels, {}
-        self.covers = min(cy, ky - 1 - cy) >= ny - 1 and min(cx, kx - 1 - cx) >= nx - 1
-        if self.covers:
-            self.width, self.top, self.left = kx, cy, cx
-            return
-        self.pad = (max(0, nx - 1 - cx), max(0, nx - kx + cx))
-        self.width, self.top, self.left = kx + sum(self.pad), cy + 1, cx + self.pad[0]
+    def plane(self, q, v, w, out, plain=False) -> None:
+        """The criterion of plane q's values v [nmoment, ...] (weights w or None) into out
+        (``|v[0]| · w`` if ``plain``)."""
+        if self.criterion is None or plain:
+            np.abs(v[0], out=out)
+        else:
+            self.criterion(q, v, out)
+            np.abs(out, out=out)
+        if w is not None:
+            out *= w
+        if self.borders is not None and out.ndim == 2:
+            _zero_border(out, self.borders[q])
 
-    def flat(self, q: int, p: int) -> np.ndarray:
-        """Kernel ``B[q, p]`` flattened (padded first if need be; kept for the next call)."""
-        if (q, p) not in self._flat:
-            k = self.kernels[q, p]
-            if not self.covers:
-                k = np.pad(k, ((1, 1), self.pad))
-            self._flat[(q, p)] = np.ascontiguousarray(k).ravel()
-        return self._flat[(q, p)]
-
-    def base(self, y: np.ndarray, x: np.ndarray) -> np.ndarray:
-        return y.astype(np.int64) * self.width + x
-
-    def offset(self, y: int, x: int) -> int:
-        return (self.top - y) * self.width + (self.left - x)
+    def factor(self, q, out) -> None:
+        if self.factors is not None:
+            out *= out.dtype.type(self.factors[q])
 
 
 class _Selection:
     """The selected (plane, pixel) pairs, in the order of the plain cycle's peak search.
 
     Arrays over the pairs, plane by plane (``seg[q]`` the slice of plane q): ``y``, ``x``,
-    ``v`` (the residual values), ``w`` (window weights or None), ``crit`` (the criterion) and
-    ``base`` (gather indices). Within a plane the pairs are sorted by the peak tracker's
-    tiles, then row-major within a tile, so that ties resolve as in the plain cycle.
+    ``v`` [nmoment, n] (the residual values), ``w`` (window weights or None), ``crit`` (the
+    criterion) and ``base`` (gather indices). Within a plane the pairs are sorted by the peak
+    tracker's tiles, then row-major within a tile, so that ties resolve as in the plain cycle.
     """
 
-    def __init__(self, values, weights, masks, gather: _Gather, block: int):
-        nq, ny, nx = values.shape
+    def __init__(self, values, weights, masks, gather: OffsetKernels, block: int):
+        nq, nm, ny, nx = values.shape
         nbx = -(-nx // block)
         ys, xs, self.seg, start = [], [], [], 0
         for q in range(nq):
             y, x = np.nonzero(masks[q])
-            key = (
-                ((y // block) * nbx + x // block) * block * block + (y % block) * block + x % block
+            tile = (y // block) * nbx + x // block
+            order = np.argsort(
+                tile * block * block + (y % block) * block + x % block, kind="stable"
             )
-            order = np.argsort(key, kind="stable")
             ys.append(y[order])
             xs.append(x[order])
             self.seg.append(slice(start, start + y.size))
             start += y.size
         self.y, self.x = np.concatenate(ys), np.concatenate(xs)
-        planes = np.repeat(np.arange(nq), [s.stop - s.start for s in self.seg])
-        self.v = values[planes, self.y, self.x]
-        self.w = None if weights is None else weights[planes, self.y, self.x]
-        self.crit = np.empty(self.y.size, np.abs(self.v[:0]).dtype)
+        self.plane = np.repeat(np.arange(nq), [s.stop - s.start for s in self.seg])
+        self.v = np.ascontiguousarray(values[self.plane, :, self.y, self.x].T)
+        self.w = None if weights is None else weights[self.plane, self.y, self.x]
+        self.crit = np.empty(self.y.size, np.abs(self.v[0, :0]).dtype)
         self.base = gather.base(self.y, self.x)
-        self.plane = planes
 
 
 def _zero_border(plane: np.ndarray, h: int) -> None:
     if h > 0:
         plane[:h], plane[-h:], plane[:, :h], plane[:, -h:] = 0, 0, 0, 0
-
-
-def _criterion(values, weights, borders, factors, stop_plane, out, stop_values) -> None:
-    """``out = |values| · weights · factors`` per plane (0 within ``borders[q]`` pixels of the
-    edges), and ``stop_values`` (an array [ny, nx] or None) ``= |values| · weights`` of the
-    stop plane."""
-    for q in range(values.shape[0]):
-        np.abs(values[q], out=out[q])
-        if weights is not None:
-            out[q] *= weights[q]
-        if borders is not None:
-            _zero_border(out[q], borders[q])
-        if q == stop_plane and stop_values is not None:
-            stop_values[...] = out[q]
-        if factors is not None:
-            out[q] *= out.dtype.type(factors[q])
 
 
 def _threshold(crit: np.ndarray, size: int, peak: float, floor: float) -> float:
@@ -156,11 +144,9 @@ def _threshold(crit: np.ndarray, size: int, peak: float, floor: float) -> float:
     # a lower bound from every 16th value (a view) keeps the exact partition small
     sample = flat[::16]
     rank = max(1, size // 8)  # about the 2·size-th largest value
-    low = (
-        float(np.partition(sample, sample.size - rank)[sample.size - rank])
-        if rank < sample.size
-        else 0.0
-    )
+    low = 0.0
+    if rank < sample.size:
+        low = float(np.partition(sample, sample.size - rank)[sample.size - rank])
     top = flat[flat >= low] if low > 0 else flat
     if top.size < size:
         top = flat
@@ -171,16 +157,11 @@ def _threshold(crit: np.ndarray, size: int, peak: float, floor: float) -> float:
 
 @dataclass
 class _Ends:
-    """When a sub-minor loop ends (besides niter and the stop rule).
-
-    ``level``: T_sub. ``outside``: the largest criterion among the unselected pairs at the
-    start; ``sidelobe``: the largest far sidelobe (beyond the main lobe) in criterion units.
-    The loop also ends once its peak falls below ``outside + sidelobe · sqrt(Σ_pos |A_pos|²)``
-    (A_pos the amplitude cleaned at each selected pair so far): what the components' far
-    sidelobes may have added to an unselected pixel — exactly the worst case for one
-    position, and about the typical maximum of many positions' sidelobes adding at random.
-    ``out0``: the unselected part of the stop plane's peak at the start.
-    """
+    """When a sub-minor loop ends (besides niter and the stop rule): below ``level`` (T_sub);
+    below ``(outside^(1/power) + sidelobe · sqrt(Σ_pos |A_pos|²))^power`` (``outside`` the
+    largest unselected criterion at the start, ``sidelobe`` the PSF's far sidelobe in units
+    of root criterion, A_pos the moment-0 amplitude cleaned at each selected pair so far);
+    ``out0``: the unselected part of the stop plane's peak at the start."""
 
     level: float = -np.inf
     outside: float = 0.0
@@ -188,24 +169,38 @@ class _Ends:
     out0: float = 0.0
 
 
-def _loop(sel, gather, comp, factors, gain, limit, stop, stop_plane, ends: _Ends, single):
-    """The sub-minor loop over ``sel``: a list of (plane, y, x, amplitude), and the criterion
-    of the last pick."""
+def _update(v, gathered, amp, scratch) -> None:
+    """``v[m] -= Σ_k amp_k · gathered[m + k]`` (one moment: ``v[0] -= amp · gathered[0]``)."""
+    nm = v.shape[0]
+    if nm == 1:
+        np.multiply(gathered[0], amp, out=scratch[0])
+        np.subtract(v[0], scratch[0], out=v[0])
+        return
+    for m in range(nm):  # the plain MS-MFS cycle's arithmetic, term by term
+        np.multiply(gathered[m], amp[0], out=scratch[0])
+        for k in range(1, nm):
+            np.multiply(gathered[m + k], amp[k], out=scratch[1])
+            scratch[0] += scratch[1]
+        np.subtract(v[m], scratch[0], out=v[m])
+
+
+def _loop(sel, gather, comp, search: _Search, gain, limit, stop, ends: _Ends, single):
+    """The sub-minor loop over ``sel``: a list of (plane, y, x, amplitude(s)), and the
+    criterion of the last pick."""
     picks, last, asq = [], 0.0, 0.0
     v, crit, w, base = sel.v, sel.crit, sel.w, sel.base
-    rdtype = crit.dtype
-    idx = np.empty(v.size, np.int64)
-    g = np.empty(v.size, comp.kernels.dtype)
-    tmp = np.empty(v.size, v.dtype)
-    cleaned = np.zeros(v.size, v.dtype)  # amplitude per selected pair
-    s0 = sel.seg[stop_plane]
-    tmp0 = np.empty(s0.stop - s0.start, crit.dtype)
+    nm, n = v.shape
+    nterm = comp.kernels.shape[2]
+    idx = np.empty(n, np.int64)
+    g = np.empty((nterm, n), comp.kernels.dtype)
+    scratch = np.empty((2, n), v.dtype)
+    cleaned = np.zeros(n, v.dtype)  # moment-0 amplitude per selected pair
+    s0 = sel.seg[search.stop_plane]
+    a0 = np.empty(s0.stop - s0.start, crit.dtype)
+    root = 1.0 / search.power
     for q, seg in enumerate(sel.seg):  # the criterion of the selected pairs
-        np.abs(v[seg], out=crit[seg])
-        if w is not None:
-            crit[seg] *= w[seg]
-        if factors is not None:
-            crit[seg] *= rdtype.type(factors[q])
+        search.plane(q, v[:, seg], None if w is None else w[seg], crit[seg])
+        search.factor(q, crit[seg])
     for _ in range(limit):
         k = int(np.argmax(crit))
         c = crit[k]
@@ -214,98 +209,122 @@ def _loop(sel, gather, comp, factors, gain, limit, stop, stop_plane, ends: _Ends
         if single:
             peak0 = c
         else:  # the stop plane's peak: selected pairs now, the others as they were
-            a = np.abs(v[s0], out=tmp0)
+            np.abs(v[0, s0], out=a0)
             if w is not None:
-                a *= w[s0]
-            peak0 = max(float(a.max()) if a.size else 0.0, ends.out0)
+                a0 *= w[s0]
+            peak0 = max(float(a0.max()) if a0.size else 0.0, ends.out0)
         if peak0 < stop:
             break
-        if picks and c < max(ends.level, ends.outside + ends.sidelobe * np.sqrt(asq)):
+        if picks and (
+            c < ends.level or c**root < ends.outside**root + ends.sidelobe * np.sqrt(asq)
+        ):
             break
         last = float(c)
         p, y, x = int(sel.plane[k]), int(sel.y[k]), int(sel.x[k])
-        amp = gain * v[k] / comp.coupling[p]
+        if comp.solve is None:
+            amp = a = gain * v[0, k] / comp.coupling[p]
+        else:  # MS-MFS: the principal solution (one moment: a scalar all the same)
+            amp = gain * (comp.solve[p] @ v[:, k])
+            a = amp[0]
+            amp = a if nm == 1 else amp
         picks.append((p, y, x, amp))
-        asq += abs(cleaned[k] + amp) ** 2 - abs(cleaned[k]) ** 2
-        cleaned[k] += amp
+        asq += abs(cleaned[k] + a) ** 2 - abs(cleaned[k]) ** 2
+        cleaned[k] += a
         off = gather.offset(y, x)
         for q, seg in enumerate(sel.seg):
             if seg.start == seg.stop:
                 continue
             np.add(base[seg], off, out=idx[seg])
-            np.take(gather.flat(q, p), idx[seg], out=g[seg], mode="clip")
-            np.multiply(g[seg], amp, out=tmp[seg])
-            np.subtract(v[seg], tmp[seg], out=v[seg])
-            np.abs(v[seg], out=crit[seg])
-            if w is not None:
-                crit[seg] *= w[seg]
-            if factors is not None:
-                crit[seg] *= rdtype.type(factors[q])
+            for j in range(nterm):
+                np.take(gather.flat(q, p, j), idx[seg], out=g[j, seg], mode="clip")
+            _update(v[:, seg], g[:, seg], amp, scratch[:, seg])
+            search.plane(q, v[:, seg], None if w is None else w[seg], crit[seg])
+            search.factor(q, crit[seg])
     return picks, last
 
 
 def subminor_clean(
     values: np.ndarray,
-    weights: np.ndarray | None,
-    factors: np.ndarray | None,
     comp: ComponentModel,
     model: np.ndarray,
     gain: float,
     niter: int,
     stop: float,
+    *,
+    weights: np.ndarray | None = None,
+    factors: np.ndarray | None = None,
     stop_plane: int = 0,
-    selection_size: int = SELECTION_SIZE,
     borders=None,
+    criterion=None,
+    power: int = 1,
+    guard: float | None = None,
+    selection_size: int = SELECTION_SIZE,
 ) -> np.ndarray:
     """Run a minor cycle as sub-minor loops (module docstring); update ``values`` and ``model``.
 
     Parameters
     ----------
-    values : numpy.ndarray of float32/float64 or complex64/complex128, shape [nplane, ny, nx]
-        The residual planes (exact: ``dirty - model ⊛ psf`` smoothed by each plane's blob);
-        updated in place, exact again on return (to rounding).
-    weights : numpy.ndarray of the real dtype, shape [nplane, ny, nx], or None
-        Window weights in [0, 1] per plane (0: never a component there).
-    factors : numpy.ndarray of float, shape [nplane], or None
-        Per-plane multipliers of the search criterion.
+    values : numpy.ndarray of float32/float64 or complex64/complex128, shape [nplane,
+        nmoment, ny, nx]
+        The residual planes (exact: ``dirty - model ⊛ psf`` smoothed by each plane's blob,
+        per Taylor term); updated in place, exact again on return (to rounding).
     comp : ComponentModel
         Kernels in the real dtype of ``values``.
-    model : numpy.ndarray, shape [ny, nx], dtype of ``values``
+    model : numpy.ndarray, shape [nmoment, ny, nx], dtype of ``values``
         Components are added to it in place (blob times amplitude), in the order made.
     gain : float
     niter : int
         Components to make at most.
     stop : float
-        The cycle stops when the peak of ``|values[stop_plane]| · weights[stop_plane]`` is
+        The cycle stops when the peak of ``|values[stop_plane, 0]| · weights[stop_plane]`` is
         below it (or the criterion's maximum is 0).
+    weights : numpy.ndarray of the real dtype, shape [nplane, ny, nx], optional
+        Window weights in [0, 1] per plane (0: never a component there).
+    factors : numpy.ndarray of float, shape [nplane], optional
+        Per-plane multipliers of the search criterion.
     stop_plane : int
-    selection_size : int
-        ``SELECTION_SIZE`` unless testing.
     borders : sequence of int [nplane], optional
         No component of kind q within ``borders[q]`` pixels of the image's edges (as weights
         0 there, without weight arrays).
+    criterion : callable (q, R [nmoment, n], out [n]), optional
+        The search criterion's value before ``|·| · w · f`` (default: R itself, one moment).
+    power : int
+        1, or 2 for a criterion quadratic in the residuals.
+    guard : float, optional
+        The largest growth of ``criterion^(1/power)`` per unit moment-0 residual (default
+        the largest factor, or 1).
+    selection_size : int
+        ``SELECTION_SIZE`` unless testing.
 
     Returns
     -------
     counts : numpy.ndarray of int, shape [nplane]
         Components made per kind.
     """
-    nq, ny, nx = values.shape
+    nq, nm, ny, nx = values.shape
+    if guard is None:
+        guard = 1.0 if factors is None else float(np.max(factors))
+    search = _Search(weights, borders, factors, stop_plane, criterion, power, guard)
     counts = np.zeros(nq, dtype=int)
-    crit = np.empty((nq, ny, nx), np.abs(values[:1, :1, :1]).dtype)
+    crit = np.empty((nq, ny, nx), np.abs(values[:1, 0, :1, :1]).dtype)
     if weights is not None:
         eligible = int(np.count_nonzero(weights > 0))
     else:
         eligible = sum(max(0, ny - 2 * h) * max(0, nx - 2 * h) for h in borders or [0] * nq)
-    single = nq == 1 and factors is None
+    single = nq == 1 and factors is None and criterion is None
     stop_values = None if single else np.empty((ny, nx), crit.dtype)
-    gather = _Gather(comp.kernels, comp.centre, (ny, nx))
-    subtract = ComponentSubtractor(comp, (ny, nx), values.dtype)
+    gather = OffsetKernels(comp.kernels, comp.centre, (ny, nx))
+    subtract = ComponentSubtractor(comp, (ny, nx))
     block = padded_shape(ny, nx)[0]
-    sidelobe = far_sidelobe(comp.psf) * (1.0 if factors is None else float(np.max(factors)))
+    sidelobe = far_sidelobe(comp.psfs[0]) * guard
     done, cap, previous = 0, None, None
     while done < niter:
-        _criterion(values, weights, borders, factors, stop_plane, crit, stop_values)
+        for q in range(nq):
+            w = None if weights is None else weights[q]
+            search.plane(q, values[q], w, crit[q])
+            if q == stop_plane and stop_values is not None:  # |R_s0,0| · w
+                search.plane(q, values[q, :1], w, stop_values, plain=True)
+            search.factor(q, crit[q])
         peak = float(crit.max())
         peak0 = peak if single else float(stop_values.max())
         if peak == 0.0 or peak0 < stop:
@@ -340,7 +359,7 @@ def subminor_clean(
         limit = niter - done
         if ends.level > -np.inf:  # some pairs unselected: at most |S| / 8 components at first
             limit = min(limit, max(1, sel.y.size // 8) if cap is None else cap)
-        picks, last = _loop(sel, gather, comp, factors, gain, limit, stop, stop_plane, ends, single)
+        picks, last = _loop(sel, gather, comp, search, gain, limit, stop, ends, single)
         previous = None if ends.level == -np.inf else (masks, last, len(picks))
         subtract(values, model, picks)
         for p, *_ in picks:
