@@ -36,6 +36,7 @@ def data(tmp_path_factory):
     d = tmp_path_factory.mktemp("identity")
     assert main([*SIMULATE, "--out", str(d / "small.ms")]) == 0
     assert main([*SIMULATE, "--seed", "7", "--out", str(d / "other.ms")]) == 0
+    assert main([*SIMULATE, "--noise", "0.01", "--out", str(d / "noisy.ms")]) == 0
     return d
 
 
@@ -130,6 +131,24 @@ def test_a_niter_that_cut_a_cycle_is_refused_and_restart_starts_afresh(data, tmp
     straight = tmp_path / "straight"
     assert _image(data / "small.ms", straight, tmp_path / "ck3", "-niter", "200", nmajor=2) == 0
     _same_products(tmp_path / "two", straight)
+
+
+def test_a_resume_stops_where_the_uninterrupted_run_stops(data, tmp_path):
+    """-auto-threshold 3 on a noisy simulation: the uninterrupted run stops after 4 minor
+    cycles, because the 4th cleaned to the final threshold (WSClean's rule: one last
+    residual, however low its noise and so the auto-threshold); a run of 4 cycles resumed
+    with -nmiter 30 stops there too, the checkpoint keeping the last minor cycle's rule
+    (without it the resume cleaned on to the lower threshold), bit for bit."""
+    ms, extra = data / "noisy.ms", ("-auto-threshold", "3", "-mgain", "0.8", "-niter", "100000")
+    straight = tmp_path / "straight"
+    assert _image(ms, straight, tmp_path / "ck0", *extra, nmajor=30) == 0
+    report = json.loads((tmp_path / "straight-report.json").read_text())
+    assert "the last minor cycle cleaned to the final threshold" in json.dumps(report)
+    ck = tmp_path / "ck"
+    assert _image(ms, tmp_path / "four", ck, *extra, nmajor=4) == 0
+    assert _image(ms, tmp_path / "resumed", ck, *extra, nmajor=30) == 0
+    assert json.loads((ck / "manifest.json").read_text())["cycle"] == 4  # no cycle added
+    _same_products(tmp_path / "resumed", straight)
 
 
 def test_damaged_store_is_an_error_naming_the_file(data, tmp_path, capsys):

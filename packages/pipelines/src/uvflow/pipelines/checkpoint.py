@@ -77,6 +77,7 @@ def save_cycle(
     identity: dict,
     models: list,
     gaintables: list | None = None,
+    state: dict | None = None,
 ) -> Path:
     """Write one complete cycle (models, optional gain tables) and then the manifest.
 
@@ -95,6 +96,9 @@ def save_cycle(
         One model per window, data [nchan, npol, ny, nx] float.
     gaintables : list of dict of GainTable, optional
         Per window, tables by term (ICAL).
+    state : dict, optional
+        JSON values a resume needs besides the models (the major cycles: the last minor
+        cycle's stopping rule), recorded as the manifest's ``state``.
 
     Returns
     -------
@@ -136,6 +140,7 @@ def save_cycle(
         "models": entry_models,
         "gaintables": entry_gts,
         "components": max([int(m.meta.get("NITER", 0)) for m in models] or [0]),
+        "state": state,
         "identity": identity,
     }
     path = root / MANIFEST_NAME

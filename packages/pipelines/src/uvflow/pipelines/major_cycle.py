@@ -27,7 +27,9 @@ Early stop. A Dask graph cannot branch on a value it computes, so there are two 
 
 Checkpoints: with ``checkpoint_dir`` a task after each cycle writes the models (and gain
 tables) and then the manifest (:mod:`uvflow.pipelines.checkpoint`); the models of the next
-cycle pass through it. A run finding a manifest continues after the cycle it names when
+cycle pass through it. The manifest also keeps the last minor cycle's stopping rule, so that
+a resumed run stops where the uninterrupted one does. A run finding a manifest continues
+after the cycle it names when
 it has the checkpoint's identity (:mod:`uvflow.pipelines.checkpoint_identity`: the same
 data, image geometry, starting models, mask, settings, calibration and uvflow version; it
 may ask for more major cycles), and is refused otherwise; ``checkpoint_restart`` starts
@@ -67,15 +69,15 @@ __all__ = ["run_major_cycles"]
 logger = logging.getLogger(__name__)
 
 
-def _pass_through_checkpoint(directory, cycle, pipeline, identity, models, gts):
+def _pass_through_checkpoint(directory, cycle, pipeline, identity, state, models, gts):
     """The checkpoint task of a cycle: models (per window) and tables (per chunk, by term)
-    go through it."""
+    go through it; ``state`` (JSON values) is recorded in the manifest."""
     nwin = len(models)
     ngt = 0 if gts is None else len(gts)
     keys = None if gts is None else [(c, t) for c in range(ngt) for t in gts[c]]
     flat = [] if keys is None else [gts[c][t] for c, t in keys]
     items = rsexecute.execute(checkpoint_cycle, nout=nwin + len(flat))(
-        directory, cycle, pipeline, identity, nwin, ngt, keys, *models, *flat
+        directory, cycle, pipeline, identity, state, nwin, ngt, keys, *models, *flat
     )
     items = list(items)
     if keys is None:
@@ -101,15 +103,37 @@ def _identity(settings: PipelineSettings, chunks, models, mask, selfcal, given):
     return identity_graph(entries, inputs, models, mask)
 
 
+#: what the checkpoint keeps of the last minor cycle's rule (what stop_reason reads)
+_RULE_FIELDS = ("stop", "peak", "sigma", "final", "masked")
+
+
+def _rule_state(rule) -> dict:
+    """The manifest's ``state``: the last minor cycle's :class:`CycleStop` (None without
+    early stops), so that a resumed run stops where the uninterrupted one does."""
+    if rule is None:
+        return {"previous_rule": None}
+    values = {f: getattr(rule, f) for f in _RULE_FIELDS}
+    return {"previous_rule": {k: v if v is None or k == "masked" else float(v)
+                              for k, v in values.items()}}  # fmt: skip
+
+
+def _resumed_rule(manifest: dict):
+    """The last minor cycle's rule from a manifest's ``state`` (None if it has none)."""
+    from uvflow.imaging.deconvolution.cycle_stop import CycleStop
+
+    found = (manifest.get("state") or {}).get("previous_rule")
+    return None if found is None else CycleStop(**found)
+
+
 def _resume(settings: PipelineSettings, pipeline, identity, models, nchunks):
-    """``(first cycle, models, gain tables, identity)`` of a run resumed from its
-    checkpoint, or ``(0, models, None, identity)``; the identity is computed when there is
-    a checkpoint to compare it with."""
+    """``(first cycle, models, gain tables, identity, the last minor cycle's rule)`` of a
+    run resumed from its checkpoint, or ``(0, models, None, identity, None)``; the identity
+    is computed when there is a checkpoint to compare it with."""
     directory = settings.checkpoint_dir
     manifest, identity = read_manifest(directory, pipeline, len(models), identity,
                                        settings.checkpoint_restart)  # fmt: skip
     if manifest is None:
-        return 0, models, None, identity
+        return 0, models, None, identity, None
     start = int(manifest["cycle"])
     if start > settings.nmajor:
         raise CheckpointError(
@@ -131,7 +155,7 @@ def _resume(settings: PipelineSettings, pipeline, identity, models, nchunks):
             {t: rsexecute.execute(load_gaintable)(directory, e) for t, e in entries.items()}
             for entries in manifest["gaintables"]
         ]
-    return start, models, gts, identity
+    return start, models, gts, identity, _resumed_rule(manifest)
 
 
 def run_major_cycles(
@@ -203,12 +227,14 @@ def run_major_cycles(
     psf = window_list("psf", psf, chunks.nwindows)
     if settings.checkpoint_dir is not None:
         identity = _identity(settings, chunks, models, mask, selfcal, identity)
-    start, models, gts, identity = _resume(settings, pipeline, identity, models, len(chunks.vis))
+    start, models, gts, identity, previous = _resume(
+        settings, pipeline, identity, models, len(chunks.vis)
+    )
     cal_vis = vis
     if selfcal is not None and gts is not None:
         cal_vis = selfcal.apply(vis, gts, start - 1)
 
-    residual, previous = None, None  # previous: the last minor cycle's CycleStop
+    residual = None  # previous: the last minor cycle's CycleStop (a resume's from its checkpoint)
     for cycle in range(start, settings.nmajor):
         if selfcal is not None:
             cal_vis, gts = selfcal.calibrate(cycle, vis, chunks.per_chunk(models), gts)
@@ -240,9 +266,9 @@ def run_major_cycles(
         models = deconvolve_windows(residual, psf, models, clean, mask, cycle=cycle)
         residual = None
         if settings.checkpoint_dir is not None:
-            models, gts = _pass_through_checkpoint(
-                settings.checkpoint_dir, cycle + 1, pipeline, identity, models, gts
-            )
+            models, gts = _pass_through_checkpoint(settings.checkpoint_dir, cycle + 1, pipeline,
+                                                   identity, _rule_state(previous), models,
+                                                   gts)  # fmt: skip
         if settings.stop_early:
             models = rsexecute.persist(models)
     if residual is None:

@@ -146,11 +146,12 @@ def psf_template(model: Image, factor: int) -> Image:
     return model.replace(data=data, wcs=wcs)
 
 
-def checkpoint_cycle(directory, cycle, pipeline, identity, nwin, ngt, keys, *items):
+def checkpoint_cycle(directory, cycle, pipeline, identity, state, nwin, ngt, keys, *items):
     """Save a cycle; return its models and tables unchanged (so later cycles depend on it).
 
-    ``identity`` is the run's (:mod:`.checkpoint_identity`); ``items`` are the ``nwin`` models then the gain tables named by ``keys`` ((chunk, term)
-    pairs, ``ngt`` chunks; None without tables).
+    ``identity`` is the run's (:mod:`.checkpoint_identity`), ``state`` what a resume needs
+    besides the models (JSON values); ``items`` are the ``nwin`` models then the gain
+    tables named by ``keys`` ((chunk, term) pairs, ``ngt`` chunks; None without tables).
     """
     models = list(items[:nwin])
     gts = None
@@ -158,5 +159,5 @@ def checkpoint_cycle(directory, cycle, pipeline, identity, nwin, ngt, keys, *ite
         gts = [{} for _ in range(ngt)]
         for (c, term), table in zip(keys, items[nwin:]):
             gts[c][term] = table
-    save_cycle(directory, cycle, pipeline, identity, models, gts)
+    save_cycle(directory, cycle, pipeline, identity, models, gts, state=state)
     return tuple(items)
