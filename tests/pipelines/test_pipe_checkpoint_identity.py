@@ -46,10 +46,15 @@ def _image(ms, out, ck, *extra, scale="10asec", nmajor=1):
     return main(argv)
 
 
-def _refused(capsys, ck, *phrases, cycle=1):
-    """The one-line error names each phrase and the way out; the checkpoint is untouched."""
+def _one_line(capsys) -> str:
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and err.startswith("uvflow: error: CheckpointError:"), err
+    return err
+
+
+def _refused(capsys, ck, *phrases, cycle=1):
+    """The one-line error names each phrase and the way out; the checkpoint is untouched."""
+    err = _one_line(capsys)
     for phrase in (f"checkpoint in {ck} was made with", *phrases, "--checkpoint-restart"):
         assert phrase in err, err
     assert json.loads((ck / "manifest.json").read_text())["cycle"] == cycle
@@ -216,3 +221,30 @@ def test_resume_through_dask_graphs(field, tmp_path):
         rsexecute.close()
     assert json.loads((ck / "manifest.json").read_text())["cycle"] == 2
     H.assert_pipeline_same(resumed, straight, rtol=1e-12)
+
+
+def test_restart_removes_only_a_checkpoint(data, tmp_path, capsys):
+    """--checkpoint-restart removes a manifest and cycle directories only when they are a
+    uvflow checkpoint's (a damaged manifest next to its cycles included); another
+    program's manifest.json, or a cycle directory holding other files, stays."""
+    ck = tmp_path / "ck"
+    ck.mkdir()
+    foreign = ck / "manifest.json"
+    foreign.write_text(json.dumps({"name": "a web app", "version": 3}))
+    assert _image(data / "small.ms", tmp_path / "one", ck, "--checkpoint-restart") == 2
+    err = _one_line(capsys)
+    assert f"{foreign} is not a uvflow checkpoint manifest: not removed" in err, err
+    assert json.loads(foreign.read_text())["version"] == 3
+    foreign.unlink()
+    assert _image(data / "small.ms", tmp_path / "one", ck) == 0
+    notes = ck / "cycle-0001" / "notes.txt"
+    notes.write_text("mine")
+    capsys.readouterr()
+    assert _image(data / "small.ms", tmp_path / "one", ck, "--checkpoint-restart") == 2
+    err = _one_line(capsys)
+    assert f"{ck / 'cycle-0001'} holds more than checkpoint stores: nothing removed" in err
+    assert notes.read_text() == "mine" and (ck / "manifest.json").exists()
+    notes.unlink()
+    (ck / "manifest.json").write_text("{damaged")
+    assert _image(data / "small.ms", tmp_path / "one", ck, "--checkpoint-restart") == 0
+    assert json.loads((ck / "manifest.json").read_text())["cycle"] == 1

@@ -185,3 +185,12 @@ def test_a_directory_product_replaces_only_a_uvflow_gain_table(tmp_path):
     with pytest.raises(CLIError, match="is in the way of the gaintable product: a directory"):
         ProductWriter(name, inputs=[])
     assert _tree(dst) == tree and sorted(os.listdir(tmp_path)) == ["x-gaintable.zarr"]
+
+
+def test_checkpoint_dir_inside_an_input_is_refused(ms, tmp_path, capsys):
+    data = tmp_path / "data.ms"
+    shutil.copytree(ms, data)
+    tree, before = _tree(data), set(os.listdir(tmp_path))
+    assert _image([data], tmp_path / "x", "--checkpoint-dir", str(data / "ck")) == 2
+    _refused_untouched(capsys, tmp_path, before, {data: tree},
+                       f"--checkpoint-dir {str(data / 'ck')!r} collides with the input")  # fmt: skip

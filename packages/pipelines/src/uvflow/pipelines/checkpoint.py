@@ -17,7 +17,7 @@ number of major cycles, the restoring beam and the gridder's threads may differ,
 total component budget ``-niter`` when it cut none of the checkpoint's cycles short) and
 is otherwise refused with a message naming the difference. ``restart=True``
 (``--checkpoint-restart``) removes the manifest and the cycle directories and starts
-afresh.
+afresh; only when they are recognisably a uvflow checkpoint's (:func:`clear_checkpoint`).
 
 Every store is written atomically (``uvflow.datamodels.save_checkpoint``: a temporary
 sibling, then a rename) and the manifest is replaced atomically only after all of a
@@ -64,6 +64,8 @@ logger = logging.getLogger(__name__)
 MANIFEST_NAME = "manifest.json"
 FORMAT = 2  # 2: stores' checksums and the run's identity
 _CYCLE = re.compile(r"cycle-\d{4}")
+_STORE = re.compile(r"(model-\d{4}|gaintable-\d{4}-[^/]+)\.zarr(\.(tmp|old)-[0-9a-f]+)?")
+_KEYS = {"format", "pipeline", "cycle", "nwindows", "models"}
 
 
 def _cycle_name(cycle: int) -> str:
@@ -150,14 +152,48 @@ def save_cycle(
     return path
 
 
+def _is_cycle(path: Path) -> bool:
+    """Whether ``path`` is a directory holding only checkpoint stores (and their temporary
+    siblings): ``model-WWWW.zarr``, ``gaintable-WWWW-<term>.zarr``."""
+    return (
+        path.is_dir()
+        and not path.is_symlink()
+        and all(
+            _STORE.fullmatch(p.name) and p.is_dir() and not p.is_symlink() for p in path.iterdir()
+        )
+    )
+
+
 def clear_checkpoint(directory: str | os.PathLike) -> None:
     """Remove a checkpoint: its manifest first (the directory then claims nothing), then
-    its ``cycle-NNNN`` directories; other files are left alone."""
+    its ``cycle-NNNN`` directories; other files are left alone.
+
+    Raises
+    ------
+    CheckpointError
+        ``manifest.json`` is not a uvflow checkpoint manifest (JSON of other keys; an
+        unreadable one is taken for a damaged manifest only next to checkpoint cycles), or
+        a ``cycle-NNNN`` entry holds something a checkpoint does not: nothing is removed.
+    """
     root = Path(directory)
-    (root / MANIFEST_NAME).unlink(missing_ok=True)
-    for sub in root.iterdir() if root.is_dir() else ():
-        if sub.is_dir() and _CYCLE.fullmatch(sub.name):
-            shutil.rmtree(sub)
+    if not root.is_dir():
+        return
+    path = root / MANIFEST_NAME
+    cycles = [p for p in sorted(root.iterdir()) if _CYCLE.fullmatch(p.name)]
+    try:
+        manifest = json.loads(path.read_text()) if path.exists() else {}
+    except (OSError, ValueError):
+        manifest = {k: None for k in _KEYS} if cycles else None  # damaged, next to cycles
+    if not isinstance(manifest, dict) or (manifest and not _KEYS <= set(manifest)):
+        raise CheckpointError(f"{path} is not a uvflow checkpoint manifest: not removed; "
+                              "choose another --checkpoint-dir")  # fmt: skip
+    for sub in cycles:
+        if not _is_cycle(sub):
+            raise CheckpointError(f"{sub} holds more than checkpoint stores: nothing removed; "
+                                  "choose another --checkpoint-dir")  # fmt: skip
+    path.unlink(missing_ok=True)
+    for sub in cycles:
+        shutil.rmtree(sub)
 
 
 def read_manifest(

@@ -20,7 +20,7 @@ from .image_data import index_inputs, plan_windows
 from .image_memory import memory_budget
 from .image_options import check_arguments, line_free_channels
 from .image_wsclean import parallel_facets, read_products, source_list
-from .product_paths import check_product_paths
+from .product_paths import check_checkpoint_dir, check_product_paths
 from .products import KINDS, ProductWriter, find_sources
 from .report import Stages, image_statistics, versions
 from .session import describe_execution, execution
@@ -34,6 +34,7 @@ def run(args) -> int:
     """Run ``uvflow image``; products appear only if everything succeeds."""
     opts = check_arguments(args)
     check_product_paths(args.name, opts["inputs"])  # every interval's, before any is written
+    check_checkpoint_dir(args.checkpoint_dir, opts["inputs"])
     opts["channel_range"] = args.channel_range
     opts["parts"] = index_inputs(args, opts)
     _choose_execution(args, opts)

@@ -14,6 +14,9 @@ when the products are moved into place (:func:`check_replaceable`):
    WSClean's text format (the format has no producer field: the one product recognised
    by its layout only).
 
+``--checkpoint-dir`` may neither be, hold nor lie in an input either
+(:func:`check_checkpoint_dir`).
+
 Every product of a prefix ``NAME`` is named ``NAME[-tNNNN][-NNNN|-MFS]-KIND.EXT``
 (:data:`PRODUCT_NAME`); an existing entry of that form in the output directory that breaks
 a rule stops the run with a :class:`~.errors.CLIError` naming it.
@@ -28,7 +31,13 @@ from pathlib import Path
 
 from .errors import CLIError
 
-__all__ = ["PRODUCT_NAME", "check_product_paths", "check_replaceable", "uvflow_product_kind"]
+__all__ = [
+    "PRODUCT_NAME",
+    "check_checkpoint_dir",
+    "check_product_paths",
+    "check_replaceable",
+    "uvflow_product_kind",
+]
 
 #: the kinds of product by extension (the name's kind must be one of them)
 _KINDS = {
@@ -235,3 +244,30 @@ def check_product_paths(name: str, inputs) -> None:
         kind = _product_kind(entry, base.name)
         if kind is not None:
             check_replaceable(directory / entry, *kind, inputs, name)
+
+
+def check_checkpoint_dir(path, inputs) -> None:
+    """``--checkpoint-dir`` may neither be, hold nor lie inside an input (the checkpoint
+    writes and, with ``--checkpoint-restart``, removes files there).
+
+    Parameters
+    ----------
+    path : str or None
+        ``--checkpoint-dir`` (None: no checkpoints, nothing to check).
+    inputs : list of str
+        The run's inputs.
+
+    Raises
+    ------
+    CLIError
+        The directory collides with an input.
+    """
+    if path is None:
+        return
+    here = Path(path).resolve()
+    for given, resolved in _resolved_inputs(inputs):
+        if _within(here, resolved) or _within(resolved, here) or _same(Path(path), resolved):
+            raise CLIError(
+                f"--checkpoint-dir {str(path)!r} collides with the input {given!r}: a "
+                "checkpoint is written there; choose a directory apart from the inputs"
+            )
