@@ -1,4 +1,6 @@
-"""What the subtables of a MeasurementSet say: :func:`read_ms_metadata` (no visibilities).
+"""What the subtables of a MeasurementSet say: :func:`read_ms_metadata` (no visibilities);
+the main table's data columns (:func:`check_data_column`) and uv sampling
+(:func:`uv_sampling`, from UVW only).
 
 Read by the client to plan work (:func:`~uvflow.datamodels.io.ms_chunks.ms_index`) and by
 ``uvflow info``.
@@ -6,6 +8,9 @@ Read by the client to plan work (:func:`~uvflow.datamodels.io.ms_chunks.ms_index
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,8 +28,25 @@ from .ms_tables import (
     read_fields,
     read_spectral_windows,
 )
+from .vis_parts import uv_moments
 
-__all__ = ["MeasurementSetMetadata", "read_ms_metadata", "resolve_ids"]
+__all__ = [
+    "MeasurementSetMetadata",
+    "read_ms_metadata",
+    "resolve_ids",
+    "visibility_columns",
+    "check_data_column",
+    "readable",
+    "part_keys",
+    "uv_sampling",
+    "INDEX_ROWS",
+]
+
+#: Rows of UVW read at a time by :func:`uv_sampling` (24 MiB).
+INDEX_ROWS = 1 << 20
+
+#: casacore value types of a column of complex visibilities
+VISIBILITY_TYPES = ("complex", "dcomplex")
 
 
 @dataclass(frozen=True)
@@ -125,3 +147,105 @@ def resolve_ids(kind: str, request, names: list[str], ms: str) -> list[int]:
             raise MeasurementSetError(f"{ms}: {kind} {item!r} unknown; available: {listing}")
         ids.append(ident)
     return sorted(set(ids))
+
+
+def visibility_columns(table) -> list[str]:
+    """Names of the main table's columns of complex visibilities (array columns of complex
+    or double-complex values: DATA, CORRECTED_DATA, MODEL_DATA …), in table order."""
+    out = []
+    for name in table.colnames():
+        desc = table.getcoldesc(name)
+        if desc.get("valueType") in VISIBILITY_TYPES and desc.get("ndim", 0) in (2, -1):
+            out.append(name)
+    return out
+
+
+def check_data_column(table, datacolumn: str, ms: str) -> bool:
+    """Check that ``datacolumn`` of the open main table holds complex visibilities.
+
+    Parameters
+    ----------
+    table : casacore.tables.table
+        The main table, open.
+    datacolumn : str
+        The column asked for (``--datacolumn``).
+    ms : str
+        For the message.
+
+    Returns
+    -------
+    bool
+        Whether the column is double-precision (``dcomplex``).
+
+    Raises
+    ------
+    MeasurementSetError
+        The column does not exist, or does not hold complex visibilities of [nchan, ncorr]
+        per row (FLAG, UVW, WEIGHT …); the message names the columns of the MS that do.
+    """
+    allowed = visibility_columns(table)
+    listing = ", ".join(allowed) or "none"
+    if datacolumn not in table.colnames():
+        raise MeasurementSetError(f"{ms}: no data column {datacolumn!r}; available: {listing}")
+    if datacolumn not in allowed:
+        desc = table.getcoldesc(datacolumn)
+        kind = f"{desc.get('valueType', '?')} {'array' if 'ndim' in desc else 'scalar'}"
+        raise MeasurementSetError(
+            f"{ms}: column {datacolumn!r} ({kind}) is not a data column: a data column must "
+            f"be a complex visibility column; this MS has {listing}"
+        )
+    return table.getcoldesc(datacolumn).get("valueType") == "dcomplex"
+
+
+def part_keys(field_col, ddid_col, wanted) -> np.ndarray:
+    """int32 [nrow]: the position in ``wanted`` of each row's (field, ddid), −1 if not wanted."""
+    nddid = int(max(ddid_col.max(initial=0), max((d for _, d in wanted), default=0))) + 1
+    lookup = np.full((int(field_col.max(initial=0)) + 1) * nddid, -1, np.int32)
+    for k, (fid, dd) in enumerate(wanted):
+        lookup[fid * nddid + dd] = k
+    return lookup[field_col.astype(np.int64) * nddid + ddid_col]
+
+
+def uv_sampling(table, key: np.ndarray, nparts: int) -> tuple[np.ndarray, ...]:
+    """The uv sampling of each part, from UVW read in blocks (rows of a non-finite UVW are
+    left out and counted).
+
+    Returns
+    -------
+    uv_max : numpy.ndarray of float64, shape [nparts]
+        max sqrt(u² + v²), metres.
+    uvw_max : numpy.ndarray of float64, shape [nparts, 3]
+        max ``|u|``, ``|v|``, ``|w|``, metres.
+    moments : numpy.ndarray of float64, shape [nparts, 3]
+        :func:`~uvflow.datamodels.io.vis_parts.uv_moments` of each part's rows.
+    bad : numpy.ndarray of int64, shape [nparts]
+        Rows whose UVW is NaN or infinite.
+    """
+    uv, uvw = np.zeros(nparts + 1), np.zeros((nparts + 1, 3))
+    moments, bad = np.zeros((nparts + 1, 3)), np.zeros(nparts + 1, np.int64)
+    for start in range(0, key.size, INDEX_ROWS):
+        k = key[start : start + INDEX_ROWS]  # k = −1 → the spare slot
+        block = table.getcol("UVW", startrow=start, nrow=k.size)
+        finite = np.isfinite(block).all(axis=1)
+        np.add.at(bad, k, ~finite)
+        block[~finite] = 0.0
+        np.maximum.at(uv, k, np.hypot(block[:, 0], block[:, 1]))
+        np.maximum.at(uvw, k, np.abs(block))
+        np.add.at(moments, k, uv_moments(block, per_row=True))
+    return uv[:nparts], uvw[:nparts], moments[:nparts], bad[:nparts]
+
+
+@contextmanager
+def readable(path) -> Iterator[None]:
+    """casacore's errors while reading the MeasurementSet ``path`` (a truncated or damaged
+    table file: ``FilebufIO::readBlock``, ``BucketCache::getBucket`` …) as a
+    :class:`MeasurementSetError` naming it; lock errors pass unchanged."""
+    try:
+        yield
+    except RuntimeError as exc:
+        detail = " ".join(str(exc).split())
+        if re.search(r"\block", detail, re.IGNORECASE):  # a lock (not readBlock): not damage
+            raise
+        raise MeasurementSetError(
+            f"{path}: cannot be read (a table file damaged or truncated?): {detail}"
+        ) from None

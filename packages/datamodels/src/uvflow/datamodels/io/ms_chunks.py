@@ -15,6 +15,7 @@ Memory of one load: the returned arrays plus a read buffer of at most 1/8 of the
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,16 +24,22 @@ from astropy.coordinates import SkyCoord
 from ..configuration import Configuration
 from ..polarisation import PolarisationFrame
 from ..visibility import Visibility
-from .measurementset_meta import read_ms_metadata, resolve_ids
+from .measurementset_meta import (
+    check_data_column,
+    part_keys,
+    read_ms_metadata,
+    readable,
+    resolve_ids,
+    uv_sampling,
+)
 from .ms_rows import fill_rows
 from .ms_tables import TABLE_LOCK, MeasurementSetError, open_table
-from .vis_blocks import block_layout, frame_from_products, resolve_pol
+from .vis_blocks import block_layout, flag_nonfinite_uvw, frame_from_products, resolve_pol
 from .vis_parts import ChunkMixin, PartMixin, sort_layout
 
 __all__ = ["MSPart", "MSChunk", "ms_index"]
 
-#: Rows of UVW read at a time by :func:`ms_index` (24 MiB).
-INDEX_ROWS = 1 << 20
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -114,27 +121,30 @@ class MSChunk(ChunkMixin):
             As :func:`~uvflow.datamodels.read_ms` builds it: ``vis`` of ``dtype``,
             ``weight`` float32 (WEIGHT_SPECTRUM when present and defined, else WEIGHT
             broadcast over channels, else 1/SIGMA², else 1), ``flags`` FLAG | FLAG_ROW,
-            cells without a row flagged with weight 0 and uvw 0; ``meta`` ``ms_path``,
+            cells without a row or with a non-finite UVW flagged with weight 0 and uvw 0;
+            ``meta`` ``ms_path``,
             ``ms_datacolumn``, ``ms_ddid``, ``ms_spw``, ``ms_field``, ``ms_channels``
             (int64 [nchan]) and ``ms_rows`` (int64 [ntime, nbaseline], −1 where filled).
 
         Raises
         ------
         MeasurementSetError
-            The MS has fewer rows than the chunk reads (it was rewritten since indexed).
+            The MS has fewer rows than the chunk reads (it was rewritten since indexed), or
+            casacore cannot read it (a damaged table file).
         """
         ntime, nbl, nchan, npol = self.shape
         vis = np.zeros(self.shape, self.dtype)
         weight = np.zeros(self.shape, np.float32)
         flags = np.ones(self.shape, bool)
         uvw = np.zeros((ntime, nbl, 3))
-        with TABLE_LOCK, open_table(self.path) as table:
+        with TABLE_LOCK, readable(self.path), open_table(self.path) as table:
             if self.rows.size and int(self.rows[-1]) >= table.nrows():
                 raise MeasurementSetError(
                     f"{self.path}: row {int(self.rows[-1])} is past the {table.nrows()} rows "
                     "of the main table: the MS changed since it was indexed"
                 )
             fill_rows(table, self, (vis, weight, flags, uvw))
+        flag_nonfinite_uvw(uvw, weight, flags)
         ms_rows = np.full((ntime, nbl), -1, np.int64)
         ms_rows[self.t_index, self.b_index] = self.rows
         return Visibility(
@@ -198,6 +208,10 @@ class MSPart(PartMixin):
         max ``|u|``, ``|v|``, ``|w|`` over the part's rows, metres.
     uv_max_m : float
         max sqrt(u² + v²) over the part's rows, metres.
+    uv_moments_m2 : numpy.ndarray of float64, shape [3], optional
+        ``[Σu², Σuv, Σv²]`` over the part's rows, m² (``uv_rank``).
+    nonfinite_uvw_rows : int
+        Rows whose UVW is NaN or infinite (left out of the extent; flagged when loaded).
     """
 
     path: str
@@ -223,6 +237,8 @@ class MSPart(PartMixin):
     dtype: np.dtype
     uvw_max_m: np.ndarray
     uv_max_m: float
+    uv_moments_m2: np.ndarray | None = None
+    nonfinite_uvw_rows: int = 0
 
     def chunk(self, times=None, channels=None) -> MSChunk:
         """The chunk of integrations ``times`` and channels ``channels`` of this part.
@@ -266,17 +282,6 @@ class MSPart(PartMixin):
         )
 
 
-def data_columns(table) -> list[str]:
-    """Names of the main table's data columns (array columns ending in DATA)."""
-    return [
-        c
-        for c in table.colnames()
-        if table.getcoldesc(c).get("valueType") in ("complex", "dcomplex", "float")
-        and "ndim" in table.getcoldesc(c)
-        and c.endswith("DATA")
-    ]
-
-
 def ms_index(
     path,
     datacolumn: str = "DATA",
@@ -288,8 +293,9 @@ def ms_index(
     """The parts (field × data description) of a MeasurementSet, reading no visibilities.
 
     Reads the subtables and the main table's TIME, ANTENNA1, ANTENNA2, DATA_DESC_ID,
-    FIELD_ID and INTERVAL columns, and UVW in chunks of :data:`INDEX_ROWS` rows for the uv
-    extent; never DATA, FLAG or the weights.
+    FIELD_ID and INTERVAL columns, and UVW in blocks for the uv sampling
+    (:func:`~.measurementset_meta.uv_sampling`); never DATA, FLAG or the weights. Rows of
+    a non-finite UVW are counted (a warning) and flagged when a chunk loads them.
 
     Parameters
     ----------
@@ -313,11 +319,12 @@ def ms_index(
     ------
     MeasurementSetError
         Not a MeasurementSet; missing data column, unknown field or spectral window (the
-        available ones are listed); several rows in one (time, baseline) cell.
+        available ones are listed); several rows in one (time, baseline) cell; a table
+        casacore cannot read (a damaged or truncated file).
     PolarisationError
         ``pol`` cannot be formed from the MS's correlations.
     """
-    with TABLE_LOCK:  # the client may run chunk loads in threads too
+    with TABLE_LOCK, readable(path):  # the client may run chunk loads in threads too
         return _index(path, datacolumn, field, spw, pol, include_autocorrelations)
 
 
@@ -329,12 +336,7 @@ def _index(path, datacolumn, field, spw, pol, include_autocorrelations) -> list[
         "spectral window", spw, [s.name or f"SPW{i}" for i, s in enumerate(spws)], ms
     )
     with open_table(ms) as table:
-        if datacolumn not in table.colnames():
-            available = ", ".join(data_columns(table)) or "none"
-            raise MeasurementSetError(
-                f"{ms}: no data column {datacolumn!r}; available: {available}"
-            )
-        dcomplex = table.getcoldesc(datacolumn).get("valueType") == "dcomplex"
+        dcomplex = check_data_column(table, datacolumn, ms)
         ddid_col, field_col = table.getcol("DATA_DESC_ID"), table.getcol("FIELD_ID")
         wanted = [
             (fid, int(dd))
@@ -342,11 +344,14 @@ def _index(path, datacolumn, field, spw, pol, include_autocorrelations) -> list[
             for dd in np.unique(ddid_col[field_col == fid])
             if meta.data_descriptions[int(dd)][0] in spw_ids
         ]
-        key = _part_keys(field_col, ddid_col, wanted)
+        key = part_keys(field_col, ddid_col, wanted)
         del field_col
-        uv_max, uvw_max = _uv_extent(table, key, len(wanted))
+        uv_max, uvw_max, moments, bad = uv_sampling(table, key, len(wanted))
         time_col, interval_col = table.getcol("TIME"), table.getcol("INTERVAL")
         a1_col, a2_col = table.getcol("ANTENNA1"), table.getcol("ANTENNA2")
+    if bad.sum():
+        log.warning("%s: %d of %d rows have a non-finite UVW (NaN or inf): they are flagged, "
+                    "the other rows imaged", ms, int(bad.sum()), int(np.sum(key >= 0)))  # fmt: skip
     parts = []
     for k, (fid, ddid) in enumerate(wanted):
         spw_id, pol_id = meta.data_descriptions[ddid]
@@ -370,27 +375,7 @@ def _index(path, datacolumn, field, spw, pol, include_autocorrelations) -> list[
             integration_time=interval_col[first].astype(float),
             antenna1=layout.antenna1, antenna2=layout.antenna2, rows=rows, b_index=b_index,
             time_starts=time_starts, dtype=np.dtype(np.complex128 if dcomplex else np.complex64),
-            uvw_max_m=uvw_max[k], uv_max_m=float(uv_max[k]),
+            uvw_max_m=uvw_max[k], uv_max_m=float(uv_max[k]), uv_moments_m2=moments[k],
+            nonfinite_uvw_rows=int(bad[k]),
         ))  # fmt: skip
     return parts
-
-
-def _part_keys(field_col, ddid_col, wanted) -> np.ndarray:
-    """int32 [nrow]: the position in ``wanted`` of each row's (field, ddid), −1 if not wanted."""
-    nddid = int(max(ddid_col.max(initial=0), max((d for _, d in wanted), default=0))) + 1
-    lookup = np.full((int(field_col.max(initial=0)) + 1) * nddid, -1, np.int32)
-    for k, (fid, dd) in enumerate(wanted):
-        lookup[fid * nddid + dd] = k
-    return lookup[field_col.astype(np.int64) * nddid + ddid_col]
-
-
-def _uv_extent(table, key: np.ndarray, nparts: int) -> tuple[np.ndarray, np.ndarray]:
-    """max sqrt(u² + v²) [nparts] and max |u|, |v|, |w| [nparts, 3] (metres), by part."""
-    uv = np.zeros(nparts + 1)
-    uvw = np.zeros((nparts + 1, 3))
-    for start in range(0, key.size, INDEX_ROWS):
-        k = key[start : start + INDEX_ROWS]
-        block = table.getcol("UVW", startrow=start, nrow=k.size)
-        np.maximum.at(uv, k, np.hypot(block[:, 0], block[:, 1]))  # k = −1 → the spare slot
-        np.maximum.at(uvw, k, np.abs(block))
-    return uv[:nparts], uvw[:nparts]

@@ -40,8 +40,8 @@ from .uvfits_tables import (
     source_directions,
     uvw_to_j2000,
 )
-from .vis_blocks import block_layout, frame_from_products, resolve_pol
-from .vis_parts import ChunkMixin, PartMixin, sort_layout
+from .vis_blocks import block_layout, flag_nonfinite_uvw, frame_from_products, resolve_pol
+from .vis_parts import ChunkMixin, PartMixin, sort_layout, uv_moments
 
 __all__ = ["UVFITSPart", "UVFITSChunk", "uvfits_index"]
 
@@ -123,6 +123,7 @@ class UVFITSChunk(ChunkMixin):
         uvw = np.zeros((ntime, nbl, 3))
         with fits.open(self.path, memmap=True) as hdul:
             fill_groups(hdul[0], self, (vis, weight, flags, uvw))
+        flag_nonfinite_uvw(uvw, weight, flags)
         groups = np.full((ntime, nbl), -1, np.int64)
         groups[self.t_index, self.b_index] = self.rows
         return Visibility(
@@ -178,6 +179,10 @@ class UVFITSPart(PartMixin):
         max ``|u|``, ``|v|``, ``|w|`` (J2000, metres).
     uv_max_m : float
         max sqrt(u² + v²), metres.
+    uv_moments_m2 : numpy.ndarray of float64, shape [3], optional
+        ``[Σu², Σuv, Σv²]``, m² (``uv_rank``).
+    nonfinite_uvw_rows : int
+        Groups whose UVW is NaN or infinite (left out of the extent; flagged when loaded).
     """
 
     path: str
@@ -203,6 +208,8 @@ class UVFITSPart(PartMixin):
     dtype: np.dtype
     uvw_max_m: np.ndarray
     uv_max_m: float
+    uv_moments_m2: np.ndarray | None = None
+    nonfinite_uvw_rows: int = 0
 
     def chunk(self, times=None, channels=None) -> UVFITSChunk:
         """The chunk of integrations ``times`` and channels ``channels`` of this part.
@@ -359,6 +366,12 @@ def uvfits_index(
         grp = in_src[lay.rows]
         rows, b_index, time_starts = sort_layout(grp, lay)
         uvw = -uvw_file[grp] @ to_j2000.T
+        finite = np.isfinite(uvw).all(axis=1)
+        if not finite.all():
+            log.warning("UVFITS %s (source %d): %d of %d groups have a non-finite UVW (NaN or "
+                        "inf): they are flagged, the others imaged", where, sid,
+                        int((~finite).sum()), finite.size)  # fmt: skip
+            uvw = np.where(finite[:, None], uvw, 0.0)
         common = dict(
             path=os.path.abspath(where), field_id=sid, field_name=name, phasecentre=centre,
             equinox=equinox, native_frame=native, perm=perm, polarisation_frame=target,
@@ -366,6 +379,7 @@ def uvfits_index(
             antenna1=lay.antenna1, antenna2=lay.antenna2, rows=rows, b_index=b_index,
             time_starts=time_starts, to_j2000=to_j2000, dtype=np.dtype(np.complex64),
             uvw_max_m=np.abs(uvw).max(axis=0), uv_max_m=float(np.hypot(uvw[:, 0], uvw[:, 1]).max()),
+            uv_moments_m2=uv_moments(uvw), nonfinite_uvw_rows=int((~finite).sum()),
         )  # fmt: skip
         for k in if_ids:
             parts.append(

@@ -23,6 +23,7 @@ from ..polarisation import (
 )
 
 __all__ = [
+    "flag_nonfinite_uvw",
     "BlockLayout",
     "block_layout",
     "frame_from_products",
@@ -267,3 +268,27 @@ def put_rows(
     out_vis[t_index, b_index] = vis
     out_weight[t_index, b_index] = weight
     out_flags[t_index, b_index] = flags
+
+
+def flag_nonfinite_uvw(uvw: np.ndarray, weight: np.ndarray, flags: np.ndarray) -> int:
+    """Flag the cells whose UVW is NaN or infinite: uvw 0, weight 0, every sample flagged.
+
+    Parameters
+    ----------
+    uvw : numpy.ndarray of float64, shape [ntime, nbaseline, 3]
+    weight : numpy.ndarray of float32, shape [ntime, nbaseline, nchan, npol]
+    flags : numpy.ndarray of bool, shape [ntime, nbaseline, nchan, npol]
+        All three changed in place.
+
+    Returns
+    -------
+    int
+        The cells flagged.
+    """
+    bad = ~np.isfinite(uvw).all(axis=-1)
+    n = int(bad.sum())
+    if n:
+        uvw[bad] = 0.0
+        weight[bad] = 0.0
+        flags[bad] = True
+    return n

@@ -28,13 +28,61 @@ from .vis_blocks import (
     split_times,
 )
 
-__all__ = ["PartMixin", "ChunkMixin", "sort_layout", "visibility_nbytes"]
+__all__ = [
+    "PartMixin",
+    "ChunkMixin",
+    "sort_layout",
+    "visibility_nbytes",
+    "uv_moments",
+    "uv_rank",
+]
+
+#: the smaller eigenvalue of the uv moments below this share of the larger: one line
+LINE_TOLERANCE = 1e-9
 
 
 def visibility_nbytes(ntime: int, nbaseline: int, nchan: int, npol: int, dtype) -> int:
     """Bytes of a Visibility's vis (``dtype``), weight (float32), flags (bool) and uvw (float64)."""
     cells = int(ntime) * int(nbaseline)
     return cells * int(nchan) * int(npol) * (np.dtype(dtype).itemsize + 4 + 1) + cells * 24
+
+
+def uv_moments(uvw: np.ndarray, per_row: bool = False) -> np.ndarray:
+    """The second moments of the (u, v) samples about the origin.
+
+    Parameters
+    ----------
+    uvw : numpy.ndarray of float64, shape [..., 3]
+        Metres (finite).
+    per_row : bool
+        Each sample's terms instead of their sums.
+
+    Returns
+    -------
+    numpy.ndarray of float64, shape [3] (or [..., 3] with ``per_row``)
+        ``[Σu², Σuv, Σv²]``, m².
+    """
+    u, v = uvw[..., 0], uvw[..., 1]
+    terms = np.stack([u * u, u * v, v * v], axis=-1)
+    return terms if per_row else terms.reshape(-1, 3).sum(axis=0)
+
+
+def uv_rank(moments: np.ndarray) -> int:
+    """How many directions the (u, v) samples span (from :func:`uv_moments`).
+
+    Returns
+    -------
+    int
+        0: every sample has u = v = 0; 1: every sample lies on one line through the origin
+        (one baseline at one time, a snapshot of a linear array …): the PSF is then
+        constant along a direction of the sky, a ridge with no peak; 2: otherwise.
+    """
+    a, b, c = (float(x) for x in moments)
+    big = 0.5 * (a + c) + np.hypot(0.5 * (a - c), b)
+    if not big > 0:
+        return 0
+    small = (a * c - b * b) / big
+    return 2 if small > LINE_TOLERANCE * big else 1
 
 
 def sort_layout(file_rows: np.ndarray, layout: BlockLayout) -> tuple[np.ndarray, ...]:
@@ -115,6 +163,12 @@ class PartMixin:
         """Longest projected baseline ``max sqrt(u² + v²)`` in wavelengths at the highest
         frequency: what ``create_image_from_visibility`` takes as uvmax for a cell size."""
         return float(self.uv_max_m) * float(np.max(self.frequency)) / SPEED_OF_LIGHT
+
+    @property
+    def uv_rank(self) -> int:
+        """:func:`uv_rank` of the part's (u, v) samples (2 when the index has no moments)."""
+        moments = getattr(self, "uv_moments_m2", None)
+        return 2 if moments is None else uv_rank(moments)
 
     def _where(self) -> str:
         return f"{self.path} (field {self.field_id}, spw {self.spw_id})"
