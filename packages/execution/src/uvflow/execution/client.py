@@ -12,7 +12,14 @@ Where the scheduler is looked for, first match wins:
    (closing the client closes the cluster).
 
 Explicit arguments beat the environment, so a script can always override a batch
-job's settings.
+job's settings; ``use_environment=False`` ignores the environment (a new local cluster
+unless an address or file is given). ``n_workers`` applies to a new local cluster only:
+given while the environment names a scheduler, it is ignored with a warning.
+
+A scheduler address whose host refuses the connection (nothing listens at that port:
+ECONNREFUSED) fails at once; a port that accepts the connection but sends nothing (a
+scheduler greets at once) fails after ``timeout`` seconds, where Dask alone would wait
+forever; other failures (a host that cannot be reached) wait up to ``timeout`` seconds.
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import socket
 import time
 
 import dask
@@ -58,6 +66,7 @@ def get_dask_client(
     scheduler_file: str | os.PathLike | None = None,
     dashboard_address: str | None = ":8787",
     scheduler: str | None = None,
+    use_environment: bool = True,
 ) -> Client:
     """Return a ``distributed.Client`` for an existing scheduler or a new local cluster.
 
@@ -85,6 +94,9 @@ def get_dask_client(
         free port).
     scheduler : str, optional
         Address of a running scheduler, e.g. ``"tcp://127.0.0.1:8786"``.
+    use_environment : bool
+        Look for a scheduler in the environment variables (the module notes); False: a
+        new local cluster unless ``scheduler`` or ``scheduler_file`` is given.
 
     Returns
     -------
@@ -111,8 +123,11 @@ def get_dask_client(
     if scheduler is not None and scheduler_file is not None:
         raise ValueError("give either scheduler (an address) or scheduler_file, not both")
 
-    address, source = _find_scheduler(scheduler, scheduler_file, timeout)
+    address, source = _find_scheduler(scheduler, scheduler_file, timeout, use_environment)
     if address is not None:
+        if n_workers is not None and source.startswith(("$", "scheduler file ")):
+            logger.warning("n_workers=%d ignored: connecting to the scheduler at %s (from %s)",
+                           n_workers, address, source)  # fmt: skip
         client = _connect(address, timeout, source)
     else:
         cluster_kwargs: dict = {
@@ -204,7 +219,10 @@ def dashboard_link(client: Client) -> str | None:
 
 
 def _find_scheduler(
-    scheduler: str | None, scheduler_file: str | os.PathLike | None, timeout: float
+    scheduler: str | None,
+    scheduler_file: str | os.PathLike | None,
+    timeout: float,
+    use_environment: bool = True,
 ) -> tuple[str | None, str]:
     """The scheduler address to use and where it came from; (None, '') for a local cluster."""
     if scheduler is not None:
@@ -212,6 +230,8 @@ def _find_scheduler(
     if scheduler_file is not None:
         path = os.fspath(scheduler_file)
         return read_scheduler_file(path, timeout), f"scheduler file {path}"
+    if not use_environment:
+        return None, ""
     for var in SCHEDULER_ENV_VARS:
         value = os.environ.get(var, "").strip()
         if value:
@@ -224,11 +244,73 @@ def _find_scheduler(
     return None, ""
 
 
+def _probe(address: str, timeout: float) -> str | None:
+    """What is wrong with a TCP connection to ``address``, or None if it looks like a scheduler.
+
+    A Dask scheduler sends its handshake as soon as it accepts a connection; Dask's own
+    connect waits for it without a bound, so a port that accepts but never answers (not a
+    scheduler, or a hung one) would hang ``Client`` whatever its timeout.
+
+    Parameters
+    ----------
+    address : str
+        A scheduler address (``tcp://host:port``, ``tls://…``, ``host:port``).
+    timeout : float
+        Seconds the connection and the first bytes may take.
+
+    Returns
+    -------
+    str or None
+        ``"refused"`` (ECONNREFUSED: nothing listens there), ``"silent"`` (connected, but
+        nothing arrived within ``timeout``), or None: bytes arrived, the host could not be
+        reached (Dask waits for it and says so), or the address is not plain TCP (TLS
+        speaks only after the client; only a refusal is told there).
+    """
+    from distributed.comm.addressing import parse_address, parse_host_port
+
+    try:
+        scheme, location = parse_address(address)
+        host, port = parse_host_port(location)
+    except (ValueError, TypeError):
+        return None
+    if scheme not in ("tcp", "tls") or not port:
+        return None
+    deadline = time.monotonic() + timeout
+    try:
+        sock = socket.create_connection((host, int(port)), timeout=max(timeout, 0.1))
+    except ConnectionRefusedError:
+        return "refused"
+    except OSError:  # no answer, unreachable, unknown host: Dask waits and says so
+        return None
+    with sock:
+        if scheme != "tcp":
+            return None
+        sock.settimeout(max(deadline - time.monotonic(), 0.1))
+        try:
+            sock.recv(1, socket.MSG_PEEK)
+        except TimeoutError:
+            return "silent"
+        except OSError:
+            return None
+    return None
+
+
 def _connect(address: str, timeout: float, source: str) -> Client:
     """Connect to ``address``, turning Dask's errors into ClusterConnectionError."""
     start = time.monotonic()
+    problem = _probe(address, timeout)
+    if problem is not None:
+        why = {
+            "refused": "the connection was refused: no scheduler listens there; start one "
+            "or fix the address",
+            "silent": f"it accepted the connection but sent nothing within {timeout} s (a "
+            "Dask scheduler answers at once): not a Dask scheduler, or a hung one",
+        }[problem]
+        raise ClusterConnectionError(
+            f"could not connect to the Dask scheduler at {address} (from {source}): {why}"
+        )
     try:
-        return Client(address, timeout=timeout)
+        return Client(address, timeout=max(timeout - (time.monotonic() - start), 1.0))
     except ValueError as exc:
         raise ValueError(
             f"scheduler address {address!r} (from {source}) is not valid: {exc}; "
