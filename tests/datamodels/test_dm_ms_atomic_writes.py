@@ -67,7 +67,7 @@ def assert_same_columns(a: dict, b: dict) -> None:
 
 # a child process: write MODEL_DATA = k (k = 1, 2, …) in 8 chunks, repeatedly
 WRITER = textwrap.dedent("""
-    import sys, numpy as np, signal
+    import sys, time, numpy as np, signal
     from uvflow.datamodels import read_ms
     from uvflow.datamodels.io import write_column
     def on_term(*_):
@@ -80,6 +80,7 @@ WRITER = textwrap.dedent("""
         k += 1
         write_column(ms, [p.replace(vis=np.full_like(p.vis, k)) for p in parts])
         print(k, flush=True)
+        time.sleep(0.3)  # a reader would wait for a writer that never pauses (lock fairness)
 """)
 
 
@@ -110,14 +111,20 @@ def test_reads_during_repeated_writes_are_never_mixed(ms):
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_a_signal_at_any_moment_leaves_old_or_new(ms, sig):
-    """Killed by ``sig`` at random moments of a write of MODEL_DATA = 1: afterwards the
-    MS is the original (no MODEL_DATA) or the fully written one, nothing else."""
+    """Stopped by ``sig`` at random moments of a run writing MODEL_DATA = 1 (half of them
+    during the column write): afterwards the MS is the original (no MODEL_DATA) or the
+    fully written one, nothing else."""
     original = columns(ms)
     rng = random.Random(17)
     outcomes = []
-    for _ in range(NSIGNALS):
+    for i in range(NSIGNALS):
         proc = writer(ms, 1)
-        time.sleep(rng.uniform(0.5, 4.0))  # python start-up and import take ~1.5 s
+        if i % 2:  # during the write: 0–0.15 s after the column was staged
+            while proc.poll() is None and b"_UVFLOW_TMP_" not in (ms / "table.dat").read_bytes():
+                time.sleep(0.005)
+            time.sleep(rng.uniform(0.0, 0.15))
+        else:  # any moment of the run (python start-up and import take ~1.5 s)
+            time.sleep(rng.uniform(0.5, 4.0))
         proc.send_signal(sig)
         proc.wait(120)
         after = columns(ms)

@@ -7,10 +7,13 @@ made by :func:`begin_column_write`. The tasks write their rows into it. Only
 is renamed to ``…_UVFLOW_OLD_<token>``, the staging column to ``MODEL_DATA``, both in one
 rewrite of ``table.dat``; the old column is removed afterwards. casacore deletes a removed
 column's files at once but rewrites ``table.dat`` only when flushed, so the renames come
-first: a process killed at any moment leaves either the old columns or the new ones, at
+first: a process stopped at any moment leaves either the old columns or the new ones, at
 worst with an extra ``_UVFLOW_`` column, which the next write removes. SIGINT and SIGTERM
-are held back during the swap. :func:`abort_column_write` removes the staging columns; an
-interruption, an error or a full disk in between leaves the columns as they were.
+are held back during the swap and while columns are removed. One window remains for
+SIGKILL or a power cut: between removing a column (its files deleted at once) and the
+flush that follows it (about a millisecond), when ``table.dat`` names files that are gone.
+:func:`abort_column_write` removes the staging columns; an interruption, an error or a
+full disk in between leaves the columns as they were.
 
 One uvflow write per MeasurementSet at a time: the staging column records its writer
 (process id and host). Another write waits for it (at most ``wait`` seconds, with a log
@@ -176,7 +179,7 @@ def _claim(table, ms: str) -> dict | None:
     if stale:
         log.warning("%s: removing %s, left by a uvflow write that stopped before it finished",
                     ms, ", ".join(stale))  # fmt: skip
-        table.removecols(stale)
+        _remove(table, stale)
     return None
 
 
@@ -209,10 +212,16 @@ def _stage(table, ms: str, columns: Sequence[str]) -> dict[str, str]:
     return staging
 
 
+def _remove(table, names: list[str]) -> None:
+    """Remove columns and flush at once (their files go at once, table.dat at the flush)."""
+    if names:
+        with _signals_held():
+            table.removecols(names)
+            table.flush()
+
+
 def _drop(table, ms: str, staging: dict[str, str]) -> None:
-    present = [s for s in staging.values() if s in table.colnames()]
-    if present:
-        table.removecols(present)  # frees their space before anything is flushed
+    _remove(table, [s for s in staging.values() if s in table.colnames()])
     for stage in staging.values():
         _ACTIVE.discard((ms, stage))
 
@@ -289,7 +298,7 @@ def commit_column_write(path, staging: dict[str, str]) -> None:
         A staging column is gone (another process removed it); nothing was changed.
     """
     ms = str(path)
-    with _signals_held(), TABLE_LOCK, open_table(ms, readonly=False) as table:
+    with TABLE_LOCK, open_table(ms, readonly=False) as table, _signals_held():
         names = table.colnames()
         gone = [s for s in staging.values() if s not in names]
         if gone:
@@ -307,7 +316,7 @@ def commit_column_write(path, staging: dict[str, str]) -> None:
         for stage in staging.values():
             _ACTIVE.discard((ms, stage))
         if retired:
-            table.removecols(retired)
+            _remove(table, retired)
     log.info("%s: wrote %s", ms, ", ".join(staging))
 
 
