@@ -19,6 +19,7 @@ import numpy as np
 
 from uvflow.datamodels import Image
 
+from .beam_fit import fit_gaussian_form, main_lobe
 from .deconvolution.convolution import convolve_same
 from .deconvolution.errors import DeconvolutionError
 
@@ -91,9 +92,6 @@ def fit_psf(psf: Image, channel: int | None = None, pol: int = 0) -> dict:
         The PSF plane is all zero (every visibility flagged or zero-weighted: there is no
         beam to fit; give the clean beam explicitly), or does not peak at its centre.
     """
-    from scipy import ndimage  # imported when first used
-    from scipy.optimize import least_squares
-
     chan = psf.nchan // 2 if channel is None else int(channel)
     if not (0 <= chan < psf.nchan and 0 <= pol < psf.npol):
         raise DeconvolutionError(
@@ -122,8 +120,7 @@ def fit_psf(psf: Image, channel: int | None = None, pol: int = 0) -> dict:
             f"the PSF must peak at its centre pixel ({cy}, {cx}) to fit a beam"
         )
     p = plane / peak
-    labels, _ = ndimage.label(p > _LOBE_LEVEL)
-    lobe = labels == labels[cy, cx]
+    lobe = main_lobe(p, cy, cx, _LOBE_LEVEL)
     lobe[max(cy - 1, 0) : cy + 2, max(cx - 1, 0) : cx + 2] = True
     lobe &= p > 0
     ys, xs = np.nonzero(lobe)
@@ -136,16 +133,9 @@ def fit_psf(psf: Image, channel: int | None = None, pol: int = 0) -> dict:
     if not (sol[0] > 0 and sol[2] > 0 and sol[0] * sol[2] > sol[1] ** 2):
         sol = np.array([1.0, 0.0, 1.0])  # a one-pixel round beam: the refinement takes over
 
-    def model(q):
-        return np.exp(-0.5 * (q[0] * e * e + 2 * q[1] * e * n + q[2] * n * n))
-
-    fit = least_squares(lambda q: model(q) - v, sol, method="lm", xtol=1e-12, ftol=1e-12)
-    a, b, c = fit.x
+    (a, b, c), misfit = fit_gaussian_form(e, n, v, sol)
     beam = _beam_from_matrix(np.array([[a, b], [b, c]]), abs(psf.wcs.wcs.cdelt[1]))
-    log.debug(
-        "fit_psf: %d main-lobe pixels, rms misfit %.3g: %s",
-        v.size, float(np.sqrt(np.mean(fit.fun**2))), beam,
-    )  # fmt: skip
+    log.debug("fit_psf: %d main-lobe pixels, rms misfit %.3g: %s", v.size, misfit, beam)
     return beam
 
 
