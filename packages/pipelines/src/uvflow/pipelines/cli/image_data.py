@@ -28,13 +28,14 @@ import numpy as np
 
 from uvflow.datamodels import Image, create_image, load_visibility
 from uvflow.datamodels.io import ms_index, uvfits_index
+from uvflow.datamodels.io.vis_parts import uv_rank
 from uvflow.execution import rsexecute
 from uvflow.imaging import create_image_from_visibility
 
 from .errors import CLIError
-from .image_memory import MemoryBudget, chunk_piece
+from .image_memory import MemoryBudget, check_images, chunk_piece
 
-__all__ = ["Windows", "Piece", "index_inputs", "plan_windows"]
+__all__ = ["Windows", "Piece", "index_inputs", "check_sampling", "plan_windows"]
 
 log = logging.getLogger(__name__)
 
@@ -65,16 +66,32 @@ class Windows:
 
 
 def index_inputs(args, opts) -> list:
-    """Every input's parts (one per field × spectral window), in input order."""
-    parts = []
+    """Every input's parts (one per field × spectral window), in input order.
+
+    Raises
+    ------
+    CLIError
+        No input holds cross-correlations in the selection (the message says why: no
+        rows, autocorrelations only, or the ``--field`` / ``--spw`` selection), the data
+        cannot make an image (:func:`check_sampling`), or the inputs hold several fields.
+    """
+    parts, empty = [], []
     for path, kind in zip(args.inputs, opts["kinds"]):
         if kind == "ms":
-            parts += ms_index(path, datacolumn=args.datacolumn, field=opts["field"],
-                              spw=opts["spw"], pol=opts["frame"])  # fmt: skip
+            found = ms_index(path, datacolumn=args.datacolumn, field=opts["field"],
+                             spw=opts["spw"], pol=opts["frame"])  # fmt: skip
         else:
             if args.datacolumn != "DATA":
                 raise CLIError(f"--datacolumn applies to MeasurementSets, not to {path}")
-            parts += uvfits_index(path, field=opts["field"], spw=opts["spw"], pol=opts["frame"])
+            found = uvfits_index(path, field=opts["field"], spw=opts["spw"], pol=opts["frame"])
+        if not found:
+            empty.append(_why_empty(path, kind, opts))
+        parts += found
+    if not parts:
+        raise CLIError("; ".join(empty))
+    for reason in empty:  # the other inputs are imaged
+        log.warning("%s: nothing of it is imaged", reason)
+    check_sampling(parts)
     pc = parts[0].phasecentre
     for p in parts[1:]:
         if p.phasecentre.separation(pc).deg > 1e-9:
@@ -82,6 +99,62 @@ def index_inputs(args, opts) -> list:
                 "the inputs hold several fields (phase centres differ): choose one with --field"
             )
     return parts
+
+
+def _why_empty(path, kind: str, opts) -> str:
+    """Why an input gave no part: no rows, autocorrelations only, or the selection."""
+    selection = " (--field/--spw)" if opts["field"] is not None or opts["spw"] is not None else ""
+    if kind != "ms":
+        return (f"{path} has no cross-correlation (baseline) data in the selected sources and "
+                f"IFs{selection}: only autocorrelations, or none")  # fmt: skip
+    from uvflow.datamodels.io.ms_tables import open_table
+
+    with open_table(str(path)) as table:
+        a1, a2 = table.getcol("ANTENNA1"), table.getcol("ANTENNA2")
+    if a1.size == 0:
+        return f"{path} has no rows: no data to image"
+    if np.all(a1 == a2):
+        return (f"{path} holds only autocorrelations (all {a1.size} rows have ANTENNA1 == "
+                "ANTENNA2): an image needs cross-correlations (baselines of two antennas)")  # fmt: skip
+    return f"the selection{selection} of {path} holds no cross-correlation rows"
+
+
+def check_sampling(parts: list) -> None:
+    """Refuse data whose uv sampling cannot make the products asked for.
+
+    - every (u, v) on one line through the origin (one row, one baseline at one time, a
+      snapshot of a linear array): the PSF is a ridge, constant along a direction, with
+      no peak to fit a beam to;
+    - one baseline: its PSF is a fringe pattern whose sidelobes reach its peak, so no
+      restoring beam can be fitted to it (every mode writes one) and the minor cycle
+      could not tell a source from its sidelobes. Two baselines are enough.
+
+    Raises
+    ------
+    CLIError
+        Naming the inputs and their rows, baselines and integrations.
+    """
+    paths = ", ".join(sorted({str(p.path) for p in parts}))
+    baselines = {(int(a), int(b)) for p in parts for a, b in zip(p.antenna1, p.antenna2)}
+    nrow = sum(p.nrow for p in parts)
+    ntime = len({float(t) for p in parts for t in p.times})
+    what = (f"{nrow} row(s), {len(baselines)} baseline(s), {ntime} integration(s) "
+            "selected")  # fmt: skip
+    moments = [p.uv_moments_m2 for p in parts if getattr(p, "uv_moments_m2", None) is not None]
+    rank = uv_rank(np.sum(moments, axis=0)) if len(moments) == len(parts) else 2
+    if rank == 0:
+        raise CLIError(f"{paths}: every baseline has u = v = 0 ({what}): there is no uv "
+                       "coverage to make an image from")  # fmt: skip
+    if rank == 1:
+        raise CLIError(f"{paths}: every (u, v) sample lies on one line through the origin "
+                       f"({what}): the PSF is a ridge with no peak, so no image can be made; "
+                       "give data of more baselines or integrations")  # fmt: skip
+    if len(baselines) == 1:
+        ((a, b),) = baselines
+        raise CLIError(f"{paths}: one baseline (antennas {a} and {b}; {what}): its PSF is a "
+                       "fringe pattern whose sidelobes reach its peak, so no beam can be "
+                       "fitted to it and no source told from its sidelobes; give data of "
+                       "two baselines or more")  # fmt: skip
 
 
 def _selection(part, opts) -> tuple[np.ndarray, np.ndarray | None]:
@@ -158,6 +231,14 @@ def _templates(pieces, edges, template: Image, frame, cube: bool) -> list[Image]
     return out
 
 
+def _too_large(opts, budget: MemoryBudget) -> str:
+    size = "the default size" if opts["npixel"] is None else f"--size {opts['npixel']}"
+    return (
+        f"the images ({size}) do not fit in this machine's memory (limit "
+        f"{budget.limit / 2**20:.0f} MiB from {budget.source}): make smaller images"
+    )
+
+
 def plan_windows(parts: list, args, opts, budget: MemoryBudget) -> Windows:
     """Templates, bands and chunks of the inputs, and how the chunks reach the tasks.
 
@@ -176,19 +257,26 @@ def plan_windows(parts: list, args, opts, budget: MemoryBudget) -> Windows:
     """
     nbands = args.channels_out or 1
     cube = args.mode == "spectral"
-    try:
+    try:  # zeros: pages are taken when written, so the check below comes first
         template = create_image_from_visibility(
             parts[0], npixel=opts["npixel"], cellsize=opts["cellsize"],
             polarisation_frame=opts["frame"],
         )  # fmt: skip
     except ValueError as exc:
         raise CLIError(str(exc)) from None
+    except MemoryError:
+        raise CLIError(_too_large(opts, budget)) from None
     edges = _band_edges(parts, [_selection(p, opts)[0] for p in parts], nbands)
     pieces = _pieces(parts, edges, opts)
-    templates = _templates(pieces, edges, template, opts["frame"], cube)
-    mfs = create_image((template.ny, template.nx), template.cellsize, template.phasecentre,
-                       0.5 * (edges[0] + edges[-1]), channel_bandwidth=edges[-1] - edges[0],
-                       polarisation_frame=opts["frame"])  # fmt: skip
+    nchan = max(int(p.channels.size) for p in pieces) if cube else 1
+    check_images((nchan, template.npol, template.ny, template.nx), args.mode, budget)
+    try:
+        templates = _templates(pieces, edges, template, opts["frame"], cube)
+        mfs = create_image((template.ny, template.nx), template.cellsize, template.phasecentre,
+                           0.5 * (edges[0] + edges[-1]), channel_bandwidth=edges[-1] - edges[0],
+                           polarisation_frame=opts["frame"])  # fmt: skip
+    except MemoryError:
+        raise CLIError(_too_large(opts, budget)) from None
     sources = [[] for _ in range(nbands)]
     report = {"memory_limit_bytes": budget.limit, "source": budget.source, "windows": []}
     for piece in pieces:

@@ -27,11 +27,11 @@ import numpy as np
 
 from uvflow.execution import current_rss_bytes, rsexecute
 from uvflow.pipelines import PipelineError, choose_chunking
-from uvflow.pipelines.memory_plan import parse_memory
+from uvflow.pipelines.memory_plan import estimate_task_memory, parse_memory
 
 from .errors import CLIError
 
-__all__ = ["MemoryBudget", "memory_budget", "memory_limit", "chunk_piece"]
+__all__ = ["MemoryBudget", "memory_budget", "memory_limit", "chunk_piece", "check_images"]
 
 log = logging.getLogger(__name__)
 
@@ -130,6 +130,42 @@ def memory_budget(value, task_memory=None) -> MemoryBudget:
     log.info("memory: %.1f MiB per worker (%s), %.1f MiB of it held before any data",
              limit / 2**20, source, baseline / 2**20)  # fmt: skip
     return budget
+
+
+def check_images(image_shape, mode: str, budget: MemoryBudget) -> None:
+    """Fail before the images are made when they alone would not fit a task.
+
+    The same estimate as the chunking's (:func:`uvflow.pipelines.choose_chunking`), for a
+    task of a single visibility: the images, the gridder's grid and the PSF's, which no
+    chunking makes smaller. Serial runs are checked as Dask runs are, before anything
+    the size of an image is allocated.
+
+    Parameters
+    ----------
+    image_shape : (int, int, int, int)
+        ``(nchan, npol, ny, nx)`` of one task's image (a band of a cube, or one MFS channel).
+    mode : str
+        ``--mode`` (``invert`` makes a PSF of the image's size, the others one twice as large).
+    budget : MemoryBudget
+
+    Raises
+    ------
+    CLIError
+        With the estimate, the allowance and where the limit came from.
+    """
+    nchan, npol, ny, nx = (int(x) for x in image_shape)
+    need = estimate_task_memory((1, 1, 1, npol), image_shape, vis_dtype=np.complex64,
+                                weight_dtype=np.float32,
+                                psf_factor=1 if mode == "invert" else 2)["total"]  # fmt: skip
+    allowed = budget.task_limit() * TASK_SHARE / budget.threads
+    if need > allowed:
+        cube = f", {nchan} channels" if nchan > 1 else ""
+        raise CLIError(
+            f"images of {nx} x {ny} pixels{cube} need ~{need / 2**20:.0f} MiB per task before "
+            f"any data (--mode {mode}), over the {allowed / 2**20:.0f} MiB allowed "
+            f"({TASK_SHARE:.0%} of the {budget.limit / 2**20:.0f} MiB memory limit from "
+            f"{budget.source}): make smaller images (--size, --scale) or raise --memory-limit"
+        )
 
 
 def _splits(args_mode: str, calibration_context: str) -> tuple[bool, bool]:

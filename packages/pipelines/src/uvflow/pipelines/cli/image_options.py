@@ -39,6 +39,12 @@ POLARISATIONS = {
 }  # fmt: skip
 
 
+_BRIGGS_NEEDS_R = (
+    "--weight briggs needs the robustness, from -2 (uniform-like) to 2 "
+    "(natural-like), e.g. '-weight briggs 0'"
+)
+
+
 def _frame(pol: str) -> PolarisationFrame:
     from uvflow.datamodels import PolarisationFrame
 
@@ -58,7 +64,7 @@ def _weighting(words: list[str]) -> tuple[str, float]:
         raise CLIError(f"--weight {words[0]!r} unknown; use natural, uniform or 'briggs R'")
     if kind == "briggs":
         if len(words) != 2:
-            raise CLIError("--weight briggs needs the robustness, e.g. '--weight briggs 0.5'")
+            raise CLIError(_BRIGGS_NEEDS_R)
         try:
             r = float(words[1])
         except ValueError:
@@ -131,6 +137,10 @@ def _redistribute_inputs(args) -> None:
                 f"--size takes whole numbers of pixels, got {' '.join(args.size)}"
             ) from None
     keep = 2 if args.weight and args.weight[0].lower() == "briggs" else 1
+    if keep == 2 and (len(args.weight) < 2 or not _is_number(args.weight[1])):
+        raise CLIError(
+            _BRIGGS_NEEDS_R + (f", not {args.weight[1]!r}" if len(args.weight) > 1 else "")
+        )
     if keep == 1 and len(args.weight) > 1 and _is_number(args.weight[1]):
         raise CLIError(f"--weight {args.weight[0]} takes no value, got {args.weight[1]!r}")
     if len(args.weight) > keep and not (keep == 1 and _is_number(args.weight[1])):
