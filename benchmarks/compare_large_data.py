@@ -240,7 +240,7 @@ def large_data_lines(runs: dict) -> list[str]:
         lines.append(f"| {r.get('size_factor')}× | {' | '.join(cells)} | {load} |")
     missing = [r["wsclean"]["missing"] for r in records if r.get("wsclean", {}).get("missing")]
     if missing:
-        lines += ["", f"WSClean: {missing[0]}."]
+        lines += ["", f"{missing[0]}."]
     rows = large_data_checks(records)
     lines += [
         "",

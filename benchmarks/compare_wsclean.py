@@ -83,7 +83,7 @@ def wsclean_checks(runs: dict) -> list[tuple[str, str, str]]:
         missing = rec.get("wsclean", {}).get("missing")
         tiny = rec.get("size") == "tiny"
         judged = not (missing or tiny)
-        note = f"WSClean missing: {missing}" if missing else "tiny run: not judged"
+        note = missing or "tiny run: not judged"
         if "wall" in goal:
             ratio, accepted = f["wall_ratio"], goal.get("wall_accepted")
             ok = None if ratio is None or not judged else ratio <= goal["wall"]
@@ -187,9 +187,7 @@ def wsclean_lines(runs: dict) -> list[str]:
         lines.append(f"- {r.get('job')}: {r.get('title')}; `{r.get('options')}`; {did}.")
     missing = {r["wsclean"]["missing"] for r in records if r.get("wsclean", {}).get("missing")}
     if missing:
-        lines.append(
-            f"- WSClean not installed ({'; '.join(sorted(missing))}): its columns are empty."
-        )
+        lines.append(f"- {'; '.join(sorted(missing))}: the WSClean columns are empty.")
     lines += [
         "",
         "| acceptance (issue 16) | measured | met |",

@@ -233,7 +233,7 @@ def test_wsclean_tiny_or_missing_is_not_judged(tmp_path, capsys):
     """A tiny run (CI's harness check) and a run without WSClean judge nothing (so the
     nox session passes), say why, and the newest record of a job is the one shown."""
     older = _job("clean", _side([9.0], [1.0]), _side([1.0], [1.0]), measured_at="2025")
-    missing = _job("clean", _side([7.0], [400.0]), {"missing": "not on PATH, and not root"})
+    missing = _job("clean", _side([7.0], [400.0]), {"missing": "WSClean not installed (not root)"})
     tiny = _job("3c273", _side([3.0], [100.0]), _side([1.0], [50.0]), size="tiny")
     runs = _wsclean_runs(tmp_path, older, missing, tiny)
     _wsclean_runs(tmp_path, older, package="pipelines")  # the serial bench session's copy
@@ -241,12 +241,12 @@ def test_wsclean_tiny_or_missing_is_not_judged(tmp_path, capsys):
     checks = _checks(compare, runs)
     assert {v for _, v in checks.values()} == {"–"}
     assert checks["clean job: peak memory ≤ 1.5× WSClean's"][0] == (
-        "WSClean missing: not on PATH, and not root"
+        "WSClean not installed (not root)"
     )
     assert checks["3c273 job: wall ≤ 1.5× WSClean's"][0] == "tiny run: not judged"
     assert compare.compare_wsclean.main([str(runs)]) == 0
     out = capsys.readouterr().out
-    assert "- WSClean not installed (not on PATH, and not root): its columns are empty." in out
+    assert "- WSClean not installed (not root): the WSClean columns are empty." in out
     assert "| clean | 1 M | 1 | ? | 7.00 | missing |" in out and "| 3c273 (tiny) |" in out
 
 

@@ -487,7 +487,13 @@ def _uvflow() -> list[str]:
 
 
 def _wsclean() -> tuple[str | None, str]:
-    exe = os.environ.get("UVFLOW_BENCH_WSCLEAN", "/usr/bin/wsclean")
+    """WSClean's path and version, or None and why there is none: the reason the nox
+    session gave (``UVFLOW_BENCH_NO_WSCLEAN``, set by ``ensure_wsclean``), else
+    ``$UVFLOW_BENCH_WSCLEAN``, else ``wsclean`` on ``PATH``, else ``/usr/bin/wsclean``."""
+    if os.environ.get("UVFLOW_BENCH_NO_WSCLEAN"):
+        return None, f"WSClean not installed ({os.environ['UVFLOW_BENCH_NO_WSCLEAN']})"
+    exe = (os.environ.get("UVFLOW_BENCH_WSCLEAN") or shutil.which("wsclean")
+           or "/usr/bin/wsclean")  # fmt: skip
     if not (os.path.isfile(exe) and os.access(exe, os.X_OK)):
         return None, f"WSClean not found at {exe} (set UVFLOW_BENCH_WSCLEAN): not compared"
     try:
