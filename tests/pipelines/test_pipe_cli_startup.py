@@ -8,6 +8,7 @@ wall time is printed, not asserted: the machine is shared.
 from __future__ import annotations
 
 import json
+import pathlib
 import subprocess
 import sys
 
@@ -91,3 +92,30 @@ def test_the_full_parser_still_has_every_command():
     assert set(sub.choices) == {"image", "simulate", "demo", "info", "plugins"}
     assert "--plot" in sub.choices["image"].format_help()
     assert "--array" in sub.choices["simulate"].format_help()
+
+
+UVFITS_3C273 = pathlib.Path(__file__).resolve().parents[2] / "../shared/data/real/3C273XC1.fits"
+
+RUN = """
+import json, sys
+from uvflow.pipelines.cli.main import main
+status = main(json.loads(sys.argv[1]))
+print(json.dumps({"status": status, "modules": sorted(sys.modules)}))
+"""
+
+
+@pytest.mark.skipif(not UVFITS_3C273.exists(), reason="the shared VLA 3C273 file is not present")
+def test_a_serial_run_imports_no_dask_and_no_slow_scipy(tmp_path):
+    """A whole ``uvflow image`` run of one chunk (serial by default, issue 16) cleans, restores
+    and finds sources without dask, distributed, matplotlib or the scipy sub-packages that
+    cost most of a second each to import (signal, optimize, ndimage, sparse, stats)."""
+    argv = ["image", str(UVFITS_3C273), "-name", str(tmp_path / "x"), "-size", "128",
+            "-niter", "50"]  # fmt: skip
+    run = subprocess.run([sys.executable, "-c", RUN, json.dumps(argv)], capture_output=True,
+                         text=True, timeout=300)  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    out = json.loads(run.stdout.splitlines()[-1])
+    assert out["status"] == 0 and (tmp_path / "x-sources.json").exists()
+    slow = {"dask", "distributed", "matplotlib", "scipy.signal", "scipy.optimize",
+            "scipy.ndimage", "scipy.sparse", "scipy.stats"}  # fmt: skip
+    assert not slow & set(out["modules"])

@@ -29,12 +29,13 @@ import logging
 import os
 import socket
 import time
-
-import dask
-from distributed import Client
+from typing import TYPE_CHECKING
 
 from uvflow.execution.errors import ClusterConnectionError
 from uvflow.execution.keywords import strict_keywords
+
+if TYPE_CHECKING:
+    from distributed import Client
 
 __all__ = [
     "SCHEDULER_ENV_VARS",
@@ -139,6 +140,9 @@ def get_dask_client(
             cluster_kwargs["n_workers"] = n_workers
         if memory_limit is not None:
             cluster_kwargs["memory_limit"] = memory_limit
+        import dask
+        from distributed import Client
+
         with dask.config.set(WORKER_ENVIRON):
             client = Client(timeout=timeout, **cluster_kwargs)
         source = "new LocalCluster"
@@ -310,6 +314,8 @@ def _connect(address: str, timeout: float, source: str) -> Client:
             f"could not connect to the Dask scheduler at {address} (from {source}): {why}"
         )
     try:
+        from distributed import Client
+
         return Client(address, timeout=max(timeout - (time.monotonic() - start), 1.0))
     except ValueError as exc:
         raise ValueError(

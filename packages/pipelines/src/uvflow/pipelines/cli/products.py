@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .component_groups import component_groups
 from .errors import CLIError
 from .previews import write_png
 from .product_paths import check_product_paths, check_replaceable
@@ -257,7 +258,8 @@ def find_sources(model: Image, clean_beam: dict | None, threshold: float) -> lis
     """Group clean components into sources: positions (flux-weighted) and total fluxes.
 
     Components closer than the clean beam's FWHM (at least 1.5 pixels) belong to one source
-    (CLEAN represents an off-pixel source by a cluster of components). A source is kept when
+    (CLEAN represents an off-pixel source by a cluster of components;
+    :func:`~.component_groups.component_groups`). A source is kept when
     its total flux exceeds ``threshold``.
 
     Parameters
@@ -276,22 +278,17 @@ def find_sources(model: Image, clean_beam: dict | None, threshold: float) -> lis
         ``ra_deg``, ``dec_deg``, ``x``, ``y`` (0-based pixels), ``flux_jy``, ``peak_jy``,
         ``ncomponents``; by decreasing flux.
     """
-    from scipy import ndimage
-
     plane = np.mean(np.asarray(model.data[:, 0], dtype=float), axis=0)
     mask = plane != 0
     if not mask.any():
         return []
     cell_deg = np.rad2deg(model.cellsize)
     link = 1.5 if not clean_beam else max(1.5, float(clean_beam["bmaj"]) / cell_deg)
-    r = int(np.ceil(link / 2))
-    yy, xx = np.mgrid[-r : r + 1, -r : r + 1]
-    labels, n = ndimage.label(ndimage.binary_dilation(mask, structure=np.hypot(xx, yy) <= link / 2))
     ys, xs = np.nonzero(mask)
-    lab = labels[ys, xs]
+    lab = component_groups(ys, xs, mask.shape, link)
     vals = plane[ys, xs]
     out = []
-    for k in range(1, n + 1):
+    for k in range(int(lab.max()) + 1):
         sel = lab == k
         flux = float(vals[sel].sum())
         if not flux > threshold:
