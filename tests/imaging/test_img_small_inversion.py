@@ -209,3 +209,17 @@ def test_switched_off_it_is_never_planned(wide_vis, oversampled, monkeypatch):
     predict(wide_vis, image, small_inversion=False)
     with pytest.raises(AssertionError, match="switched off"):
         invert(data, image)
+
+
+def test_quadrature_is_numpys_gauss_legendre():
+    """The flat windows' quadrature (ducc0's Gauss–Legendre rule, fast) is numpy's
+    ``leggauss`` to rounding: both are the exact rule; measured 4e-16 and 6e-15."""
+    from numpy.polynomial.legendre import leggauss
+
+    from uvflow.imaging.small_inversion import _quadrature
+
+    for n in (16, 256):
+        nodes, weights = _quadrature(n)
+        ref_nodes, ref_weights = leggauss(n)
+        assert np.allclose(nodes, ref_nodes, rtol=0, atol=1e-13)
+        assert np.allclose(weights, ref_weights, rtol=0, atol=1e-13)

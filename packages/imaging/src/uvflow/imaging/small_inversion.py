@@ -37,7 +37,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.fft as sfft
-from numpy.polynomial.legendre import leggauss
 
 from uvflow.datamodels import SPEED_OF_LIGHT
 
@@ -67,7 +66,14 @@ def _es(z: np.ndarray, beta: float) -> np.ndarray:
 
 @functools.cache
 def _quadrature(n: int = 256) -> tuple[np.ndarray, np.ndarray]:
-    return leggauss(n)
+    """Gauss–Legendre nodes (ascending) and weights on [-1, 1]: numpy's ``leggauss(n)``
+    to 1e-14, from ducc0's (0.6 ms; leggauss's eigenvalue problem takes 0.1–0.3 s)."""
+    import ducc0
+
+    nodes = np.cos(ducc0.misc.GL_thetas(n))
+    weights = ducc0.misc.GL_weights(n, 1) / (2.0 * np.pi)  # per ring of one longitude
+    order = np.argsort(nodes)
+    return nodes[order], weights[order]
 
 
 @functools.lru_cache(maxsize=64)
