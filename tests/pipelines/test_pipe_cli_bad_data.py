@@ -239,3 +239,31 @@ def test_nworkers_beats_the_environment(sim_ms, tmp_path, capsys, monkeypatch):
     assert (f"$UVFLOW_DASK_SCHEDULER={address} not used: --nworkers 0 runs serially (the "
             "command line beats the environment)") in err  # fmt: skip
     assert (tmp_path / "img-image.fits").is_file()
+
+
+@pytest.mark.cluster
+def test_nworkers_starts_a_local_cluster_despite_the_environment(sim_ms, tmp_path, capsys,
+                                                                 monkeypatch):  # fmt: skip
+    """--nworkers 1 with $UVFLOW_DASK_SCHEDULER set (a refused address): a local cluster
+    of one worker runs the image, and the warning says the scheduler is not used."""
+    monkeypatch.setenv("UVFLOW_DASK_SCHEDULER", closed_port())
+    argv = ["-q", "image", str(sim_ms), "-name", str(tmp_path / "img"), *IMAGE[:4],
+            "--nworkers", "1"]  # fmt: skip
+    status = main(argv)
+    err = capsys.readouterr().err
+    assert status == 0, err
+    assert "not used: --nworkers 1 starts a local cluster" in err
+    assert (tmp_path / "img-image.fits").is_file()
+
+
+def test_an_input_of_autocorrelations_only_beside_others(sim_ms, tmp_path, capsys):
+    """Two inputs, one of them autocorrelations only: a warning names it, the other is
+    imaged (its dirty image is that of the other input alone, exactly)."""
+    auto = edited(sim_ms, tmp_path / "auto.ms", "ANTENNA2", lambda a2: antennas(sim_ms)[0])
+    both = ["-q", "image", str(auto), str(sim_ms), "-name", str(tmp_path / "both"), *IMAGE]
+    assert main(both) == 0
+    err = capsys.readouterr().err
+    assert f"{auto} holds only autocorrelations" in err and "nothing of it is imaged" in err
+    assert main(["-q", "image", str(sim_ms), "-name", str(tmp_path / "one"), *IMAGE]) == 0
+    np.testing.assert_array_equal(fits.getdata(tmp_path / "both-dirty.fits"),
+                                  fits.getdata(tmp_path / "one-dirty.fits"))  # fmt: skip
