@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import logging
 
+import ducc0
 import numpy as np
-import scipy.fft as sfft
 from astropy.coordinates import SkyCoord
 
 from uvflow.datamodels import (
@@ -32,10 +32,10 @@ log = logging.getLogger(__name__)
 
 
 def good_image_size(n: float) -> int:
-    """Smallest even FFT-friendly size (factors 2, 3, 5, 7, 11) ≥ max(n, 32)."""
+    """Smallest even FFT-friendly size (factors 2, 3 and 5: ducc0.fft.good_size for real transforms) ≥ max(n, 32)."""
     m = max(int(np.ceil(n)), 32)
     while True:
-        g = sfft.next_fast_len(m, real=True)
+        g = ducc0.fft.good_size(m, True)
         if g % 2 == 0:
             return g
         m = g + 1

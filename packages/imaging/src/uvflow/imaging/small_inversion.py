@@ -35,8 +35,8 @@ import functools
 import logging
 from dataclasses import dataclass
 
+import ducc0
 import numpy as np
-import scipy.fft as sfft
 
 from uvflow.datamodels import SPEED_OF_LIGHT
 
@@ -105,7 +105,7 @@ def _good_even(n: int, parity_with: int = 0) -> int:
     """Smallest FFT-friendly size ≥ n with ``size - parity_with`` even."""
     n = max(int(n), 2)
     while True:
-        g = sfft.next_fast_len(n, real=True)
+        g = ducc0.fft.good_size(n, True)
         if (g - parity_with) % 2 == 0:
             return g
         n = g + 1
@@ -204,6 +204,24 @@ def _shape(ndim: int, axis: int, n: int) -> list:
     return s
 
 
+def _rfft(a: np.ndarray, axis: int, nthreads: int) -> np.ndarray:
+    """``scipy.fft.rfft(a, axis=axis)`` by ducc0."""
+    return ducc0.fft.r2c(a, axes=(axis,), nthreads=nthreads)
+
+
+def _irfft(spec: np.ndarray, n: int, axis: int, nthreads: int) -> np.ndarray:
+    """``scipy.fft.irfft(spec, n=n, axis=axis)`` by ducc0: the first ``n // 2 + 1``
+    coefficients of ``spec`` along ``axis`` (zeros beyond its length), divided by n."""
+    m = n // 2 + 1
+    shape = list(spec.shape)
+    shape[axis] = m
+    full = np.zeros(shape, dtype=spec.dtype)
+    k = min(m, spec.shape[axis])
+    full[_take(spec.ndim, axis, slice(0, k))] = spec[_take(spec.ndim, axis, slice(0, k))]
+    return ducc0.fft.c2r(full, axes=(axis,), lastsize=n, forward=False, inorm=2,
+                         nthreads=nthreads, allow_overwriting_input=True)  # fmt: skip
+
+
 def _take(ndim: int, axis: int, sl: slice) -> tuple:
     idx = [slice(None)] * ndim
     idx[axis] = sl
@@ -214,9 +232,9 @@ def _axis(a: np.ndarray, axis: int, p: AxisPlan, nthreads: int) -> np.ndarray:
     # samples j ↔ x = (j - nc/2) Δc and fine p ↔ (p - nfe/2) Δ: both shifts by half an even
     # period are (-1)^k in frequency and cancel, so no fftshift is needed.
     phi = p.window.astype(a.dtype).reshape(_shape(a.ndim, axis, p.nc))
-    spec = sfft.rfft(a * phi, axis=axis, workers=nthreads)
+    spec = _rfft(a * phi, axis, nthreads)
     spec = spec[_take(a.ndim, axis, slice(0, p.nc // 2))]
-    full = sfft.irfft(spec, n=p.nfe, axis=axis, workers=nthreads)
+    full = _irfft(spec, p.nfe, axis, nthreads)
     off = (p.nfe - p.n) // 2
     out = full[_take(a.ndim, axis, slice(off, off + p.n))]
     out *= a.dtype.type(p.nfe / p.nc)
@@ -229,9 +247,9 @@ def _axis_t(a: np.ndarray, axis: int, p: AxisPlan, nthreads: int) -> np.ndarray:
     shape[axis] = p.nfe
     ext = np.zeros(shape, dtype=a.dtype)
     ext[_take(a.ndim, axis, slice(off, off + p.n))] = a
-    spec = sfft.rfft(ext, axis=axis, workers=nthreads)
+    spec = _rfft(ext, axis, nthreads)
     spec = spec[_take(a.ndim, axis, slice(0, p.nc // 2))]
-    out = sfft.irfft(spec, n=p.nc, axis=axis, workers=nthreads)
+    out = _irfft(spec, p.nc, axis, nthreads)
     out *= p.window.astype(a.dtype).reshape(_shape(a.ndim, axis, p.nc))
     return out
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import math
 
+import ducc0
 import numpy as np
-from scipy import fft as sfft
 
 from .convolution import ImageConvolver, convolve_same
 from .errors import DeconvolutionError
@@ -120,7 +120,7 @@ def convolve_scale_stack(image: np.ndarray, kernels) -> np.ndarray:
 
 
 def _fast(n: int) -> int:
-    return sfft.next_fast_len(n, real=True)
+    return ducc0.fft.good_size(n, True)
 
 
 def cross_scale_psf(psf: np.ndarray, kernels) -> tuple[np.ndarray, tuple[int, int]]:
@@ -149,18 +149,20 @@ def cross_scale_psf(psf: np.ndarray, kernels) -> tuple[np.ndarray, tuple[int, in
     # the PSF placed with its centre at (py//2 + H, px//2 + H) of the padded grid
     grid = np.zeros(psf.shape[:-2] + (fy, fx), dtype)
     grid[..., H : H + py, H : H + px] = psf
-    fpsf = sfft.rfft2(grid, axes=(-2, -1))
+    fpsf = ducc0.fft.r2c(grid, axes=(-2, -1))
     fk = []
     for k, h in zip(kernels, hs):  # kernels centred on (0, 0), wrapped: a pure convolution
         g = np.zeros((fy, fx), dtype)
         d = np.arange(-h, h + 1)
         g[np.ix_(d % fy, d % fx)] = k
-        fk.append(sfft.rfft2(g))
+        fk.append(ducc0.fft.r2c(g, axes=(0, 1)))
     ns = len(kernels)
     out = np.zeros((ns, ns) + psf.shape[:-2] + (PY, PX), dtype)
     for s in range(ns):
         for p in range(s, ns):
-            conv = sfft.irfft2(fpsf * (fk[s] * fk[p]), s=(fy, fx), axes=(-2, -1))[..., :PY, :PX]
+            spec = fpsf * (fk[s] * fk[p])
+            conv = ducc0.fft.c2r(spec, axes=(-2, -1), lastsize=fx, forward=False, inorm=2,
+                                 allow_overwriting_input=True)[..., :PY, :PX]  # fmt: skip
             out[s, p] = conv
             if p != s:
                 out[p, s] = conv
