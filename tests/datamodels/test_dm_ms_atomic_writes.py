@@ -22,7 +22,7 @@ pytest.importorskip("casacore.tables")
 
 from uvflow.datamodels import read_ms, write_ms
 from uvflow.datamodels.io import MeasurementSetError, write_column
-from uvflow.datamodels.io.ms_staging import STAGING_TAG, begin_column_write
+from uvflow.datamodels.io.ms_staging import STAGING_TAG, begin_column_write, check_column_space
 from uvflow.datamodels.io.ms_tables import TableBusyError, open_table
 from uvflow.datamodels.testing import random_configuration, simple_visibility
 
@@ -231,7 +231,10 @@ def test_too_little_free_space_is_refused_before_writing(ms, tmp_path):
         shutil.copytree(ms, small)
         original, files = columns(small), sorted(os.listdir(small))
         parts = read_ms(small)
-        with pytest.raises(MeasurementSetError, match=r"needs about .* MiB free .* MiB available"):
+        message = r"needs about .* MiB free .* MiB available"
+        with pytest.raises(MeasurementSetError, match=message):
+            check_column_space(small, ["MODEL_DATA"])  # the early check, before any work
+        with pytest.raises(MeasurementSetError, match=message):
             write_column(small, [p.replace(vis=np.full_like(p.vis, 6)) for p in parts])
         assert_same_columns(columns(small), original)
         assert sorted(os.listdir(small)) == files

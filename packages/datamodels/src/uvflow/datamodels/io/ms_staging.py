@@ -52,6 +52,7 @@ from .vis_blocks import chunk_rows
 __all__ = [
     "STAGING_TAG",
     "add_data_column",
+    "check_column_space",
     "begin_column_write",
     "commit_column_write",
     "abort_column_write",
@@ -146,6 +147,23 @@ def _check_space(ms: str, need: int, columns: Sequence[str]) -> None:
             f"{ms}: writing {', '.join(columns)} needs about {need / 2**20:.1f} MiB free on "
             f"its file system, {free / 2**20:.1f} MiB available; the MS is unchanged"
         )
+
+
+def check_column_space(path, columns: Sequence[str]) -> None:
+    """Refuse early a write of ``columns`` that the MS's file system has no room for.
+
+    :func:`begin_column_write` checks the same again; a caller may check before hours of
+    work (e.g. before imaging, for ``--write-model``).
+
+    Raises
+    ------
+    MeasurementSetError
+        One line naming the MiB needed (the staged copies) and the MiB available.
+    """
+    ms = str(path)
+    with TABLE_LOCK, open_table(ms) as table:
+        need = _needed_bytes(table, columns)
+    _check_space(ms, need, columns)
 
 
 def _alive(owner: dict, column: str, ms: str) -> bool:
