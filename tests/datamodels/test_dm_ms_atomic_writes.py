@@ -240,3 +240,17 @@ def test_too_little_free_space_is_refused_before_writing(ms, tmp_path):
         assert sorted(os.listdir(small)) == files
     finally:
         subprocess.run(["umount", str(mount)], check=False)
+
+
+def test_a_write_staged_on_another_host_is_left_alone_and_named(ms):
+    """Whether a writer on another host still runs cannot be told: never removed, the
+    refusal names the column to remove by hand."""
+    from uvflow.datamodels.io.ms_staging import OWNER_KEYWORD, add_data_column
+
+    column = f"MODEL_DATA{STAGING_TAG}0BADC0DE"
+    with open_table(str(ms), readonly=False) as t:
+        add_data_column(t, column, str(ms), "DATA")
+        t.putcolkeyword(column, OWNER_KEYWORD, {"pid": 1, "host": "elsewhere", "started": "x"})
+    with pytest.raises(TableBusyError, match=f"if that run is gone, remove the column {column}"):
+        begin_column_write(str(ms), ["MODEL_DATA"], wait=0)
+    assert column in columns(ms)

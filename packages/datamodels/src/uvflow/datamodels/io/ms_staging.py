@@ -285,8 +285,10 @@ def begin_column_write(path, columns: Sequence[str], wait: float | None = None) 
         what = (f"another uvflow run (pid {writer.get('pid')} on {writer.get('host')}, "
                 f"since {writer.get('started')}) is writing it ({writer['column']})")  # fmt: skip
         if time.monotonic() >= deadline:
+            gone = "" if writer.get("host") == socket.gethostname() else (
+                f"; if that run is gone, remove the column {writer['column']}")  # fmt: skip
             raise TableBusyError(f"{ms}: {what}; waited {wait:.0f} s (set {LOCK_TIMEOUT_ENV} "
-                                 "to wait longer); the MS is unchanged")  # fmt: skip
+                                 f"to wait longer){gone}; the MS is unchanged")  # fmt: skip
         if not told:
             log.warning("%s: %s; waiting for it to finish (up to %.0f s)", ms, what, wait)
             told = True
