@@ -52,7 +52,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from importlib import metadata
 
 import numpy as np
 
@@ -61,6 +60,7 @@ from uvflow.datamodels.io.vis_fingerprint import describe_visibility, fingerprin
 from uvflow.execution import rsexecute
 
 from .errors import RESTART_HINT, CheckpointError
+from .package_versions import package_versions
 
 __all__ = ["RESUMABLE", "identity_graph", "image_identity", "check_identity", "first_difference"]
 
@@ -120,16 +120,6 @@ def image_identity(image) -> dict | None:
     }
 
 
-def _versions() -> dict:
-    out = {}
-    for name in _PACKAGES:
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            out[name] = None
-    return out
-
-
 def _plain(value):
     """Images as :func:`image_identity`, arrays as lists, in dicts, lists and tuples."""
     if isinstance(value, Image):
@@ -147,7 +137,7 @@ def _combine(entries: dict, descriptions: list, images: list, mask) -> dict:
     """The identity as JSON values (what a manifest holds once read back)."""
     from .major_cycle_steps import jsonable
 
-    identity = {"uvflow": _versions(), "inputs": fingerprint_inputs(descriptions),
+    identity = {"uvflow": package_versions(_PACKAGES), "inputs": fingerprint_inputs(descriptions),
                 "images": images, "mask": mask, **_plain(entries)}  # fmt: skip
     return json.loads(json.dumps(jsonable(identity)))
 

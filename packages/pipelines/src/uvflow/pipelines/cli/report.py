@@ -7,10 +7,11 @@ import platform
 import resource
 import sys
 import time
-from importlib import metadata
 
 from uvflow.datamodels import qa_image
 from uvflow.execution import rsexecute
+
+from ..package_versions import package_versions
 
 __all__ = ["Stages", "versions", "image_statistics", "rss_mb"]
 
@@ -25,13 +26,8 @@ _PACKAGES = (
 
 def versions() -> dict:
     """Versions of Python and of the packages a run depends on (None when not installed)."""
-    out = {"python": sys.version.split()[0], "platform": platform.platform()}
-    for name in _PACKAGES:
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            out[name] = None
-    return out
+    return {"python": sys.version.split()[0], "platform": platform.platform(),
+            **package_versions(_PACKAGES)}  # fmt: skip
 
 
 def rss_mb() -> float:
