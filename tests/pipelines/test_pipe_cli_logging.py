@@ -85,3 +85,25 @@ def test_serial_and_dask_runs_print_the_same_lines(small_ms, tmp_path, capsys, m
         name == "uvflow.imaging.deconvolution.minor_cycle" and message.startswith("deconvolve_cube")
         for _, name, message in dask
     ), sorted(dask)
+
+
+@pytest.mark.cluster
+def test_quiet_on_a_local_cluster_prints_nothing(small_ms, tmp_path):
+    """``uvflow -q`` on a local cluster: warnings and errors only, so a good run prints
+    nothing — distributed's own INFO lines (its scheduler's, which it configures itself
+    when imported, and the workers') included. A fresh process: here dask is imported."""
+    import os
+    import subprocess
+    import sys
+
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("UVFLOW_DASK", "RASCIL_DASK", "DASK_"))
+    }
+    script = "import sys; from uvflow.pipelines.cli.main import main; sys.exit(main())"
+    argv = ["-q", "image", str(small_ms), "-name", str(tmp_path / "q"), *IMAGE, "--nworkers", "1"]
+    run = subprocess.run([sys.executable, "-c", script, *argv], capture_output=True, text=True,
+                         env=env, timeout=300)  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert run.stderr == ""

@@ -40,8 +40,13 @@ def configure_logging(verbosity: int = 0) -> None:
     handler._uvflow_cli = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(level)
+    quiet = max(level, logging.WARNING)
     for noisy in ("distributed", "bokeh", "tornado", "asyncio", "numba", "matplotlib"):
-        logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
+        logging.getLogger(noisy).setLevel(quiet)
+    # distributed sets its loggers' levels itself when imported (dask's "logging" config,
+    # INFO for distributed.scheduler and others): the same level for it, and for the
+    # worker processes, which inherit the environment (a user's own setting wins)
+    os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", logging.getLevelName(quiet).lower())
 
 
 def add_execution_arguments(p, default_workers: int | None = None) -> None:
