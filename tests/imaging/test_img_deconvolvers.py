@@ -174,6 +174,13 @@ def test_bad_input_messages(small):
     shifted = psf.replace(data=np.roll(psf.data, 3, axis=-1))
     with pytest.raises(DeconvolutionError, match=r"must peak at its centre pixel \(32, 32\)"):
         deconvolve_cube(dirty, shifted)
+    # a PSF of samples on one line: a ridge, its value reached off the centre (by rounding,
+    # 1e-5 above it: beyond the check's 1e-6, so not the centre's peak)
+    ridge = np.zeros(psf.data.shape)
+    ridge[..., 32, :] = 1.0
+    ridge[..., 32, 40] = 1.0 + 1e-5
+    with pytest.raises(DeconvolutionError, match=r"no single peak: pixel \(32, 40\) reaches"):
+        deconvolve_cube(dirty, psf.replace(data=ridge))
     bad = dirty.replace(data=np.where(dirty.data > 0.9, np.nan, dirty.data))
     with pytest.raises(DeconvolutionError, match="must be finite"):
         deconvolve_cube(bad, psf)

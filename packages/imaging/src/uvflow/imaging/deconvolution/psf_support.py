@@ -60,6 +60,12 @@ def check_psf_centre(psf: np.ndarray, what: str = "psf") -> float:
     peak = float(psf.max())
     if not centre > 0.0 or centre < peak * (1.0 - 1e-6):
         iy, ix = np.unravel_index(int(np.argmax(psf)), psf.shape)
+        if centre > 0.0 and centre >= peak * (1.0 - 1e-3):  # a tie, up to rounding
+            raise DeconvolutionError(
+                f"{what} has no single peak: pixel ({iy}, {ix}) reaches its centre's value "
+                f"{centre:.6g} (the uv samples lie on a line or a lattice: too few baselines "
+                "or times to image)"
+            )
         raise DeconvolutionError(
             f"{what} must peak at its centre pixel ({py // 2}, {px // 2}) with a positive value; "
             f"its maximum {peak:.4g} is at ({iy}, {ix}) and the centre holds {centre:.4g}"
