@@ -49,7 +49,11 @@ def _module(name: str):
 
 
 def _run(module: str, args) -> int:
-    """Import the sub-command's module and run it (``args.func``)."""
+    """Import the sub-command's module and run it (``args.func``), freed image-sized
+    arrays returned to the system (:mod:`.allocator`)."""
+    from .allocator import return_large_frees
+
+    return_large_frees()
     return _module(module).run(args)
 
 
