@@ -16,6 +16,10 @@ large_data       issue 15's large-data benchmark and its acceptance lines, pass/
                  default session; CI does not run it)
 wsclean_jobs     issue 16's jobs side by side with WSClean and their acceptance lines,
                  pass/fail (not a default session; CI does not run it)
+faults           the heavy fault-injection runs of issue 17: 200 reads during column
+                 writes, 20 SIGINT and 20 SIGTERM in library writes and in
+                 ``uvflow image --write-model --write-corrected`` runs (about 10 min; not a
+                 default session: the default suite runs small versions of each)
 
 The bench sessions install WSClean from Debian's package where they can (ensure_wsclean).
 """
@@ -118,6 +122,15 @@ def tests_all(session: nox.Session) -> None:
     """Install every package and run the whole test suite."""
     install_everything(session, *TEST_DEPS)
     session.run("pytest", "tests", *session.posargs, env=TEST_ENV)
+
+
+@nox.session
+def faults(session: nox.Session) -> None:
+    """The fault-injection tests at full size (``UVFLOW_HEAVY_FAULTS=1``)."""
+    install_everything(session, *TEST_DEPS)
+    session.run("pytest", "tests/datamodels/test_dm_ms_atomic_writes.py",
+                "tests/pipelines/test_pipe_write_faults.py", *session.posargs,
+                env={**TEST_ENV, "UVFLOW_HEAVY_FAULTS": "1"})  # fmt: skip
 
 
 @nox.session
