@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from uvflow.datamodels import load_visibility
+from uvflow.datamodels import MeasurementSetError, load_visibility
 from uvflow.datamodels.io import write_rows
-from uvflow.datamodels.io.ms_staging import staged_columns
+from uvflow.datamodels.io.ms_staging import check_column_space, staged_columns
 from uvflow.execution import rsexecute, table_lock
+
+from .errors import CLIError
 
 __all__ = ["write_gaintables", "write_columns"]
 
@@ -77,6 +79,33 @@ def _corrected_rows(chunk, tables, calibration, iteration: int, column: str) -> 
     with table_lock(vis.meta["ms_path"]):
         write_rows(vis.meta["ms_path"], vis, column)
     return int(vis.nvis)
+
+
+def columns_to_write(args) -> list[str]:
+    """The MS columns this run will write (``-predict``, ``--write-model``,
+    ``--write-corrected``), for the early free-space check."""
+    if getattr(args, "predict", False):
+        return ["MODEL_DATA"]
+    return (["MODEL_DATA"] if args.write_model else []) + (
+        ["CORRECTED_DATA"] if args.write_corrected else []
+    )
+
+
+def check_space_for_columns(args, paths) -> None:
+    """Refuse, before any imaging, a column write that an MS's file system has no room
+    for (the write checks again when it starts).
+
+    Raises
+    ------
+    CLIError
+        One line naming the MS, the MiB needed and the MiB available.
+    """
+    columns = columns_to_write(args)
+    for path in paths if columns else ():
+        try:
+            check_column_space(path, columns)
+        except MeasurementSetError as exc:
+            raise CLIError(str(exc)) from None
 
 
 def write_columns(args, windows, models, gt_list, gridding, model_only: bool = False) -> int:

@@ -14,7 +14,7 @@ from uvflow.execution import rsexecute
 from uvflow.imaging.workflows import image_of
 
 from . import image_graphs as graphs
-from .calibration_outputs import write_columns, write_gaintables
+from .calibration_outputs import check_space_for_columns, write_columns, write_gaintables
 from .image_arguments import add_arguments
 from .image_data import index_inputs, plan_windows
 from .image_memory import memory_budget
@@ -35,6 +35,8 @@ def run(args) -> int:
     opts = check_arguments(args)
     check_product_paths(args.name, opts["inputs"])  # every interval's, before any is written
     check_checkpoint_dir(args.checkpoint_dir, opts["inputs"])
+    mss = [path for path, kind in zip(args.inputs, opts["kinds"]) if kind == "ms"]
+    check_space_for_columns(args, mss)  # before hours of imaging, not after
     opts["channel_range"] = args.channel_range
     opts["parts"] = index_inputs(args, opts)
     _choose_execution(args, opts)
