@@ -69,6 +69,7 @@ def _choose_execution(args, opts) -> None:
                            memory_budget(args.memory_limit, args.task_memory))  # fmt: skip
     if sum(len(band) for band in windows.sources) == 1:
         args.nworkers = 0
+        opts["planned"] = windows  # the serial run's plan: not made (and logged) twice
         log.info("execution: one chunk of one output channel: serial, no cluster "
                  "(--nworkers N to start one)")  # fmt: skip
 
@@ -80,7 +81,7 @@ def _run_one(args, opts, name: str) -> list:
         with stages("read"):
             parts = opts["parts"]
             writer.observe(parts, getattr(args, "command_line", None))
-            windows = plan_windows(
+            windows = opts.pop("planned", None) or plan_windows(
                 parts, args, opts, memory_budget(args.memory_limit, args.task_memory)
             )
             opts["line_free"] = line_free_channels(
