@@ -16,12 +16,16 @@ import shutil
 import numpy as np
 import pytest
 from astropy.coordinates import SkyCoord
-from astropy.io import fits
 
-from uvflow.datamodels import SPEED_OF_LIGHT, MeasurementSetError, write_ms
+from uvflow.datamodels import MeasurementSetError, write_ms
 from uvflow.datamodels.io import ms_index, uvfits_index
 from uvflow.datamodels.io.vis_parts import uv_moments, uv_rank
-from uvflow.datamodels.testing import hour_angle_uvw, random_configuration, simple_visibility
+from uvflow.datamodels.testing import (
+    hour_angle_uvw,
+    random_configuration,
+    simple_visibility,
+    write_uvfits_groups,
+)
 
 tables = pytest.importorskip("casacore.tables")
 
@@ -114,28 +118,7 @@ def _uvfits(path, nan_groups):
     uvw[nan_groups, 0] = np.nan
     rows = uvw.shape[0]
     data = np.ones((rows, 1, 1, 2, 1, 3), np.float32)
-    pars = [-uvw[:, 0] / SPEED_OF_LIGHT, -uvw[:, 1] / SPEED_OF_LIGHT, -uvw[:, 2] / SPEED_OF_LIGHT,
-            np.tile(256.0 * (a1 + 1) + (a2 + 1), ntime),
-            np.full(rows, 2459000.5), np.repeat(np.arange(ntime) * 10.0 / 86400.0, a1.size)]  # fmt: skip
-    names = ["UU---SIN", "VV---SIN", "WW---SIN", "BASELINE", "DATE", "DATE"]
-    hdu = fits.GroupsHDU(fits.GroupData(data, parnames=names, pardata=pars, bitpix=-32))
-    for k, (ctype, crval, cdelt) in enumerate(
-        [("COMPLEX", 1.0, 1.0), ("STOKES", 1.0, 1.0), ("FREQ", 1.0e9, 1.0e6),
-         ("RA", 150.0, 1.0), ("DEC", -35.0, 1.0)], start=2,
-    ):  # fmt: skip
-        hdu.header.update({f"CTYPE{k}": ctype, f"CRVAL{k}": crval, f"CDELT{k}": cdelt,
-                           f"CRPIX{k}": 1.0})  # fmt: skip
-    hdu.header.update({"OBJECT": "NAN", "EQUINOX": 2000.0})
-    centre = np.array([v.to_value("m") for v in config.location.to_geocentric()])
-    an = fits.BinTableHDU.from_columns([
-        fits.Column("ANNAME", "8A", array=np.array(config.names)),
-        fits.Column("STABXYZ", "3D", array=config.xyz - centre),
-        fits.Column("NOSTA", "1J", array=np.arange(1, config.nants + 1)),
-    ], name="AIPS AN")  # fmt: skip
-    an.header.update({"ARRAYX": centre[0], "ARRAYY": centre[1], "ARRAYZ": centre[2],
-                      "FRAME": "ITRF", "TIMSYS": "UTC", "ARRNAM": "MEERKAT"})  # fmt: skip
-    fits.HDUList([hdu, an]).writeto(path)
-    return path
+    return write_uvfits_groups(path, config, uvw, a1, a2, ntime, data, object_name="NAN")
 
 
 def test_uvfits_nonfinite_uvw_groups_counted_and_flagged(tmp_path, caplog):

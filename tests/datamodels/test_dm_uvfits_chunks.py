@@ -16,12 +16,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from astropy.io import fits
 from astropy.io.fits import fitsrec
 
 from uvflow.datamodels import SPEED_OF_LIGHT, VisibilitySource, load_visibility, read_uvfits
 from uvflow.datamodels.io import UVFITSChunk, UVFITSPart, uvfits_index
-from uvflow.datamodels.testing import hour_angle_uvw, random_configuration
+from uvflow.datamodels.testing import hour_angle_uvw, random_configuration, write_uvfits_groups
 
 REAL = Path(
     os.environ.get("UVFLOW_REAL_DATA", Path(__file__).resolve().parents[3] / "shared/data/real")
@@ -58,29 +57,9 @@ def wide(tmp_path_factory):
     rng = np.random.default_rng(3)
     data = rng.normal(size=(rows, 1, 1, nchan, 4, 3)).astype(np.float32)
     data[..., 2] = rng.uniform(0.5, 2.0, data.shape[:-1])
-    pars = [-uvw[:, 0] / SPEED_OF_LIGHT, -uvw[:, 1] / SPEED_OF_LIGHT, -uvw[:, 2] / SPEED_OF_LIGHT,
-            np.tile(256.0 * (a1 + 1) + (a2 + 1), ntime),
-            np.full(rows, 2459000.5), np.repeat(np.arange(ntime) * 10.0 / 86400.0, a1.size)]  # fmt: skip
-    names = ["UU---SIN", "VV---SIN", "WW---SIN", "BASELINE", "DATE", "DATE"]
-    hdu = fits.GroupsHDU(fits.GroupData(data, parnames=names, pardata=pars, bitpix=-32))
-    for k, (ctype, crval, cdelt) in enumerate(
-        [("COMPLEX", 1.0, 1.0), ("STOKES", -5.0, -1.0), ("FREQ", 1.0e9, 1.0e6),
-         ("RA", 150.0, 1.0), ("DEC", -35.0, 1.0)], start=2,
-    ):  # fmt: skip
-        hdu.header.update({f"CTYPE{k}": ctype, f"CRVAL{k}": crval, f"CDELT{k}": cdelt,
-                           f"CRPIX{k}": 1.0})  # fmt: skip
-    hdu.header.update({"OBJECT": "WIDE", "EQUINOX": 2000.0})
-    centre = np.array([v.to_value("m") for v in config.location.to_geocentric()])
-    an = fits.BinTableHDU.from_columns([
-        fits.Column("ANNAME", "8A", array=np.array(config.names)),
-        fits.Column("STABXYZ", "3D", array=config.xyz - centre),
-        fits.Column("NOSTA", "1J", array=np.arange(1, config.nants + 1)),
-    ], name="AIPS AN")  # fmt: skip
-    an.header.update({"ARRAYX": centre[0], "ARRAYY": centre[1], "ARRAYZ": centre[2],
-                      "FRAME": "ITRF", "TIMSYS": "UTC", "ARRNAM": "MEERKAT"})  # fmt: skip
     path = tmp_path_factory.mktemp("uvfits") / "wide.uvfits"
-    fits.HDUList([hdu, an]).writeto(path)
-    return path
+    return write_uvfits_groups(path, config, uvw, a1, a2, ntime, data, stokes=(-5.0, -1.0),
+                               object_name="WIDE")  # fmt: skip
 
 
 def assert_same(a, b):

@@ -62,6 +62,7 @@ __all__ = [
     "simple_visibility",
     "read_ms_peak_rss",
     "MemorySource",
+    "write_uvfits_groups",
 ]
 
 
@@ -288,3 +289,53 @@ def read_ms_peak_rss(path, timeout: float = 600.0, **options) -> dict:
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     result["ratio"] = result["peak_bytes"] / max(result["returned_bytes"], 1)
     return result
+
+
+def write_uvfits_groups(path, config: Configuration, uvw, a1, a2, ntime: int, data,
+                        stokes=(1.0, 1.0), object_name: str = "TEST"):  # fmt: skip
+    """Write a minimal single-source, one-IF UVFITS file (random groups and an AIPS AN table).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+    config : Configuration
+        The antennas (MeerKAT's array centre frame, ITRF).
+    uvw : numpy.ndarray of float, shape [ntime · nbaseline, 3]
+        Metres, time-major; written as the file's (negated) u, v, w in seconds.
+    a1, a2 : numpy.ndarray of int, shape [nbaseline]
+        0-based antenna indices of each baseline.
+    ntime : int
+        Integrations of 10 s each.
+    data : numpy.ndarray of float32, shape [ntime · nbaseline, 1, 1, nchan, npol, 3]
+        (re, im, weight) per channel and product; channels of 1 MHz from 1 GHz.
+    stokes : (float, float)
+        CRVAL and CDELT of the STOKES axis (1, 1: I…; -5, -1: XX…).
+    object_name : str
+    """
+    from astropy.io import fits
+
+    from .visibility import SPEED_OF_LIGHT
+
+    rows = uvw.shape[0]
+    pars = [-uvw[:, 0] / SPEED_OF_LIGHT, -uvw[:, 1] / SPEED_OF_LIGHT, -uvw[:, 2] / SPEED_OF_LIGHT,
+            np.tile(256.0 * (a1 + 1) + (a2 + 1), ntime),
+            np.full(rows, 2459000.5), np.repeat(np.arange(ntime) * 10.0 / 86400.0, a1.size)]  # fmt: skip
+    names = ["UU---SIN", "VV---SIN", "WW---SIN", "BASELINE", "DATE", "DATE"]
+    hdu = fits.GroupsHDU(fits.GroupData(data, parnames=names, pardata=pars, bitpix=-32))
+    for k, (ctype, crval, cdelt) in enumerate(
+        [("COMPLEX", 1.0, 1.0), ("STOKES", *stokes), ("FREQ", 1.0e9, 1.0e6),
+         ("RA", 150.0, 1.0), ("DEC", -35.0, 1.0)], start=2,
+    ):  # fmt: skip
+        hdu.header.update({f"CTYPE{k}": ctype, f"CRVAL{k}": crval, f"CDELT{k}": cdelt,
+                           f"CRPIX{k}": 1.0})  # fmt: skip
+    hdu.header.update({"OBJECT": object_name, "EQUINOX": 2000.0})
+    centre = np.array([v.to_value("m") for v in config.location.to_geocentric()])
+    an = fits.BinTableHDU.from_columns([
+        fits.Column("ANNAME", "8A", array=np.array(config.names)),
+        fits.Column("STABXYZ", "3D", array=config.xyz - centre),
+        fits.Column("NOSTA", "1J", array=np.arange(1, config.nants + 1)),
+    ], name="AIPS AN")  # fmt: skip
+    an.header.update({"ARRAYX": centre[0], "ARRAYY": centre[1], "ARRAYZ": centre[2],
+                      "FRAME": "ITRF", "TIMSYS": "UTC", "ARRNAM": "MEERKAT"})  # fmt: skip
+    fits.HDUList([hdu, an]).writeto(path)
+    return path
