@@ -19,10 +19,7 @@ import logging
 from dataclasses import dataclass
 
 import numpy as np
-from astropy.coordinates import SkyCoord
 
-from ..configuration import Configuration
-from ..polarisation import PolarisationFrame
 from ..visibility import Visibility
 from .measurementset_meta import (
     check_data_column,
@@ -34,16 +31,17 @@ from .measurementset_meta import (
 )
 from .ms_rows import fill_rows
 from .ms_tables import TABLE_LOCK, MeasurementSetError, open_table
-from .vis_blocks import block_layout, flag_nonfinite_uvw, frame_from_products, resolve_pol
-from .vis_parts import ChunkMixin, PartMixin, sort_layout
+from .row_parts import RowChunk, RowPart
+from .vis_blocks import block_layout, frame_from_products, resolve_pol
+from .vis_parts import sort_layout
 
 __all__ = ["MSPart", "MSChunk", "ms_index"]
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True, eq=False, repr=False)
-class MSChunk(ChunkMixin):
+@dataclass(frozen=True, eq=False, repr=False, kw_only=True)
+class MSChunk(RowChunk):
     """Integrations × channels of one field and data description of a MeasurementSet.
 
     A :class:`~uvflow.datamodels.VisibilitySource`: it holds no visibilities, only what
@@ -84,29 +82,9 @@ class MSChunk(ChunkMixin):
         Of the loaded ``vis``: complex64, or complex128 for a double-precision column.
     """
 
-    path: str
     datacolumn: str
-    field_id: int
     ddid: int
-    spw_id: int
-    source: str
-    rows: np.ndarray
-    t_index: np.ndarray
-    b_index: np.ndarray
-    channels: np.ndarray
     nchan_spw: int
-    native_frame: PolarisationFrame
-    perm: np.ndarray
-    polarisation_frame: PolarisationFrame
-    times: np.ndarray
-    integration_time: np.ndarray
-    antenna1: np.ndarray
-    antenna2: np.ndarray
-    frequency: np.ndarray
-    channel_bandwidth: np.ndarray
-    phasecentre: SkyCoord
-    configuration: Configuration
-    dtype: np.dtype
 
     def load(self) -> Visibility:
         """Read the chunk's rows and channels (own read-only handle) into a Visibility.
@@ -132,38 +110,24 @@ class MSChunk(ChunkMixin):
             The MS has fewer rows than the chunk reads (it was rewritten since indexed), or
             casacore cannot read it (a damaged table file).
         """
-        ntime, nbl, nchan, npol = self.shape
-        vis = np.zeros(self.shape, self.dtype)
-        weight = np.zeros(self.shape, np.float32)
-        flags = np.ones(self.shape, bool)
-        uvw = np.zeros((ntime, nbl, 3))
+        return self._load("ms_rows", {
+            "ms_path": self.path, "ms_datacolumn": self.datacolumn, "ms_ddid": self.ddid,
+            "ms_spw": self.spw_id, "ms_field": self.field_id, "ms_channels": self.channels.copy(),
+        })  # fmt: skip
+
+    def _read_into(self, arrays) -> None:
+        """Fill ``(vis, weight, flags, uvw)`` from the chunk's rows (:meth:`load`)."""
         with TABLE_LOCK, readable(self.path), open_table(self.path) as table:
             if self.rows.size and int(self.rows[-1]) >= table.nrows():
                 raise MeasurementSetError(
                     f"{self.path}: row {int(self.rows[-1])} is past the {table.nrows()} rows "
                     "of the main table: the MS changed since it was indexed"
                 )
-            fill_rows(table, self, (vis, weight, flags, uvw))
-        flag_nonfinite_uvw(uvw, weight, flags)
-        ms_rows = np.full((ntime, nbl), -1, np.int64)
-        ms_rows[self.t_index, self.b_index] = self.rows
-        return Visibility(
-            vis=vis, weight=weight, flags=flags, uvw=uvw, time=self.times.copy(),
-            integration_time=self.integration_time.copy(),
-            antenna1=self.antenna1, antenna2=self.antenna2,
-            frequency=self.frequency.copy(), channel_bandwidth=self.channel_bandwidth.copy(),
-            phasecentre=self.phasecentre, polarisation_frame=PolarisationFrame(self.polarisation_frame),
-            configuration=self.configuration, source=self.source,
-            meta={
-                "ms_path": self.path, "ms_datacolumn": self.datacolumn, "ms_ddid": self.ddid,
-                "ms_spw": self.spw_id, "ms_field": self.field_id,
-                "ms_channels": self.channels.copy(), "ms_rows": ms_rows,
-            },
-        )  # fmt: skip
+            fill_rows(table, self, arrays)
 
 
-@dataclass(frozen=True, eq=False, repr=False)
-class MSPart(PartMixin):
+@dataclass(frozen=True, eq=False, repr=False, kw_only=True)
+class MSPart(RowPart):
     """One field × data description of a MeasurementSet: its sampling and row index.
 
     Made by :func:`ms_index`; cut into :class:`MSChunk` s by :meth:`chunk` or
@@ -214,66 +178,12 @@ class MSPart(PartMixin):
         Rows whose UVW is NaN or infinite (left out of the extent; flagged when loaded).
     """
 
-    path: str
     datacolumn: str
-    field_id: int
-    field_name: str
-    phasecentre: SkyCoord
     ddid: int
-    spw_id: int
-    frequency: np.ndarray
-    channel_bandwidth: np.ndarray
-    native_frame: PolarisationFrame
-    perm: np.ndarray
-    polarisation_frame: PolarisationFrame
-    configuration: Configuration
-    times: np.ndarray
-    integration_time: np.ndarray
-    antenna1: np.ndarray
-    antenna2: np.ndarray
-    rows: np.ndarray
-    b_index: np.ndarray
-    time_starts: np.ndarray
-    dtype: np.dtype
-    uvw_max_m: np.ndarray
-    uv_max_m: float
-    uv_moments_m2: np.ndarray | None = None
-    nonfinite_uvw_rows: int = 0
 
-    def chunk(self, times=None, channels=None) -> MSChunk:
-        """The chunk of integrations ``times`` and channels ``channels`` of this part.
-
-        Parameters
-        ----------
-        times : slice, int array, bool mask or (start, end) tuple, optional
-            Indices into ``self.times`` (or MJD seconds within [start, end]); default all.
-        channels : slice or int array, optional
-            Indices into ``self.frequency``; default all.
-
-        Returns
-        -------
-        MSChunk
-
-        Raises
-        ------
-        ValueError
-            The selection holds no integration, or a channel is out of range.
-        """
-        tsel, chans = self._selection(times, channels)
-        if tsel.size == 0:
-            raise ValueError(f"{self._where()}: times={times!r} selects no integration")
-        rows, t_index, b_index = self._cells(tsel)
-        return MSChunk(
-            path=self.path, datacolumn=self.datacolumn, field_id=self.field_id,
-            ddid=self.ddid, spw_id=self.spw_id, source=self.field_name,
-            rows=rows, t_index=t_index, b_index=b_index, channels=chans,
-            nchan_spw=self.nchan, native_frame=self.native_frame, perm=self.perm,
-            polarisation_frame=self.polarisation_frame, times=self.times[tsel],
-            integration_time=self.integration_time[tsel],
-            antenna1=self.antenna1, antenna2=self.antenna2,
-            frequency=self.frequency[chans], channel_bandwidth=self.channel_bandwidth[chans],
-            phasecentre=self.phasecentre, configuration=self.configuration, dtype=self.dtype,
-        )  # fmt: skip
+    def _chunk(self, fields: dict) -> MSChunk:
+        return MSChunk(**fields, datacolumn=self.datacolumn,
+                       ddid=self.ddid, nchan_spw=self.nchan)  # fmt: skip
 
     def __repr__(self) -> str:
         return (

@@ -19,13 +19,11 @@ import os
 from dataclasses import dataclass
 
 import numpy as np
-from astropy.coordinates import SkyCoord
 from astropy.io import fits
 from astropy.time import Time
 
-from ..configuration import Configuration
-from ..polarisation import PolarisationFrame
 from ..visibility import SPEED_OF_LIGHT, Visibility
+from .row_parts import RowChunk, RowPart
 from .uvfits_groups import (
     fill_groups,
     group_antennas,
@@ -40,8 +38,8 @@ from .uvfits_tables import (
     source_directions,
     uvw_to_j2000,
 )
-from .vis_blocks import block_layout, flag_nonfinite_uvw, frame_from_products, resolve_pol
-from .vis_parts import ChunkMixin, PartMixin, sort_layout, uv_moments
+from .vis_blocks import block_layout, frame_from_products, resolve_pol
+from .vis_parts import sort_layout, uv_moments
 
 __all__ = ["UVFITSPart", "UVFITSChunk", "uvfits_index"]
 
@@ -50,8 +48,8 @@ log = logging.getLogger(__name__)
 _HERMITIAN = {"RL": "LR", "LR": "RL", "XY": "YX", "YX": "XY"}
 
 
-@dataclass(frozen=True, eq=False, repr=False)
-class UVFITSChunk(ChunkMixin):
+@dataclass(frozen=True, eq=False, repr=False, kw_only=True)
+class UVFITSChunk(RowChunk):
     """Integrations × channels of one source and IF of a UVFITS file (a VisibilitySource).
 
     Parameters
@@ -84,28 +82,8 @@ class UVFITSChunk(ChunkMixin):
         complex64.
     """
 
-    path: str
-    field_id: int
-    spw_id: int
-    source: str
     equinox: float
-    rows: np.ndarray
-    t_index: np.ndarray
-    b_index: np.ndarray
-    channels: np.ndarray
-    native_frame: PolarisationFrame
-    perm: np.ndarray
-    polarisation_frame: PolarisationFrame
-    times: np.ndarray
-    integration_time: np.ndarray
-    antenna1: np.ndarray
-    antenna2: np.ndarray
-    frequency: np.ndarray
-    channel_bandwidth: np.ndarray
-    phasecentre: SkyCoord
-    configuration: Configuration
     to_j2000: np.ndarray
-    dtype: np.dtype
 
     def load(self) -> Visibility:
         """Read the chunk's groups and channels (the file memory-mapped) into a Visibility.
@@ -117,30 +95,19 @@ class UVFITSChunk(ChunkMixin):
             ``uvfits_source``, ``uvfits_if``, ``uvfits_groups`` (int64 [ntime, nbaseline],
             −1 where filled) and ``uvfits_equinox``.
         """
-        ntime, nbl, _, _ = self.shape
-        vis, weight = np.zeros(self.shape, self.dtype), np.zeros(self.shape, np.float32)
-        flags = np.ones(self.shape, bool)
-        uvw = np.zeros((ntime, nbl, 3))
+        return self._load("uvfits_groups", {
+            "uvfits_path": self.path, "uvfits_source": self.field_id,
+            "uvfits_if": self.spw_id, "uvfits_equinox": self.equinox,
+        })  # fmt: skip
+
+    def _read_into(self, arrays) -> None:
+        """Fill ``(vis, weight, flags, uvw)`` from the chunk's groups (:meth:`load`)."""
         with fits.open(self.path, memmap=True) as hdul:
-            fill_groups(hdul[0], self, (vis, weight, flags, uvw))
-        flag_nonfinite_uvw(uvw, weight, flags)
-        groups = np.full((ntime, nbl), -1, np.int64)
-        groups[self.t_index, self.b_index] = self.rows
-        return Visibility(
-            vis=vis, weight=weight, flags=flags, uvw=uvw, time=self.times.copy(),
-            integration_time=self.integration_time.copy(),
-            antenna1=self.antenna1, antenna2=self.antenna2,
-            frequency=self.frequency.copy(), channel_bandwidth=self.channel_bandwidth.copy(),
-            phasecentre=self.phasecentre, polarisation_frame=PolarisationFrame(self.polarisation_frame),
-            configuration=self.configuration, source=self.source,
-            meta={"uvfits_path": self.path, "uvfits_source": self.field_id,
-                  "uvfits_if": self.spw_id, "uvfits_groups": groups,
-                  "uvfits_equinox": self.equinox},
-        )  # fmt: skip
+            fill_groups(hdul[0], self, arrays)
 
 
-@dataclass(frozen=True, eq=False, repr=False)
-class UVFITSPart(PartMixin):
+@dataclass(frozen=True, eq=False, repr=False, kw_only=True)
+class UVFITSPart(RowPart):
     """One source × IF of a UVFITS file: its sampling and group index.
 
     Made by :func:`uvfits_index`; the same interface as
@@ -185,61 +152,12 @@ class UVFITSPart(PartMixin):
         Groups whose UVW is NaN or infinite (left out of the extent; flagged when loaded).
     """
 
-    path: str
-    field_id: int
-    field_name: str
-    phasecentre: SkyCoord
     equinox: float
-    spw_id: int
-    frequency: np.ndarray
-    channel_bandwidth: np.ndarray
-    native_frame: PolarisationFrame
-    perm: np.ndarray
-    polarisation_frame: PolarisationFrame
-    configuration: Configuration
-    times: np.ndarray
-    integration_time: np.ndarray
-    antenna1: np.ndarray
-    antenna2: np.ndarray
-    rows: np.ndarray
-    b_index: np.ndarray
-    time_starts: np.ndarray
     to_j2000: np.ndarray
-    dtype: np.dtype
-    uvw_max_m: np.ndarray
-    uv_max_m: float
-    uv_moments_m2: np.ndarray | None = None
-    nonfinite_uvw_rows: int = 0
 
-    def chunk(self, times=None, channels=None) -> UVFITSChunk:
-        """The chunk of integrations ``times`` and channels ``channels`` of this part.
-
-        Parameters
-        ----------
-        times : slice, int array, bool mask or (start, end) tuple, optional
-            Indices into ``self.times`` (or MJD seconds within [start, end]); default all.
-        channels : slice or int array, optional
-            Indices into ``self.frequency``; default all.
-
-        Returns
-        -------
-        UVFITSChunk
-        """
-        tsel, chans = self._selection(times, channels)
-        if tsel.size == 0:
-            raise ValueError(f"{self._where()}: times={times!r} selects no integration")
-        rows, t_index, b_index = self._cells(tsel)
-        return UVFITSChunk(
-            path=self.path, field_id=self.field_id, spw_id=self.spw_id, source=self.field_name,
-            equinox=self.equinox, rows=rows, t_index=t_index, b_index=b_index, channels=chans,
-            native_frame=self.native_frame, perm=self.perm,
-            polarisation_frame=self.polarisation_frame, times=self.times[tsel],
-            integration_time=self.integration_time[tsel],
-            antenna1=self.antenna1, antenna2=self.antenna2,
-            frequency=self.frequency[chans], channel_bandwidth=self.channel_bandwidth[chans],
-            phasecentre=self.phasecentre, configuration=self.configuration,
-            to_j2000=self.to_j2000, dtype=self.dtype,
-        )  # fmt: skip
+    def _chunk(self, fields: dict) -> UVFITSChunk:
+        return UVFITSChunk(**fields, equinox=self.equinox,
+                           to_j2000=self.to_j2000)  # fmt: skip
 
     def _where(self) -> str:
         return f"{self.path} (source {self.field_id}, IF {self.spw_id})"
