@@ -46,6 +46,7 @@ _LAZY = {
     "PluginGroup": "plugins",
     "PluginLoadError": "plugins",
     "sum_list_rsexecute": "reduction",
+    "sum_map_rsexecute": "reduction",
     "table_lock": "locks",
 }
 

@@ -45,6 +45,7 @@ one, as for a window given whole. Gain tables come per chunk.
 
 from __future__ import annotations
 
+import functools
 import logging
 
 from uvflow.execution import rsexecute
@@ -214,6 +215,7 @@ def run_major_cycles(
     if not isinstance(settings, PipelineSettings):
         raise TypeError(f"settings must be a PipelineSettings, got {type(settings).__name__}")
     chunks = flatten_windows(vis_list)
+    residual_at = functools.partial(residual_windows, gridding=settings.gridding)
     models = window_list("model_imagelist", model_imagelist, chunks.nwindows)
     gridding, clean = settings.gridding, settings.clean
     vis = weight_windows(chunks.vis, chunks.per_chunk(models), settings.weighting)
@@ -221,9 +223,10 @@ def run_major_cycles(
         vis = rsexecute.persist(vis)
     if psf is None:
         psf_models = [rsexecute.execute(psf_template)(m, settings.psf_factor) for m in models]
-        psf = chunks.combine_images(
-            invert_windows(vis, chunks.per_chunk(psf_models), gridding, dopsf=True)
-        )
+        psf = chunks.image_windows(
+            functools.partial(invert_windows, gridding=gridding, dopsf=True),
+            vis, chunks.per_chunk(psf_models),
+        )  # fmt: skip
     psf = window_list("psf", psf, chunks.nwindows)
     if settings.checkpoint_dir is not None:
         identity = _identity(settings, chunks, models, mask, selfcal, identity)
@@ -245,9 +248,7 @@ def run_major_cycles(
         if cycle == 0 and first_residual is not None and not calibrated_first:
             residual = window_list("first_residual", first_residual, chunks.nwindows)
         else:
-            residual = chunks.combine_images(
-                residual_windows(cal_vis, chunks.per_chunk(models), gridding)
-            )
+            residual = chunks.image_windows(residual_at, cal_vis, chunks.per_chunk(models))
         if settings.stop_early:
             residual = rsexecute.persist(residual)
             status = rsexecute.execute(cycle_status)(clean, mask, psf[0], residual, models)
@@ -272,9 +273,7 @@ def run_major_cycles(
         if settings.stop_early:
             models = rsexecute.persist(models)
     if residual is None:
-        residual = chunks.combine_images(
-            residual_windows(cal_vis, chunks.per_chunk(models), gridding)
-        )
+        residual = chunks.image_windows(residual_at, cal_vis, chunks.per_chunk(models))
     restored = restore_list_rsexecute_workflow(
         models, psf, residual, clean_beam=settings.clean_beam
     )

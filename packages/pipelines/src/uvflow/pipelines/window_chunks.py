@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from uvflow.imaging.workflows import sum_invert_results_rsexecute
+from uvflow.imaging.workflows import sum_invert_map_rsexecute, sum_invert_results_rsexecute
 
 from .errors import PipelineError
 
@@ -41,6 +41,35 @@ class Chunks:
         for w in range(self.nwindows):
             items = [r for r, o in zip(results, self.owner) if o == w]
             out.append(items[0] if len(items) == 1 else sum_invert_results_rsexecute(items))
+        return out
+
+    def image_windows(self, make, vis: list, *per_chunk: list) -> list:
+        """Per window, the combined ``(Image, sumwt)`` of ``make`` over its chunks.
+
+        ``make(vis_list, *lists)`` is a per-window workflow step (e.g.
+        :func:`~uvflow.imaging.workflows.invert_windows`) returning one ``(Image, sumwt)``
+        per chunk. The result is ``self.combine_images(make(vis, *per_chunk))``, the same
+        graph in the Dask modes; in serial mode each chunk is imaged only when the window's
+        tree reaches it, so a window's memory holds about ``log2(chunks) + 1`` images, not
+        one per chunk.
+
+        Parameters
+        ----------
+        make : callable
+            ``make(vis_list, *lists) -> list`` of ``(Image, sumwt)``, one per item.
+        vis : list
+            Per chunk, Visibility or visibility source (or graphs).
+        *per_chunk : list
+            Further per-chunk arguments of ``make`` (e.g. image templates).
+        """
+
+        def one(i: int):
+            return make([vis[i]], *[[arg[i]] for arg in per_chunk])[0]
+
+        out = []
+        for w in range(self.nwindows):
+            index = [i for i, o in enumerate(self.owner) if o == w]
+            out.append(sum_invert_map_rsexecute(lambda k, index=index: one(index[k]), len(index)))
         return out
 
     def per_window(self, per_chunk: list) -> list:

@@ -19,6 +19,7 @@ from .invert_predict import (
     residual_image,
     residual_list_rsexecute_workflow,
     residual_windows,
+    sum_invert_map_rsexecute,
     sum_invert_results_rsexecute,
     sum_predict_results_rsexecute,
 )
@@ -45,6 +46,7 @@ __all__ = [
     "residual_image",
     "residual_list_rsexecute_workflow",
     "subtract_list_rsexecute_workflow",
+    "sum_invert_map_rsexecute",
     "sum_invert_results_rsexecute",
     "sum_predict_results_rsexecute",
     "taper_list_rsexecute_workflow",

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from uvflow.datamodels import Image, Visibility, load_visibility
-from uvflow.execution import rsexecute, strict_keywords, sum_list_rsexecute
+from uvflow.execution import rsexecute, strict_keywords, sum_list_rsexecute, sum_map_rsexecute
 from uvflow.execution.keywords import keyword_groups
 
 from ..settings import GRIDDING_KEYWORDS, GriddingSettings
@@ -25,6 +25,7 @@ __all__ = [
     "predict_list_rsexecute_workflow",
     "residual_list_rsexecute_workflow",
     "sum_invert_results_rsexecute",
+    "sum_invert_map_rsexecute",
     "sum_predict_results_rsexecute",
     "residual_image",
     "invert_windows",
@@ -211,6 +212,30 @@ def sum_invert_results_rsexecute(image_list, split: int = 2):
         Σ sumwt = 0), on the first window's WCS; a graph in Dask mode.
     """
     return sum_list_rsexecute(list(image_list), func=combine_invert_pair, split=split)
+
+
+def sum_invert_map_rsexecute(make, n: int, split: int = 2):
+    """:func:`sum_invert_results_rsexecute` over ``make(0) … make(n - 1)``, made as needed.
+
+    The same tree and the same result; in serial mode each window's image is made only
+    when the tree reaches it and combined as soon as it can be, so about ``log2(n) + 1``
+    images are alive at once instead of ``n`` (:func:`uvflow.execution.sum_map_rsexecute`).
+
+    Parameters
+    ----------
+    make : callable
+        ``make(i)`` → ``(Image, sumwt)`` of item ``i`` (a graph in Dask mode).
+    n : int
+        Number of items (>= 1).
+    split : int
+        Fan-in of the tree.
+
+    Returns
+    -------
+    (Image, numpy.ndarray)
+        As :func:`sum_invert_results_rsexecute`; a graph in Dask mode.
+    """
+    return sum_map_rsexecute(make, n, func=combine_invert_pair, split=split)
 
 
 @strict_keywords

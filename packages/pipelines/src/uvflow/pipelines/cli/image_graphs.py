@@ -10,6 +10,8 @@ frequency-combined (MFS) products are the sumwt-weighted combinations of the win
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from uvflow.datamodels import Image
@@ -49,11 +51,15 @@ def invert_graphs(windows, gridding, weighting, psf=None, dirty=None):
     vis = rsexecute.persist(weight_windows(chunks.vis, grid, weighting))
     templates = chunks.per_chunk(windows.templates)
     if psf is None:
-        psf = chunks.combine_images(invert_windows(vis, templates, gridding, dopsf=True))
+        psf = chunks.image_windows(
+            functools.partial(invert_windows, gridding=gridding, dopsf=True), vis, templates
+        )
     else:
         psf = [(im, np.ones((im.nchan, im.npol))) for im in psf]
     if dirty is None:
-        dirty = chunks.combine_images(invert_windows(vis, templates, gridding))
+        dirty = chunks.image_windows(
+            functools.partial(invert_windows, gridding=gridding), vis, templates
+        )
     else:
         dirty = [(im, np.ones((im.nchan, im.npol))) for im in dirty]
     psf, dirty = rsexecute.persist([psf, dirty])
