@@ -86,15 +86,71 @@ def _put(group, name: str, data: np.ndarray) -> None:
         group.create_dataset(name, data=data, chunks=chunks if data.ndim else True)
 
 
-def _write(kind: str, arrays: dict, attrs: dict, path, overwrite: bool) -> Path:
+def _gaintable_attributes(gt: GainTable) -> dict:
+    return {
+        "receptor_frame": gt.receptor_frame.name,
+        "phasecentre": skycoord_to_dict(gt.phasecentre),
+        "configuration": configuration_to_dict(gt.configuration),
+        "jones_type": gt.jones_type,
+        "meta": meta_to_json(gt.meta),
+    }
+
+
+def _gaintable_fields(attrs) -> dict:
+    return dict(
+        receptor_frame=attrs["receptor_frame"],
+        phasecentre=skycoord_from_dict(attrs["phasecentre"]),
+        configuration=configuration_from_dict(attrs["configuration"]),
+        jones_type=attrs["jones_type"],
+        meta=meta_from_json(attrs["meta"]),
+    )
+
+
+#: per type stored: its class, its array fields, its other fields as JSON attributes and
+#: those attributes back as constructor keywords
+_LAYOUTS = {
+    "Visibility": (Visibility, _VIS_ARRAYS, visibility_attributes, visibility_fields),
+    "Image": (Image, ("data",), image_attributes, image_fields),
+    "GainTable": (GainTable, _GT_ARRAYS, _gaintable_attributes, _gaintable_fields),
+}
+
+
+def _write(kind: str, obj, path, overwrite: bool) -> Path:
+    """Store ``obj`` (checked to be a ``kind``) as :data:`_LAYOUTS` lays out a ``kind``.
+
+    Parameters
+    ----------
+    kind : str
+        A key of :data:`_LAYOUTS`.
+    obj : Visibility, Image or GainTable
+    path : str or os.PathLike
+    overwrite : bool
+        As :func:`write_visibility_zarr` takes them.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+
+    Raises
+    ------
+    TypeError
+        ``obj`` is not a ``kind`` (the message names the public writer).
+    """
+    cls, names, attributes, _ = _LAYOUTS[kind]
+    if not isinstance(obj, cls):
+        article = "an" if kind[0] in "AEIOU" else "a"
+        raise TypeError(
+            f"write_{kind.lower()}_zarr needs {article} {kind}, got {type(obj).__name__}"
+        )
     zarr = _zarr()
     with atomic_directory(path, overwrite=overwrite, may_replace=_is_store) as tmp:
         group = zarr.open_group(str(tmp), mode="w")
-        for name, value in arrays.items():
-            _put(group, name, np.asarray(value))
+        for name in names:
+            _put(group, name, np.asarray(getattr(obj, name)))
         group.attrs.update(
             {"uvflow_type": kind, "uvflow_format": FORMAT_VERSION, "uvflow_version": _version()}
-            | attrs
+            | attributes(obj)
         )
     return Path(path)
 
@@ -118,8 +174,11 @@ def _open(path, kind: str | None = None):
     return group
 
 
-def _read_arrays(group, names) -> dict:
-    return {name: group[name][...] for name in names}
+def _read(path, kind: str):
+    """The ``kind`` stored at ``path`` (checked by :func:`_open`), arrays in memory."""
+    cls, names, _, fields = _LAYOUTS[kind]
+    group = _open(path, kind)
+    return cls(**{name: group[name][...] for name in names}, **fields(group.attrs))
 
 
 def write_visibility_zarr(
@@ -148,10 +207,7 @@ def write_visibility_zarr(
     pathlib.Path
         The store written.
     """
-    if not isinstance(vis, Visibility):
-        raise TypeError(f"write_visibility_zarr needs a Visibility, got {type(vis).__name__}")
-    arrays = {n: getattr(vis, n) for n in _VIS_ARRAYS}
-    return _write("Visibility", arrays, visibility_attributes(vis), path, overwrite)
+    return _write("Visibility", vis, path, overwrite)
 
 
 def read_visibility_zarr(path: str | os.PathLike) -> Visibility:
@@ -172,8 +228,7 @@ def read_visibility_zarr(path: str | os.PathLike) -> Visibility:
     DataModelError
         ``path`` is not a uvflow store, or holds another type.
     """
-    group = _open(path, "Visibility")
-    return Visibility(**_read_arrays(group, _VIS_ARRAYS), **visibility_fields(group.attrs))
+    return _read(path, "Visibility")
 
 
 def write_image_zarr(im: Image, path: str | os.PathLike, *, overwrite: bool = True) -> Path:
@@ -193,11 +248,10 @@ def write_image_zarr(im: Image, path: str | os.PathLike, *, overwrite: bool = Tr
     Returns
     -------
     pathlib.Path
-        The store written.
+        The store written: array ``data``; attributes ``wcs_header``,
+        ``polarisation_frame``, ``clean_beam`` and ``meta``.
     """
-    if not isinstance(im, Image):
-        raise TypeError(f"write_image_zarr needs an Image, got {type(im).__name__}")
-    return _write("Image", {"data": im.data}, image_attributes(im), path, overwrite)
+    return _write("Image", im, path, overwrite)
 
 
 def read_image_zarr(path: str | os.PathLike) -> Image:
@@ -206,14 +260,14 @@ def read_image_zarr(path: str | os.PathLike) -> Image:
     Parameters
     ----------
     path : str or os.PathLike
+        A store of an Image (:func:`write_image_zarr`, :func:`save_checkpoint`).
 
     Returns
     -------
     Image
         ``data[nchan, npol, ny, nx]`` with the dtype written, WCS bit-exact, beam and meta.
     """
-    group = _open(path, "Image")
-    return Image(data=group["data"][...], **image_fields(group.attrs))
+    return _read(path, "Image")
 
 
 def write_gaintable_zarr(gt: GainTable, path: str | os.PathLike, *, overwrite: bool = True) -> Path:
@@ -231,18 +285,11 @@ def write_gaintable_zarr(gt: GainTable, path: str | os.PathLike, *, overwrite: b
     Returns
     -------
     pathlib.Path
-        The store written.
+        The store written: the arrays ``gain``, ``weight``, ``residual``, ``time``,
+        ``interval`` and ``frequency``, and the attributes ``receptor_frame``,
+        ``phasecentre``, ``configuration``, ``jones_type``, ``meta``.
     """
-    if not isinstance(gt, GainTable):
-        raise TypeError(f"write_gaintable_zarr needs a GainTable, got {type(gt).__name__}")
-    attrs = {
-        "receptor_frame": gt.receptor_frame.name,
-        "phasecentre": skycoord_to_dict(gt.phasecentre),
-        "configuration": configuration_to_dict(gt.configuration),
-        "jones_type": gt.jones_type,
-        "meta": meta_to_json(gt.meta),
-    }
-    return _write("GainTable", {n: getattr(gt, n) for n in _GT_ARRAYS}, attrs, path, overwrite)
+    return _write("GainTable", gt, path, overwrite)
 
 
 def read_gaintable_zarr(path: str | os.PathLike) -> GainTable:
@@ -251,27 +298,15 @@ def read_gaintable_zarr(path: str | os.PathLike) -> GainTable:
     Parameters
     ----------
     path : str or os.PathLike
+        A store of a GainTable: a pipeline's ``<name>-gaintable.zarr``, or one written by
+        :func:`write_gaintable_zarr` or :func:`save_checkpoint`.
 
     Returns
     -------
     GainTable
+        Arrays with the dtypes and values written.
     """
-    group = _open(path, "GainTable")
-    a = group.attrs
-    return GainTable(
-        **_read_arrays(group, _GT_ARRAYS),
-        receptor_frame=a["receptor_frame"],
-        phasecentre=skycoord_from_dict(a["phasecentre"]),
-        configuration=configuration_from_dict(a["configuration"]),
-        jones_type=a["jones_type"],
-        meta=meta_from_json(a["meta"]),
-    )
-
-
-_WRITERS = {Visibility: write_visibility_zarr, Image: write_image_zarr,
-            GainTable: write_gaintable_zarr}  # fmt: skip
-_READERS = {"Visibility": read_visibility_zarr, "Image": read_image_zarr,
-            "GainTable": read_gaintable_zarr}  # fmt: skip
+    return _read(path, "GainTable")
 
 
 def save_checkpoint(obj, path: str | os.PathLike, *, overwrite: bool = True) -> Path:
@@ -292,13 +327,10 @@ def save_checkpoint(obj, path: str | os.PathLike, *, overwrite: bool = True) -> 
     TypeError
         ``obj`` is none of the three.
     """
-    for cls, writer in _WRITERS.items():
+    for kind, (cls, *_) in _LAYOUTS.items():
         if isinstance(obj, cls):
-            return writer(obj, path, overwrite=overwrite)
-    raise TypeError(
-        f"cannot checkpoint a {type(obj).__name__}; supported: "
-        + ", ".join(c.__name__ for c in _WRITERS)
-    )
+            return _write(kind, obj, path, overwrite)
+    raise TypeError(f"cannot checkpoint a {type(obj).__name__}; supported: " + ", ".join(_LAYOUTS))
 
 
 def load_checkpoint(path: str | os.PathLike):
@@ -312,11 +344,10 @@ def load_checkpoint(path: str | os.PathLike):
     -------
     Visibility, Image or GainTable
     """
-    group = _open(path)
-    kind = group.attrs["uvflow_type"]
-    if kind not in _READERS:
-        raise DataModelError(f"{path} holds a {kind!r}; this version reads {', '.join(_READERS)}")
-    return _READERS[kind](path)
+    kind = _open(path).attrs["uvflow_type"]
+    if kind not in _LAYOUTS:
+        raise DataModelError(f"{path} holds a {kind!r}; this version reads {', '.join(_LAYOUTS)}")
+    return _read(path, kind)
 
 
 def describe_checkpoint(path: str | os.PathLike) -> dict:
