@@ -210,15 +210,9 @@ def uvfits_index(
     Parameters
     ----------
     path : str or os.PathLike
-    field : int, str or list of those, optional
-        Source ids (SU ``ID. NO.``, 1-based; a single-source file has id 1) or names.
-    spw : int or list of int, optional
-        IF indices (0-based).
-    pol : str or PolarisationFrame, optional
-        Frame the chunks convert to; default the file's products in uvflow order.
-    include_autocorrelations : bool
-    diameter : float or array, optional
-        Dish diameters in metres; default from the AN table, else the known array's.
+    field, spw, pol, include_autocorrelations, diameter
+        As :func:`~uvflow.datamodels.read_uvfits` takes them (``pol``: the frame the
+        chunks convert to).
 
     Returns
     -------
@@ -227,10 +221,9 @@ def uvfits_index(
 
     Raises
     ------
-    UVFITSError
-        Not a random-groups UVFITS file, no AN table, unknown source/IF, several subarrays.
-    PolarisationError
-        ``pol`` cannot be formed from the file's products.
+    UVFITSError, PolarisationError
+        As :func:`~uvflow.datamodels.read_uvfits` raises them (for a selection that holds
+        no data, an empty list instead).
     """
     where = os.fspath(path)
     try:
