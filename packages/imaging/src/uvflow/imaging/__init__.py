@@ -1,18 +1,7 @@
 """Imaging for uvflow: invert/predict on ducc0, weighting, deconvolution, restoring, imaging workflows."""
 
-from .deconvolution import (
-    DeconvolutionError,
-    Deconvolver,
-    UnknownDeconvolverError,
-    clean_threshold,
-    deconvolve_cube,
-    deconvolve_facet,
-    facet_round_threshold,
-    get_deconvolver,
-    image_residual,
-    installed_deconvolvers,
-    psf_sidelobe_level,
-)
+from . import deconvolution, weighting
+from .deconvolution import *  # noqa: F403  (re-exported whole: __all__ below)
 from .dft import invert_dft, predict_dft
 from .errors import (
     FrequencyMismatchError,
@@ -27,14 +16,7 @@ from .image_geometry import advise_wide_field, create_image_from_visibility
 from .invert_predict import invert, predict
 from .restore import fit_psf, restore_cube
 from .settings import CleanSettings, GriddingSettings
-from .weighting import (
-    apply_grid_weights,
-    grid_weights,
-    sum_grid_weights,
-    taper_visibility_gaussian,
-    taper_visibility_tukey,
-    weight_visibility,
-)
+from .weighting import *  # noqa: F403  (re-exported whole: __all__ below)
 from .weighting_settings import WeightingSettings
 
 __version__ = "0.1.0"
@@ -55,29 +37,15 @@ __all__ = [
     "installed_gridders",
     "create_image_from_visibility",
     "advise_wide_field",
-    "weight_visibility",
-    "grid_weights",
-    "sum_grid_weights",
-    "apply_grid_weights",
-    "taper_visibility_gaussian",
-    "taper_visibility_tukey",
+    # weighting: uvflow.imaging.weighting's public names
+    *weighting.__all__,
     "ImagingError",
     "FrequencyMismatchError",
     "PhaseCentreMismatchError",
     "PrecisionError",
     "UnknownGridderError",
-    # deconvolution, restoring, facets
-    "deconvolve_cube",
-    "Deconvolver",
-    "get_deconvolver",
-    "installed_deconvolvers",
-    "DeconvolutionError",
-    "UnknownDeconvolverError",
-    "clean_threshold",
-    "deconvolve_facet",
-    "facet_round_threshold",
-    "psf_sidelobe_level",
-    "image_residual",
+    # deconvolution (uvflow.imaging.deconvolution's public names), restoring, facets
+    *deconvolution.__all__,
     "restore_cube",
     "fit_psf",
     "image_scatter_facets",
