@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from astropy.coordinates import SkyCoord
 
+from ._axes import axis_length
 from ._model_base import DataModelBase
 from ._validation import DataModelError, broadcast_field, check_array, in_unit, mjd_seconds
 from .configuration import Configuration
@@ -97,21 +98,10 @@ class GainTable(DataModelBase):
         if not isinstance(self.phasecentre, SkyCoord):
             raise DataModelError("GainTable.phasecentre must be an astropy SkyCoord")
 
-    @property
-    def ntimes(self) -> int:
-        return self.gain.shape[0]
-
-    @property
-    def nants(self) -> int:
-        return self.gain.shape[1]
-
-    @property
-    def nchan(self) -> int:
-        return self.gain.shape[2]
-
-    @property
-    def nrec(self) -> int:
-        return self.gain.shape[3]
+    ntimes = axis_length("gain", 0, "Solution intervals: axis 0 of ``gain``.")
+    nants = axis_length("gain", 1, "Antennas: axis 1 of ``gain``.")
+    nchan = axis_length("gain", 2, "Channels: axis 2 of ``gain``.")
+    nrec = axis_length("gain", 3, "Receptors: axes 3 and 4 of ``gain``.")
 
     def copy(self) -> GainTable:
         """A copy with new gain, weight, residual, time, interval arrays and meta dict."""

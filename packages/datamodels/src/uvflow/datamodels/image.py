@@ -8,6 +8,7 @@ import numpy as np
 from astropy.coordinates import SkyCoord
 from astropy.wcs import WCS
 
+from ._axes import axis_length
 from ._model_base import DataModelBase
 from ._pickling import aligned_state
 from ._validation import DataModelError, check_array, in_unit
@@ -82,21 +83,10 @@ class Image(DataModelBase):
     def shape(self) -> tuple[int, int, int, int]:
         return self.data.shape  # type: ignore[return-value]
 
-    @property
-    def nchan(self) -> int:
-        return self.data.shape[0]
-
-    @property
-    def npol(self) -> int:
-        return self.data.shape[1]
-
-    @property
-    def ny(self) -> int:
-        return self.data.shape[2]
-
-    @property
-    def nx(self) -> int:
-        return self.data.shape[3]
+    nchan = axis_length("data", 0, "Channels: axis 0 of ``data``.")
+    npol = axis_length("data", 1, "Polarisations: axis 1 of ``data``.")
+    ny = axis_length("data", 2, "Pixels in y (declination): axis 2 of ``data``.")
+    nx = axis_length("data", 3, "Pixels in x (right ascension): axis 3 of ``data``.")
 
     @property
     def phasecentre(self) -> SkyCoord:

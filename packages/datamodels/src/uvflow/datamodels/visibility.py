@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from astropy.coordinates import SkyCoord
 
+from ._axes import axis_length, last_axis_component
 from ._model_base import DataModelBase
 from ._validation import (
     DataModelError,
@@ -125,21 +126,10 @@ class Visibility(DataModelBase):
                 )
 
     # ---- shape and derived quantities -------------------------------------------------
-    @property
-    def ntime(self) -> int:
-        return self.vis.shape[0]
-
-    @property
-    def nbaseline(self) -> int:
-        return self.vis.shape[1]
-
-    @property
-    def nchan(self) -> int:
-        return self.vis.shape[2]
-
-    @property
-    def npol(self) -> int:
-        return self.vis.shape[3]
+    ntime = axis_length("vis", 0, "Integrations: axis 0 of ``vis``.")
+    nbaseline = axis_length("vis", 1, "Baselines: axis 1 of ``vis``.")
+    nchan = axis_length("vis", 2, "Channels: axis 2 of ``vis``.")
+    npol = axis_length("vis", 3, "Polarisations: axis 3 of ``vis``.")
 
     @property
     def nvis(self) -> int:
@@ -162,17 +152,9 @@ class Visibility(DataModelBase):
         """uvw in wavelengths, float64 [ntime, nbaseline, nchan, 3] (allocates)."""
         return self.uvw[:, :, None, :] * (self.frequency / SPEED_OF_LIGHT)[None, None, :, None]
 
-    @property
-    def u(self) -> np.ndarray:
-        return self.uvw[..., 0]
-
-    @property
-    def v(self) -> np.ndarray:
-        return self.uvw[..., 1]
-
-    @property
-    def w(self) -> np.ndarray:
-        return self.uvw[..., 2]
+    u = last_axis_component("uvw", 0, "u, metres: float64 [ntime, nbaseline], a view of ``uvw``.")
+    v = last_axis_component("uvw", 1, "v, metres: float64 [ntime, nbaseline], a view of ``uvw``.")
+    w = last_axis_component("uvw", 2, "w, metres: float64 [ntime, nbaseline], a view of ``uvw``.")
 
     # ---- copies -----------------------------------------------------------------------
 
