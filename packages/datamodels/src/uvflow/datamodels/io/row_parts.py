@@ -19,6 +19,7 @@ from astropy.coordinates import SkyCoord
 from ..configuration import Configuration
 from ..polarisation import PolarisationFrame
 from ..visibility import Visibility
+from .index_codec import PackedIndex
 from .vis_blocks import flag_nonfinite_uvw
 from .vis_parts import ChunkMixin, PartMixin
 
@@ -26,7 +27,7 @@ __all__ = ["RowPart", "RowChunk"]
 
 
 @dataclass(frozen=True, eq=False, repr=False)
-class RowPart(PartMixin):
+class RowPart(PackedIndex, PartMixin):
     """One field × spectral window of a row-based file: its sampling and row index.
 
     Parameters
@@ -39,6 +40,8 @@ uv_moments_m2, nonfinite_uvw_rows
         :class:`~uvflow.datamodels.io.UVFITSPart` document them (a file row is an MS row
         or a UVFITS group).
     """
+
+    _PACKED = ("rows", "b_index")  # pickled packed (PackedIndex)
 
     path: str
     field_id: int
@@ -106,7 +109,7 @@ uv_moments_m2, nonfinite_uvw_rows
 
 
 @dataclass(frozen=True, eq=False, repr=False)
-class RowChunk(ChunkMixin):
+class RowChunk(PackedIndex, ChunkMixin):
     """Integrations × channels of one part of a row-based file (a VisibilitySource).
 
     Parameters
@@ -117,6 +120,8 @@ channel_bandwidth, phasecentre, configuration, dtype
         As :class:`~uvflow.datamodels.io.MSChunk` and
         :class:`~uvflow.datamodels.io.UVFITSChunk` document them.
     """
+
+    _PACKED = ("rows", "t_index", "b_index")  # pickled packed (PackedIndex)
 
     path: str
     field_id: int
