@@ -53,3 +53,24 @@ def test_freed_arrays_leave_the_resident_set():
 def test_a_users_setting_stands(monkeypatch):
     monkeypatch.setenv("MALLOC_MMAP_THRESHOLD_", "65536")
     assert not return_large_frees()
+
+
+@pytest.mark.cluster
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's allocator: Linux")
+def test_the_commands_local_workers_get_the_threshold_too(monkeypatch):
+    """Workers of the local cluster ``uvflow`` starts run with the same threshold (their
+    heaps otherwise kept freed chunk arrays: issue 15's large MS hung with both workers
+    paused at Dask's 80 % on memory that pausing cannot free)."""
+    import argparse
+    import os
+
+    from uvflow.pipelines.cli.allocator import MMAP_THRESHOLD
+    from uvflow.pipelines.cli.session import add_execution_arguments, execution
+
+    monkeypatch.delenv("MALLOC_MMAP_THRESHOLD_", raising=False)
+    parser = argparse.ArgumentParser()
+    add_execution_arguments(parser)
+    args = parser.parse_args(["--nworkers", "1"])
+    with execution(args) as rsx:
+        seen = rsx.client.run(lambda: os.environ.get("MALLOC_MMAP_THRESHOLD_"))
+    assert list(seen.values()) == [str(MMAP_THRESHOLD)]

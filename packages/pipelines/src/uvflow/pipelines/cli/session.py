@@ -136,10 +136,17 @@ def execution(args):
             except ClusterConnectionError as exc:  # names the address and where it came from
                 raise CLIError(str(exc)) from None
         else:  # a local cluster of N (default: one per core), whatever the environment says
-            owned = get_dask_client(
-                n_workers=n or os.cpu_count() or 1, threads_per_worker=1, dashboard_address=":0",
-                memory_limit=getattr(args, "memory_limit", None), use_environment=False,
-            )  # fmt: skip
+            import dask
+            import distributed  # noqa: F401  (its configuration must exist before it is set)
+
+            from .allocator import worker_allocator_config
+
+            with dask.config.set(worker_allocator_config()):
+                owned = get_dask_client(
+                    n_workers=n or os.cpu_count() or 1, threads_per_worker=1,
+                    dashboard_address=":0", memory_limit=getattr(args, "memory_limit", None),
+                    use_environment=False,
+                )  # fmt: skip
             rsexecute.set_client(client=owned)
         if rsexecute.client is not None:
             log.info("Dask dashboard: %s", rsexecute.client.dashboard_link)
