@@ -14,7 +14,7 @@ The worker processes of the local cluster the command starts get the same settin
 (:func:`worker_allocator_config`). Without it their heaps kept the freed chunks' arrays:
 on the 5.9 GB MS of issue 15 (2 workers, ``--memory-limit 1GiB``, 70 chunks) both workers
 sat paused at Dask's 80 % mark on "unmanaged" memory that pausing could not free, and the
-run hung; with it, no pause.
+run hung; with it the same run finished (254 s, workers' peak 930 MB).
 """
 
 from __future__ import annotations
