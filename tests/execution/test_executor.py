@@ -96,34 +96,45 @@ def test_tree_sum_matches_python_sum_in_order(n, split):
     assert rsexecute.compute(graph) == "".join(items)
 
 
-@given(n=st.integers(1, 40), split=st.integers(2, 5))
+def _item(i):
+    return f"{i};"
+
+
+def _join(a, b):
+    return f"({a}{b})"
+
+
+@given(n=st.integers(1, 40), split=st.integers(2, 5), group=st.integers(1, 12))
 @settings(max_examples=25, deadline=None)
-def test_tree_sum_made_on_demand_pairs_as_the_list_tree(n, split):
+def test_tree_sum_made_on_demand_pairs_as_the_list_tree(n, split, group):
     """sum_map_rsexecute groups exactly as sum_list_rsexecute (the tree is written out in
-    parentheses, so a different pairing fails), and serially holds O(log n) items, not n."""
+    parentheses, so a different pairing fails), in serial mode and on Dask with subtrees
+    of ``group`` items run as one task; serially it holds O(log n) items, not n."""
     alive, peak = set(), [0]
 
     def make(i):
         alive.add(i)
         peak[0] = max(peak[0], len(alive))
-        return f"{i};"
+        return _item(i)
 
     def join(a, b):  # an item is "dead" once combined into a partial result
         alive.difference_update(
             int(x) for x in (a + b).replace("(", "").replace(")", "").split(";") if x
         )
-        return f"({a}{b})"
+        return _join(a, b)
 
     rsexecute.set_client(use_dask=False)
-    expected = sum_list_rsexecute([f"{i};" for i in range(n)], func=join, split=split)
-    alive.clear()
-    assert sum_map_rsexecute(make, n, func=join, split=split) == expected
+    expected = sum_list_rsexecute([_item(i) for i in range(n)], func=_join, split=split)
+    assert sum_map_rsexecute(make, [(i,) for i in range(n)], func=join, split=split) == expected
     # each level of the tree keeps at most split - 1 finished siblings waiting for the next
     depth = math.ceil(math.log(n, split)) if n > 1 else 0
     assert peak[0] <= depth * (split - 1) + 1
     rsexecute.set_client(scheduler="synchronous")
-    graph = sum_map_rsexecute(lambda i: rsexecute.execute(str)(f"{i};"), n, func=join, split=split)
+    args = [(rsexecute.execute(int)(i),) for i in range(n)]  # deferred arguments
+    graph = sum_map_rsexecute(_item, args, func=_join, split=split, group=group)
     assert rsexecute.compute(graph) == expected
+    if group >= n:  # the whole tree is one task (besides the n argument tasks)
+        assert len(graph.__dask_graph__()) == n + 1
 
 
 def test_tree_sum_arguments():
@@ -132,7 +143,9 @@ def test_tree_sum_arguments():
     with pytest.raises(ValueError, match="split"):
         sum_list_rsexecute([1, 2], split=1)
     with pytest.raises(ValueError, match="at least one"):
-        sum_map_rsexecute(str, 0)
+        sum_map_rsexecute(str, [])
+    with pytest.raises(ValueError, match="group"):
+        sum_map_rsexecute(str, [(1,)], group=0)
 
 
 def test_unknown_keyword_raises_type_error_naming_valid_ones():

@@ -236,3 +236,37 @@ def test_chunk_list_errors(field):
         continuum_imaging_list_rsexecute_workflow([vis[0], []], models[:2], nmajor=1)
     with pytest.raises(PipelineError, match="vis_list is empty"):
         continuum_imaging_list_rsexecute_workflow([], models, nmajor=1)
+
+
+def _many_time_chunks(vis):
+    return [[v.select(time=slice(t, t + 1)) for t in range(v.ntime)] for v in vis]
+
+
+@pytest.mark.cluster
+def test_windows_of_many_chunks_on_dask_equal_serial(field):
+    """12 one-integration chunks per window: on 2 workers a task images and combines
+    ceil(12 / 8) = 2 chunks (chunk_group), so the graph has fewer tasks than chunks;
+    the result is the serial one bit for bit (the same kernels and the same tree)."""
+    from uvflow.execution import rsexecute
+    from uvflow.pipelines import continuum_imaging_list_rsexecute_workflow
+    from uvflow.pipelines.window_chunks import chunk_group
+
+    vis, models, _ = field
+    chunks = _many_time_chunks(vis[:2])
+    assert len(chunks[0]) == 6
+    chunks = [c + c for c in chunks]  # 12 chunks per window (each integration twice)
+    opts = dict(CHUNKED, nmajor=2)
+
+    def build():
+        return continuum_imaging_list_rsexecute_workflow(chunks, models[:2], **opts)
+
+    rsexecute.set_client(use_dask=False)
+    assert chunk_group(12) == 1
+    serial = build()
+    H.start_cluster()
+    try:
+        assert chunk_group(12) == 2
+        dask = rsexecute.compute(build(), sync=True)
+    finally:
+        rsexecute.close()
+    H.assert_pipeline_same(dask, serial, rtol=0.0)

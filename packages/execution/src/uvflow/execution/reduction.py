@@ -54,51 +54,88 @@ def sum_list_rsexecute(
 
 
 def sum_map_rsexecute(
-    make: Callable[[int], Any],
-    n: int,
+    item: Callable[..., Any],
+    args: Sequence[tuple],
     func: Callable[[Any, Any], Any] = operator.add,
     split: int = 2,
     executor=None,
+    group: int = 1,
 ) -> Any:
-    """``sum_list_rsexecute([make(0), …, make(n - 1)])``, each item made when the tree needs it.
+    """``sum_list_rsexecute([item(*args[0]), …])``, each item made when the tree needs it.
 
-    In the Dask modes the graph is the same as :func:`sum_list_rsexecute`'s over the made
-    items. In serial mode (where ``make`` computes its item at once) the items are made in
-    order and combined as soon as their subtree is complete, with the same pairing: the
-    result is bit-for-bit the same, but at most about ``log_split(n) + 1`` items and partial
-    results are alive at a time instead of all ``n`` — what keeps a serial run's memory
-    flat in the number of chunks it images.
+    In serial mode the items are made in order and combined as soon as their subtree is
+    complete, with :func:`sum_list_rsexecute`'s pairing: the same result bit for bit, but
+    at most about ``log_split(n) + 1`` items and partial results alive at a time instead
+    of all ``n``. In the Dask modes each item is a task, except that with ``group > 1`` a
+    subtree over at most ``group`` consecutive items is one task that makes and combines
+    them as serial mode does: the same tree, so the same result, with fewer tasks and
+    fewer partial results waiting in the workers' memory.
 
     Parameters
     ----------
-    make : callable
-        ``make(i)`` → item ``i`` (a value, or a deferred value in the Dask modes).
-    n : int
-        Number of items (>= 1).
+    item : callable
+        ``item(*args[i])`` → item ``i``: a kernel (it computes the value; with
+        ``group > 1`` it runs inside a task and must pickle).
+    args : sequence of tuple
+        Per item, the arguments of ``item`` (values, or deferred values in the Dask
+        modes); at least one.
     func, split, executor
         As :func:`sum_list_rsexecute`.
+    group : int
+        Items a Dask task makes and combines serially (>= 1).
 
     Returns
     -------
     object
         The combination: deferred in the Dask modes, a value in serial mode.
     """
-    if not isinstance(n, int) or n < 1:
-        raise ValueError(f"sum_map_rsexecute needs at least one item, got n={n!r}")
-    return _tree(range(n), make, func, split, executor)
+    args = [tuple(a) for a in args]
+    if not args:
+        raise ValueError("sum_map_rsexecute needs at least one item")
+    if not isinstance(group, int) or group < 1:
+        raise ValueError(f"group must be an integer >= 1, got {group!r}")
+    if executor is None:
+        from uvflow.execution.executor import rsexecute as executor
+    if not executor.using_dask:
+        group = 1
+
+    def leaf(i: int) -> Any:
+        return executor.execute(item)(*args[i])
+
+    def subtree(part: range) -> Any:
+        return executor.execute(_serial_tree)(item, [args[i] for i in part], func, split)
+
+    return _tree(range(len(args)), leaf, func, split, executor, subtree, group)
 
 
-def _tree(part: range, leaf: Callable[[int], Any], func, split, executor) -> Any:
-    """The balanced tree over the indices ``part``: left groups made (and combined) first."""
+class _Inline:
+    """The serial executor's ``execute`` (a task that runs a subtree calls functions)."""
+
+    @staticmethod
+    def execute(f, **_):
+        return f
+
+
+def _serial_tree(item, args: list, func, split) -> Any:
+    """One task's subtree: the items made and combined in serial mode's order."""
+    return _tree(range(len(args)), lambda i: item(*args[i]), func, split, _Inline)
+
+
+def _tree(part: range, leaf, func, split, executor, subtree=None, group: int = 1) -> Any:
+    """The balanced tree over the indices ``part``: left groups made (and combined) first;
+    a part of at most ``group`` items (``group > 1``) is ``subtree(part)``."""
     if executor is None:
         from uvflow.execution.executor import rsexecute as executor
     if not isinstance(split, int) or split < 2:
         raise ValueError(f"split must be an integer >= 2, got {split!r}")
     if len(part) == 1:
         return leaf(part[0])
+    if group > 1 and len(part) <= group:
+        return subtree(part)
     size = math.ceil(len(part) / split)
     partials = [
-        _tree(part[i : i + size], leaf, func, split, executor) for i in range(0, len(part), size)
+        _tree(part[i : i + size], leaf, func, split, executor, subtree, group)
+        for i in range(0, len(part), size)
     ]
     if len(partials) == 2:
         return executor.execute(func)(*partials)

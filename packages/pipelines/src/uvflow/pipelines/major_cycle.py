@@ -51,8 +51,8 @@ import logging
 from uvflow.execution import rsexecute
 from uvflow.imaging.workflows import (
     deconvolve_windows,
-    invert_windows,
-    residual_windows,
+    invert_image,
+    residual_image,
     restore_list_rsexecute_workflow,
     weight_windows,
     window_list,
@@ -215,7 +215,7 @@ def run_major_cycles(
     if not isinstance(settings, PipelineSettings):
         raise TypeError(f"settings must be a PipelineSettings, got {type(settings).__name__}")
     chunks = flatten_windows(vis_list)
-    residual_at = functools.partial(residual_windows, gridding=settings.gridding)
+    residual_at = functools.partial(residual_image, gridding=settings.gridding)
     models = window_list("model_imagelist", model_imagelist, chunks.nwindows)
     gridding, clean = settings.gridding, settings.clean
     vis = weight_windows(chunks.vis, chunks.per_chunk(models), settings.weighting)
@@ -224,7 +224,7 @@ def run_major_cycles(
     if psf is None:
         psf_models = [rsexecute.execute(psf_template)(m, settings.psf_factor) for m in models]
         psf = chunks.image_windows(
-            functools.partial(invert_windows, gridding=gridding, dopsf=True),
+            functools.partial(invert_image, gridding=gridding, dopsf=True),
             vis, chunks.per_chunk(psf_models),
         )  # fmt: skip
     psf = window_list("psf", psf, chunks.nwindows)

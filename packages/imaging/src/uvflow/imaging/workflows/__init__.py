@@ -12,6 +12,7 @@ from .deconvolve_restore import (
     restore_list_rsexecute_workflow,
 )
 from .invert_predict import (
+    invert_image,
     invert_list_rsexecute_workflow,
     invert_windows,
     predict_list_rsexecute_workflow,
@@ -19,7 +20,7 @@ from .invert_predict import (
     residual_image,
     residual_list_rsexecute_workflow,
     residual_windows,
-    sum_invert_map_rsexecute,
+    sum_invert_map,
     sum_invert_results_rsexecute,
     sum_predict_results_rsexecute,
 )
@@ -43,10 +44,11 @@ __all__ = [
     "restore_list_rsexecute_workflow",
     "invert_list_rsexecute_workflow",
     "predict_list_rsexecute_workflow",
+    "invert_image",
     "residual_image",
     "residual_list_rsexecute_workflow",
     "subtract_list_rsexecute_workflow",
-    "sum_invert_map_rsexecute",
+    "sum_invert_map",
     "sum_invert_results_rsexecute",
     "sum_predict_results_rsexecute",
     "taper_list_rsexecute_workflow",

@@ -25,16 +25,31 @@ __all__ = [
     "predict_list_rsexecute_workflow",
     "residual_list_rsexecute_workflow",
     "sum_invert_results_rsexecute",
-    "sum_invert_map_rsexecute",
+    "sum_invert_map",
     "sum_predict_results_rsexecute",
     "residual_image",
+    "invert_image",
     "invert_windows",
     "predict_windows",
     "residual_windows",
 ]
 
 
-def _invert(vis, model: Image, gridding: GriddingSettings, dopsf: bool, normalise: bool):
+def invert_image(
+    vis, model: Image, gridding: GriddingSettings, dopsf: bool = False, normalise: bool = True
+) -> tuple[Image, np.ndarray]:
+    """The dirty image (or PSF) of one window: ``(Image, sumwt[nchan, npol])``.
+
+    Parameters
+    ----------
+    vis : Visibility or visibility source
+        ``vis[ntime, nbaseline, nchan, npol]`` complex (a source is loaded here).
+    model : Image
+        Template of the image made, data float [nchan, npol, ny, nx].
+    gridding : GriddingSettings
+    dopsf, normalise : bool
+        As :func:`uvflow.imaging.invert`.
+    """
     return gridding.invert(load_visibility(vis), model, dopsf=dopsf, normalise=normalise)
 
 
@@ -58,7 +73,7 @@ def invert_windows(
     """
     models = window_list("template_model_imagelist", models, len(vis_list))
     return [
-        rsexecute.execute(_invert, nout=2)(vis, model, gridding, dopsf, normalise)
+        rsexecute.execute(invert_image, nout=2)(vis, model, gridding, dopsf, normalise)
         for vis, model in zip(vis_list, models)
     ]
 
@@ -214,28 +229,32 @@ def sum_invert_results_rsexecute(image_list, split: int = 2):
     return sum_list_rsexecute(list(image_list), func=combine_invert_pair, split=split)
 
 
-def sum_invert_map_rsexecute(make, n: int, split: int = 2):
-    """:func:`sum_invert_results_rsexecute` over ``make(0) … make(n - 1)``, made as needed.
+def sum_invert_map(item, args, split: int = 2, group: int = 1):
+    """:func:`sum_invert_results_rsexecute` over ``item(*args[i])``, made as needed.
 
-    The same tree and the same result; in serial mode each window's image is made only
-    when the tree reaches it and combined as soon as it can be, so about ``log2(n) + 1``
-    images are alive at once instead of ``n`` (:func:`uvflow.execution.sum_map_rsexecute`).
+    The same tree and the same result; in serial mode each image is made only when the
+    tree reaches it and combined as soon as it can be (about ``log2(n) + 1`` images alive
+    at once instead of ``n``); in the Dask modes ``group`` images a task makes and
+    combines itself (:func:`uvflow.execution.sum_map_rsexecute`).
 
     Parameters
     ----------
-    make : callable
-        ``make(i)`` → ``(Image, sumwt)`` of item ``i`` (a graph in Dask mode).
-    n : int
-        Number of items (>= 1).
+    item : callable
+        A kernel giving ``(Image, sumwt)``, e.g. :func:`invert_image` or
+        :func:`residual_image` (``functools.partial`` for fixed keywords).
+    args : sequence of tuple
+        Per item, the arguments of ``item`` (values, or graphs in Dask mode).
     split : int
         Fan-in of the tree.
+    group : int
+        Items one Dask task makes and combines (>= 1).
 
     Returns
     -------
     (Image, numpy.ndarray)
         As :func:`sum_invert_results_rsexecute`; a graph in Dask mode.
     """
-    return sum_map_rsexecute(make, n, func=combine_invert_pair, split=split)
+    return sum_map_rsexecute(item, args, func=combine_invert_pair, split=split, group=group)
 
 
 @strict_keywords

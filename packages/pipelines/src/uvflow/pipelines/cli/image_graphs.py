@@ -19,7 +19,7 @@ from uvflow.execution import rsexecute
 from uvflow.imaging import restore_cube
 from uvflow.imaging.workflows import (
     image_of,
-    invert_windows,
+    invert_image,
     sum_invert_results_rsexecute,
     weight_windows,
 )
@@ -52,13 +52,13 @@ def invert_graphs(windows, gridding, weighting, psf=None, dirty=None):
     templates = chunks.per_chunk(windows.templates)
     if psf is None:
         psf = chunks.image_windows(
-            functools.partial(invert_windows, gridding=gridding, dopsf=True), vis, templates
+            functools.partial(invert_image, gridding=gridding, dopsf=True), vis, templates
         )
     else:
         psf = [(im, np.ones((im.nchan, im.npol))) for im in psf]
     if dirty is None:
         dirty = chunks.image_windows(
-            functools.partial(invert_windows, gridding=gridding), vis, templates
+            functools.partial(invert_image, gridding=gridding), vis, templates
         )
     else:
         dirty = [(im, np.ones((im.nchan, im.npol))) for im in dirty]
