@@ -67,21 +67,42 @@ def unpack_index(packed: tuple) -> np.ndarray:
     raise ValueError(f"unknown packed index kind {kind!r}; known: array, range, tile, runs")
 
 
+class _Packed(tuple):
+    """A packed index (:func:`pack_index`) held in place of its array."""
+
+
 class PackedIndex:
-    """Pickling that packs the integer arrays named in the class's ``_PACKED``.
+    """Integer arrays named in the class's ``_PACKED`` pickled packed (and, with
+    ``_KEEP_PACKED``, held packed in memory too, unpacked on every access).
 
     For (frozen) dataclasses whose instances travel to Dask workers; the arrays arrive with
-    the same values and dtype (:func:`pack_index`).
+    the same values and dtype (:func:`pack_index`). A chunk keeps its index packed: the 40
+    chunks of a 5.9 GB MS held 67 MiB of row indices in the client, now a few hundred kB.
     """
 
     _PACKED: tuple[str, ...] = ()
+    _KEEP_PACKED: bool = False
+
+    def __post_init__(self) -> None:
+        if self._KEEP_PACKED:
+            for name in self._PACKED:
+                value = object.__getattribute__(self, name)
+                object.__setattr__(self, name, _Packed(pack_index(value)))
+
+    def __getattribute__(self, name: str):
+        value = object.__getattribute__(self, name)
+        return unpack_index(value) if type(value) is _Packed else value
 
     def __getstate__(self) -> dict:
-        state = dict(self.__dict__)
+        state = dict(object.__getattribute__(self, "__dict__"))
         for name in self._PACKED:
-            state[name] = pack_index(state[name])
+            if type(state[name]) is not _Packed:
+                state[name] = _Packed(pack_index(state[name]))
         return state
 
     def __setstate__(self, state: dict) -> None:
+        keep = type(self)._KEEP_PACKED
         for key, value in state.items():
-            object.__setattr__(self, key, unpack_index(value) if key in self._PACKED else value)
+            if type(value) is _Packed and not keep:
+                value = unpack_index(value)
+            object.__setattr__(self, key, value)

@@ -121,7 +121,8 @@ channel_bandwidth, phasecentre, configuration, dtype
         :class:`~uvflow.datamodels.io.UVFITSChunk` document them.
     """
 
-    _PACKED = ("rows", "t_index", "b_index")  # pickled packed (PackedIndex)
+    _PACKED = ("rows", "t_index", "b_index")  # held and pickled packed (PackedIndex)
+    _KEEP_PACKED = True
 
     path: str
     field_id: int
