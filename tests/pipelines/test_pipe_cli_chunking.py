@@ -22,7 +22,13 @@ from uvflow.datamodels.io import ms_index
 from uvflow.execution import current_rss_bytes, rsexecute
 from uvflow.pipelines.cli import main
 from uvflow.pipelines.cli.image_data import Piece
-from uvflow.pipelines.cli.image_memory import MemoryBudget, chunk_piece, memory_limit
+from uvflow.pipelines.cli.image_memory import (
+    PLANNING_BASELINE,
+    MemoryBudget,
+    chunk_piece,
+    memory_limit,
+    planning_baseline,
+)
 
 SIMULATE = [
     "simulate", "--array", "meerkat", "--rmax", "1000", "--ntimes", "8", "--nchan", "4",
@@ -186,3 +192,15 @@ def test_bad_memory_limit(runs, tmp_path, capsys, limit, message):
     assert len([ln for ln in err if ln.startswith("uvflow: error:")]) == 1
     assert message in err[-1]
     assert list(out.iterdir()) == []
+
+
+def test_serial_and_dask_plan_with_one_baseline():
+    """The command's process (115 MiB measured) and a fresh Dask worker (62 MiB) plan the
+    same chunks for one limit: planned from their own baselines they chunked the 5.9 GB MS
+    differently (40 and 35 chunks), and the images were 1.4e-6 of the peak apart."""
+    mib, gib = 2**20, 2**30
+    assert (
+        planning_baseline(115 * mib, gib) == planning_baseline(62 * mib, gib) == PLANNING_BASELINE
+    )
+    assert planning_baseline(300 * mib, gib) == 300 * mib  # a bigger process counts as it is
+    assert planning_baseline(20 * mib, 100 * mib) == 25 * mib  # a small limit stays usable

@@ -31,12 +31,27 @@ from uvflow.pipelines.memory_plan import estimate_task_memory, parse_memory
 
 from .errors import CLIError
 
-__all__ = ["MemoryBudget", "memory_budget", "memory_limit", "chunk_piece", "check_images"]
+__all__ = [
+    "PLANNING_BASELINE",
+    "MemoryBudget",
+    "memory_budget",
+    "memory_limit",
+    "chunk_piece",
+    "check_images",
+]
 
 log = logging.getLogger(__name__)
 
 #: share of the limit above the baseline that one task may use (Dask spills at 60 %)
 TASK_SHARE = 0.5
+
+#: the least baseline the chunks are planned with (at most a quarter of the limit, so a small
+#: limit is still usable): above what a process measures (62 MiB
+#: in a fresh Dask worker, 115 MiB in the command's own process), so that a serial run and
+#: a Dask run given the same --memory-limit plan the same chunks and their images agree
+#: bit for bit (measured on the 5.9 GB MS: 40 chunks serially, 35 on 2 workers, 1.4e-6 of
+#: the peak apart at the gridder's accuracy)
+PLANNING_BASELINE = 160 * 2**20
 
 
 def _workers() -> list[dict]:
@@ -50,6 +65,12 @@ def _machine_bytes() -> int:
         return int(os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
     except (ValueError, OSError, AttributeError):  # pragma: no cover - not POSIX
         return 8 * 2**30
+
+
+def planning_baseline(measured: int, limit: int) -> int:
+    """The baseline chunks are planned with (bytes): the measured one, raised to
+    :data:`PLANNING_BASELINE` (at most a quarter of ``limit``)."""
+    return max(int(measured), min(PLANNING_BASELINE, int(limit) // 4))
 
 
 def memory_limit(value) -> tuple[int, str]:
@@ -121,14 +142,16 @@ def memory_budget(value, task_memory=None) -> MemoryBudget:
         threads = max(int(w.get("nthreads") or 1) for w in workers)
     else:
         baseline, nworkers, threads = current_rss_bytes(), 1, 1
+    measured, baseline = baseline, planning_baseline(baseline, limit)
     if limit <= baseline:
         raise CLIError(
             f"memory limit {limit / 2**20:.0f} MiB (from {source}) is below what a process "
             f"holds before reading any data ({baseline / 2**20:.0f} MiB): raise --memory-limit"
         )
     budget = MemoryBudget(int(limit), source, int(baseline), nworkers, threads, task_bytes)
-    log.info("memory: %.1f MiB per worker (%s), %.1f MiB of it held before any data",
-             limit / 2**20, source, baseline / 2**20)  # fmt: skip
+    log.info("memory: %.1f MiB per worker (%s), %.1f MiB of it held before any data "
+             "(planned with %.0f)", limit / 2**20, source, measured / 2**20,
+             baseline / 2**20)  # fmt: skip
     return budget
 
 
