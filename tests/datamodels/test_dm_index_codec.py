@@ -19,7 +19,9 @@ from hypothesis.extra import numpy as hnp
 
 from uvflow.datamodels.io.index_codec import pack_index, unpack_index
 
-INT_DTYPES = st.sampled_from([np.int8, np.int16, np.int32, np.int64, np.uint16, np.uint32, np.uint64])
+INT_DTYPES = st.sampled_from(
+    [np.int8, np.int16, np.int32, np.int64, np.uint16, np.uint32, np.uint64]
+)
 
 
 def _same(a, b):
