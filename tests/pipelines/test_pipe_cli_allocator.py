@@ -74,37 +74,3 @@ def test_the_commands_local_workers_get_the_threshold_too(monkeypatch):
     with execution(args) as rsx:
         seen = rsx.client.run(lambda: os.environ.get("MALLOC_MMAP_THRESHOLD_"))
     assert list(seen.values()) == [str(MMAP_THRESHOLD)]
-
-
-TRIM = """
-import json, sys
-import numpy as np
-
-def rss():
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * 4096 / 2**20
-
-from uvflow.pipelines.cli.allocator import return_large_frees, trim_heap
-assert return_large_frees()
-blocks = [np.ones(8000) for _ in range(4000)]  # 64 kB each, from the heap: 250 MiB
-del blocks[::2]  # every other one freed: holes between live blocks, no free top to trim
-before = rss()
-if sys.argv[1] == "trim":
-    trim_heap()
-print(json.dumps(before - rss()))
-"""
-
-
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's allocator: Linux")
-def test_trim_returns_the_holes_of_a_fragmented_heap():
-    """What reading an MS index leaves (many freed blocks between live ones) stays resident
-    until trimmed (measured: ~125 MiB of holes here, returned by the trim)."""
-
-    def returned(mode):
-        run = subprocess.run([sys.executable, "-c", TRIM, mode], capture_output=True,
-                             text=True, timeout=120, env={"PATH": "/usr/bin:/bin"})  # fmt: skip
-        assert run.returncode == 0, run.stderr
-        return json.loads(run.stdout)
-
-    assert returned("trim") > 60  # most of the ~125 MiB of holes
-    assert returned("none") < 10  # without it they stay (so the test can fail)

@@ -22,7 +22,7 @@ from __future__ import annotations
 import os
 import sys
 
-__all__ = ["MMAP_THRESHOLD", "return_large_frees", "trim_heap", "worker_allocator_config"]
+__all__ = ["MMAP_THRESHOLD", "return_large_frees", "worker_allocator_config"]
 
 #: allocations of at least this many bytes are mmapped, and unmapped when freed
 MMAP_THRESHOLD = 1 << 20
@@ -58,26 +58,3 @@ def worker_allocator_config() -> dict:
     if not sys.platform.startswith("linux") or "MALLOC_MMAP_THRESHOLD_" in os.environ:
         return {}
     return {"distributed.nanny.pre-spawn-environ.MALLOC_MMAP_THRESHOLD_": str(MMAP_THRESHOLD)}
-
-
-def trim_heap() -> bool:
-    """Give the heap's free pages back to the system (glibc's ``malloc_trim(0)``).
-
-    Reading an MS's index leaves the heap fragmented by many small freed blocks that the
-    threshold does not cover: at 4x the large-data MS the index cost 70 MiB of resident
-    memory, 43 MiB after a trim (1x: 38 and 31 MiB), the part of the command's peak that
-    grew with the data. The command trims once, after reading the inputs' indices.
-
-    Returns
-    -------
-    bool
-        Whether memory was returned (False on other C libraries and platforms).
-    """
-    if not sys.platform.startswith("linux"):
-        return False
-    import ctypes
-
-    try:
-        return bool(ctypes.CDLL("libc.so.6").malloc_trim(0))
-    except (OSError, AttributeError):  # not glibc
-        return False

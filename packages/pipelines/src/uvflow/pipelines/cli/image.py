@@ -14,7 +14,6 @@ from uvflow.execution import rsexecute
 from uvflow.imaging.workflows import image_of
 
 from . import image_graphs as graphs
-from .allocator import trim_heap
 from .calibration_outputs import check_space_for_columns, write_columns, write_gaintables
 from .image_arguments import add_arguments
 from .image_data import index_inputs, plan_windows
@@ -81,7 +80,6 @@ def _run_one(args, opts, name: str) -> list:
     with ProductWriter(name, inputs=opts["inputs"]) as writer, execution(args):
         with stages("read"):
             parts = opts["parts"]
-            trim_heap()  # what reading the indices left in the heap (allocator.trim_heap)
             writer.observe(parts, getattr(args, "command_line", None))
             windows = opts.pop("planned", None) or plan_windows(
                 parts, args, opts, memory_budget(args.memory_limit, args.task_memory)
