@@ -41,7 +41,8 @@ uv_moments_m2, nonfinite_uvw_rows
         or a UVFITS group).
     """
 
-    _PACKED = ("rows", "b_index")  # pickled packed (PackedIndex)
+    _PACKED = ("rows", "b_index")  # held and pickled packed (PackedIndex)
+    _KEEP_PACKED = True
 
     path: str
     field_id: int
