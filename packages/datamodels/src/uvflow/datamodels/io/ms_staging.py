@@ -201,7 +201,7 @@ def _claim(table, ms: str) -> dict | None:
     return None
 
 
-def _stage(table, ms: str, columns: Sequence[str]) -> dict[str, str]:
+def _stage(table, ms: str, columns: Sequence[str], into: dict | None = None) -> dict[str, str]:
     names = table.colnames()
     for column in columns:
         if column in names and table.getcoldesc(column).get("valueType") not in (
@@ -224,6 +224,8 @@ def _stage(table, ms: str, columns: Sequence[str]) -> dict[str, str]:
             exists = column in names
             add_data_column(table, stage, ms, column if exists else "DATA", copy=exists)
             table.putcolkeyword(stage, OWNER_KEYWORD, owner)
+        if into is not None:  # from here on the caller removes them if interrupted
+            into[ms] = staging
     except BaseException:
         _drop(table, ms, staging)
         raise
@@ -244,7 +246,9 @@ def _drop(table, ms: str, staging: dict[str, str]) -> None:
         _ACTIVE.discard((ms, stage))
 
 
-def begin_column_write(path, columns: Sequence[str], wait: float | None = None) -> dict[str, str]:
+def begin_column_write(
+    path, columns: Sequence[str], wait: float | None = None, *, into: dict | None = None
+) -> dict[str, str]:
     """Stage ``columns`` of a MeasurementSet for writing: their staging column names.
 
     Parameters
@@ -255,6 +259,10 @@ def begin_column_write(path, columns: Sequence[str], wait: float | None = None) 
         Data columns to write (existing complex columns are copied, new ones are zeros).
     wait : float, optional
         Seconds to wait for another uvflow write of this MS; default :func:`lock_timeout`.
+    into : dict, optional
+        Gets ``into[path] = staging`` as soon as the columns exist, before the table is
+        closed: a caller that aborts what ``into`` holds on Ctrl-C or SIGTERM also removes
+        columns staged by a call interrupted while it returned.
 
     Returns
     -------
@@ -278,7 +286,7 @@ def begin_column_write(path, columns: Sequence[str], wait: float | None = None) 
             writer = _claim(table, ms)
             if writer is None:
                 try:
-                    return _stage(table, ms, columns)
+                    return _stage(table, ms, columns, into)
                 except RuntimeError as err:  # casacore's errors (a full disk …)
                     raise MeasurementSetError(f"{ms}: staging {', '.join(columns)} failed "
                                               f"({err}); the MS is unchanged") from err  # fmt: skip
@@ -362,7 +370,9 @@ def staged_columns(
     staged: dict[str, dict[str, str]] = {}
     try:
         for path in paths:
-            staged[str(path)] = begin_column_write(path, columns, wait)
+            # staged[path] is set inside, before the table closes: a signal while the
+            # call returns leaves no staging column behind (a CI run saw one)
+            begin_column_write(str(path), columns, wait, into=staged)
         yield staged
     except BaseException:
         for path, staging in staged.items():
