@@ -374,6 +374,10 @@ def staged_columns(
             # call returns leaves no staging column behind (a CI run saw one)
             begin_column_write(str(path), columns, wait, into=staged)
         yield staged
+        # inside the try too: a signal while a commit opens the table (before it holds
+        # signals) must remove the staging columns; after a commit they are gone already
+        for path, staging in staged.items():
+            commit_column_write(path, staging)
     except BaseException:
         for path, staging in staged.items():
             try:
@@ -381,5 +385,3 @@ def staged_columns(
             except Exception as err:  # keep the original error; the next write cleans up
                 log.warning("%s: could not remove the staged columns (%s)", path, err)
         raise
-    for path, staging in staged.items():
-        commit_column_write(path, staging)
