@@ -50,6 +50,7 @@ def sum_list_rsexecute(
     items = list(items)
     if not items:
         raise ValueError("sum_list_rsexecute needs at least one item")
+    executor = _checked(split, executor)
     return _tree(range(len(items)), items.__getitem__, func, split, executor)
 
 
@@ -94,8 +95,7 @@ def sum_map_rsexecute(
         raise ValueError("sum_map_rsexecute needs at least one item")
     if not isinstance(group, int) or group < 1:
         raise ValueError(f"group must be an integer >= 1, got {group!r}")
-    if executor is None:
-        from uvflow.execution.executor import rsexecute as executor
+    executor = _checked(split, executor)
     if not executor.using_dask:
         group = 1
 
@@ -121,13 +121,18 @@ def _serial_tree(item, args: list, func, split) -> Any:
     return _tree(range(len(args)), lambda i: item(*args[i]), func, split, _Inline)
 
 
+def _checked(split, executor):
+    """The executor to build with (default the shared ``rsexecute``), once ``split`` is valid."""
+    if not isinstance(split, int) or split < 2:
+        raise ValueError(f"split must be an integer >= 2, got {split!r}")
+    if executor is None:
+        from uvflow.execution.executor import rsexecute as executor
+    return executor
+
+
 def _tree(part: range, leaf, func, split, executor, subtree=None, group: int = 1) -> Any:
     """The balanced tree over the indices ``part``: left groups made (and combined) first;
     a part of at most ``group`` items (``group > 1``) is ``subtree(part)``."""
-    if executor is None:
-        from uvflow.execution.executor import rsexecute as executor
-    if not isinstance(split, int) or split < 2:
-        raise ValueError(f"split must be an integer >= 2, got {split!r}")
     if len(part) == 1:
         return leaf(part[0])
     if group > 1 and len(part) <= group:

@@ -17,7 +17,7 @@ import math
 from dataclasses import dataclass
 
 from uvflow.execution import rsexecute
-from uvflow.imaging.workflows import sum_invert_map, sum_invert_results_rsexecute
+from uvflow.imaging.workflows import sum_invert_map
 
 from .errors import PipelineError
 
@@ -54,20 +54,13 @@ class Chunks:
         """A per-window list (models, tables …) repeated for each window's chunks."""
         return [per_window[w] for w in self.owner]
 
-    def combine_images(self, results: list) -> list:
-        """Per window, the sumwt-weighted mean of its chunks' ``(Image, sumwt)`` results."""
-        out = []
-        for w in range(self.nwindows):
-            items = [r for r, o in zip(results, self.owner) if o == w]
-            out.append(items[0] if len(items) == 1 else sum_invert_results_rsexecute(items))
-        return out
-
     def image_windows(self, item, vis: list, *per_chunk: list) -> list:
         """Per window, the combined ``(Image, sumwt)`` of ``item`` over its chunks.
 
         The sumwt-weighted mean of ``item(vis[i], *(arg[i] for arg in per_chunk))`` over
-        the window's chunks, combined as :meth:`combine_images` combines (the same tree,
-        so the same result bit for bit). In serial mode each chunk is imaged only when the
+        the window's chunks, combined as
+        :func:`~uvflow.imaging.workflows.sum_invert_results_rsexecute` combines (the same
+        tree, so the same result bit for bit). In serial mode each chunk is imaged only when the
         tree reaches it (a window holds about ``log2(chunks) + 1`` images, not one per
         chunk); on Dask, a task images and combines a run of consecutive chunks
         (:func:`chunk_group`), so the workers hold a few partial images, not one per chunk.

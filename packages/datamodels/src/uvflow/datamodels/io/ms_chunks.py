@@ -118,9 +118,11 @@ class MSChunk(RowChunk):
     def _read_into(self, arrays) -> None:
         """Fill ``(vis, weight, flags, uvw)`` from the chunk's rows (:meth:`load`)."""
         with TABLE_LOCK, readable(self.path), open_table(self.path) as table:
-            if self.rows.size and int(self.rows[-1]) >= table.nrows():
+            rows = self.rows  # held packed: unpacked on each access
+            last = int(rows[-1]) if rows.size else -1
+            if last >= table.nrows():
                 raise MeasurementSetError(
-                    f"{self.path}: row {int(self.rows[-1])} is past the {table.nrows()} rows "
+                    f"{self.path}: row {last} is past the {table.nrows()} rows "
                     "of the main table: the MS changed since it was indexed"
                 )
             fill_rows(table, self, arrays)

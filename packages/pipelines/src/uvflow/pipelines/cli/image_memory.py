@@ -33,6 +33,7 @@ from .errors import CLIError
 
 __all__ = [
     "PLANNING_BASELINE",
+    "planning_baseline",
     "MemoryBudget",
     "memory_budget",
     "memory_limit",
