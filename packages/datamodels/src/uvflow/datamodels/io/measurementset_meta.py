@@ -40,10 +40,11 @@ __all__ = [
     "part_keys",
     "uv_sampling",
     "INDEX_ROWS",
+    "column_at_rows",
 ]
 
-#: Rows of UVW read at a time by :func:`uv_sampling` (24 MiB).
-INDEX_ROWS = 1 << 20
+#: Rows of UVW read at a time by :func:`uv_sampling` (6 MiB; ~25 MiB with its temporaries).
+INDEX_ROWS = 1 << 18
 
 #: casacore value types of a column of complex visibilities
 VISIBILITY_TYPES = ("complex", "dcomplex")
@@ -233,6 +234,28 @@ def uv_sampling(table, key: np.ndarray, nparts: int) -> tuple[np.ndarray, ...]:
         np.maximum.at(uvw, k, np.abs(block))
         np.add.at(moments, k, uv_moments(block, per_row=True))
     return uv[:nparts], uvw[:nparts], moments[:nparts], bad[:nparts]
+
+
+def column_at_rows(table, column: str, rows: np.ndarray) -> np.ndarray:
+    """A scalar column's values at ``rows`` (any order), read in blocks of
+    :data:`INDEX_ROWS` that hold some of them: never the whole column at once.
+
+    Returns
+    -------
+    numpy.ndarray, shape [len(rows)]
+        Of the column's type.
+    """
+    rows = np.asarray(rows, np.int64)
+    order = np.argsort(rows, kind="stable")
+    out = None
+    for start in np.unique(rows[order] // INDEX_ROWS) * INDEX_ROWS:
+        lo, hi = np.searchsorted(rows[order], [start, start + INDEX_ROWS])
+        block = table.getcol(column, startrow=int(start),
+                             nrow=int(rows[order[hi - 1]] - start + 1))  # fmt: skip
+        if out is None:
+            out = np.empty(rows.size, block.dtype)
+        out[order[lo:hi]] = block[rows[order[lo:hi]] - start]
+    return np.zeros(0) if out is None else out
 
 
 @contextmanager

@@ -23,6 +23,7 @@ import numpy as np
 from ..visibility import Visibility
 from .measurementset_meta import (
     check_data_column,
+    column_at_rows,
     part_keys,
     read_ms_metadata,
     readable,
@@ -257,37 +258,50 @@ def _index(path, datacolumn, field, spw, pol, include_autocorrelations) -> list[
             if meta.data_descriptions[int(dd)][0] in spw_ids
         ]
         key = part_keys(field_col, ddid_col, wanted)
-        del field_col
+        del field_col, ddid_col
         uv_max, uvw_max, moments, bad = uv_sampling(table, key, len(wanted))
-        time_col, interval_col = table.getcol("TIME"), table.getcol("INTERVAL")
-        a1_col, a2_col = table.getcol("ANTENNA1"), table.getcol("ANTENNA2")
-    if bad.sum():
-        log.warning("%s: %d of %d rows have a non-finite UVW (NaN or inf): they are flagged, "
-                    "the other rows imaged", ms, int(bad.sum()), int(np.sum(key >= 0)))  # fmt: skip
-    parts = []
-    for k, (fid, ddid) in enumerate(wanted):
-        spw_id, pol_id = meta.data_descriptions[ddid]
-        where = f"{ms} (field {fid}, spw {spw_id})"
-        native, perm = frame_from_products(meta.correlations[pol_id])
-        target = resolve_pol(native, pol, where)
-        sel = np.nonzero(key == k)[0]
-        layout = block_layout(time_col[sel], a1_col[sel], a2_col[sel], include_autocorrelations,
-                              where, MeasurementSetError)  # fmt: skip
-        rows, b_index, time_starts = sort_layout(sel[layout.rows], layout)
-        if layout.times.size == 0:
-            continue  # only autocorrelations, not asked for
-        first = rows[time_starts[:-1]]  # the lowest row of each integration
-        spw_ = spws[spw_id]
-        parts.append(MSPart(
-            path=ms, datacolumn=datacolumn, field_id=fid, field_name=fields[fid][0],
-            phasecentre=fields[fid][1], ddid=ddid, spw_id=spw_id,
-            frequency=spw_.frequency, channel_bandwidth=np.abs(spw_.width),
-            native_frame=native, perm=perm, polarisation_frame=target,
-            configuration=meta.configuration, times=layout.times,
-            integration_time=interval_col[first].astype(float),
-            antenna1=layout.antenna1, antenna2=layout.antenna2, rows=rows, b_index=b_index,
-            time_starts=time_starts, dtype=np.dtype(np.complex128 if dcomplex else np.complex64),
-            uvw_max_m=uvw_max[k], uv_max_m=float(uv_max[k]), uv_moments_m2=moments[k],
-            nonfinite_uvw_rows=int(bad[k]),
-        ))  # fmt: skip
+        if bad.sum():
+            log.warning("%s: %d of %d rows have a non-finite UVW (NaN or inf): they are "
+                        "flagged, the other rows imaged", ms, int(bad.sum()),
+                        int(np.sum(key >= 0)))  # fmt: skip
+        columns = [table.getcol(c) for c in ("TIME", "ANTENNA1", "ANTENNA2")]
+        parts = []
+        for k, (fid, ddid) in enumerate(wanted):
+            spw_id, pol_id = meta.data_descriptions[ddid]
+            where = f"{ms} (field {fid}, spw {spw_id})"
+            native, perm = frame_from_products(meta.correlations[pol_id])
+            target = resolve_pol(native, pol, where)
+            # the rows of this part; every row (the usual MS of one field and window): no copy
+            sel = None if len(wanted) == 1 and bool(np.all(key == 0)) else np.flatnonzero(key == k)
+            times, a1, a2, rows, b_index, time_starts = _part_layout(
+                columns, sel, include_autocorrelations, where
+            )
+            del sel
+            if times.size == 0:
+                continue  # only autocorrelations, not asked for
+            spw_ = spws[spw_id]
+            parts.append(MSPart(
+                path=ms, datacolumn=datacolumn, field_id=fid, field_name=fields[fid][0],
+                phasecentre=fields[fid][1], ddid=ddid, spw_id=spw_id,
+                frequency=spw_.frequency, channel_bandwidth=np.abs(spw_.width),
+                native_frame=native, perm=perm, polarisation_frame=target,
+                configuration=meta.configuration, times=times,
+                integration_time=column_at_rows(table, "INTERVAL", rows[time_starts[:-1]]).astype(float),
+                antenna1=a1, antenna2=a2, rows=rows, b_index=b_index,
+                time_starts=time_starts, dtype=np.dtype(np.complex128 if dcomplex else np.complex64),
+                uvw_max_m=uvw_max[k], uv_max_m=float(uv_max[k]), uv_moments_m2=moments[k],
+                nonfinite_uvw_rows=int(bad[k]),
+            ))  # fmt: skip
     return parts
+
+
+def _part_layout(columns, sel, include_autocorrelations, where) -> tuple[np.ndarray, ...]:
+    """``(times, antenna1, antenna2, rows, b_index, time_starts)`` of the rows ``sel`` (None:
+    all) of the index ``columns`` (TIME, ANTENNA1, ANTENNA2); the layout's other per-row
+    arrays are freed on return."""
+    layout = block_layout(*(c if sel is None else c[sel] for c in columns),
+                          include_autocorrelations, where, MeasurementSetError)  # fmt: skip
+    rows, b_index, time_starts = sort_layout(
+        layout.rows if sel is None else sel[layout.rows], layout
+    )
+    return layout.times, layout.antenna1, layout.antenna2, rows, b_index, time_starts

@@ -107,37 +107,102 @@ def block_layout(
 ) -> BlockLayout:
     """Group rows by unique time and baseline (cross-correlations only unless ``include_auto``).
 
+    Memory: besides the result, O(nrow) bytes at 4 per row (int32 indices) and 1 per row
+    (masks), with no sort when ``time`` is non-decreasing (the usual MS and UVFITS order)
+    and antenna numbers below :data:`LOOKUP_ANTENNAS`: the index of a large MS is built in
+    the client (DESIGN §4), and a general ``np.unique`` holds ~10 copies of the rows.
+
     Parameters
     ----------
     time : numpy.ndarray of float64, shape [nrow]
     antenna1, antenna2 : numpy.ndarray of int, shape [nrow]
+
+    Returns
+    -------
+    BlockLayout
+        ``rows`` int64, ``t_index``/``b_index`` int32.
 
     Raises
     ------
     error (default ValueError)
         Two rows fall in the same (time, baseline) cell.
     """
-    a1 = np.asarray(antenna1, dtype=np.int64)
-    a2 = np.asarray(antenna2, dtype=np.int64)
-    keep = np.ones(a1.shape, bool) if include_auto else a1 != a2
-    rows = np.nonzero(keep)[0]
-    times, t_index = np.unique(np.asarray(time)[rows], return_inverse=True)
-    base = int(max(a1.max(initial=0), a2.max(initial=0))) + 1
-    pairs, b_index = np.unique(a1[rows] * base + a2[rows], return_inverse=True)
-    cell = t_index.astype(np.int64) * max(pairs.size, 1) + b_index
-    if np.unique(cell).size != cell.size:
+    time, antenna1, antenna2 = np.asarray(time), np.asarray(antenna1), np.asarray(antenna2)
+    rows = np.arange(time.size) if include_auto else np.flatnonzero(antenna1 != antenna2)
+    if rows.size == time.size:  # every row kept: no copies of the columns
+        t, a1, a2 = time, antenna1, antenna2
+    else:
+        t, a1, a2 = time[rows], antenna1[rows], antenna2[rows]
+    times, t_index = _unique_times(t)
+    del t
+    pairs, b_index = _unique_baselines(a1, a2)
+    del a1, a2
+    if _has_duplicate_cells(t_index, b_index, max(pairs[0].size, 1)):
         raise error(
             f"{where}: several rows share the same time and baseline (e.g. several "
             "ARRAY_IDs, OBSERVATION_IDs or feeds mixed); select a subset first"
         )
     return BlockLayout(
-        rows=rows,
-        t_index=t_index.reshape(-1),
-        b_index=b_index.reshape(-1),
-        times=times,
-        antenna1=(pairs // base).astype(np.int64),
-        antenna2=(pairs % base).astype(np.int64),
-    )
+        rows=rows, t_index=t_index, b_index=b_index, times=times,
+        antenna1=pairs[0], antenna2=pairs[1],
+    )  # fmt: skip
+
+
+#: Antenna numbers below this use a lookup table of ``LOOKUP_ANTENNAS²`` entries for the
+#: baselines (no sort); larger numbers fall back to ``np.unique``.
+LOOKUP_ANTENNAS = 4096
+
+
+def _unique_times(t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The sorted unique times and each row's position in them (int32)."""
+    if t.size and bool(np.all(t[1:] >= t[:-1])):  # non-decreasing: a running count
+        new = np.empty(t.size, bool)
+        new[0] = True
+        np.not_equal(t[1:], t[:-1], out=new[1:])
+        t_index = np.cumsum(new, dtype=np.int32)
+        t_index -= 1
+        return t[new], t_index
+    times, inverse = np.unique(t, return_inverse=True)
+    return times, inverse.reshape(-1).astype(np.int32)
+
+
+def _unique_baselines(a1: np.ndarray, a2: np.ndarray) -> tuple[tuple, np.ndarray]:
+    """``((antenna1, antenna2), b_index)``: the baselines present, sorted by antenna1 then
+    antenna2 (int64), and each row's position among them (int32)."""
+    if a1.size == 0:
+        empty = np.zeros(0, np.int64)
+        return (empty, empty), np.zeros(0, np.int32)
+    base = int(max(a1.max(), a2.max())) + 1
+    if base <= LOOKUP_ANTENNAS and min(int(a1.min()), int(a2.min())) >= 0:
+        code = a1.astype(np.int32) * np.int32(base)
+        code += a2
+        present = np.zeros(base * base, bool)
+        present[code] = True
+        lookup = np.cumsum(present, dtype=np.int32)
+        lookup -= 1
+        b_index = lookup[code]
+        pairs = np.flatnonzero(present)
+    else:
+        pairs, inverse = np.unique(
+            a1.astype(np.int64) * base + a2.astype(np.int64), return_inverse=True
+        )
+        b_index = inverse.reshape(-1).astype(np.int32)
+    return (pairs // base, pairs % base), b_index
+
+
+def _has_duplicate_cells(t_index: np.ndarray, b_index: np.ndarray, nbaseline: int) -> bool:
+    """Whether two rows share a (time, baseline) cell; a mask of the cells when it is
+    small (1 byte per cell), else a sort."""
+    ntime = int(t_index.max(initial=-1)) + 1
+    if ntime * nbaseline > 8 * max(t_index.size, 1 << 20):  # sparse: sort the cells
+        cell = t_index.astype(np.int64) * nbaseline + b_index
+        return np.unique(cell).size != cell.size
+    seen = np.zeros(ntime * nbaseline, bool)
+    for s in range(0, t_index.size, 1 << 20):
+        cell = t_index[s : s + (1 << 20)].astype(np.int64) * nbaseline
+        cell += b_index[s : s + (1 << 20)]
+        seen[cell] = True
+    return int(np.count_nonzero(seen)) != t_index.size
 
 
 def select_time_indices(times: np.ndarray, selection, where: str) -> np.ndarray:

@@ -101,12 +101,26 @@ def sort_layout(file_rows: np.ndarray, layout: BlockLayout) -> tuple[np.ndarray,
     b_index : numpy.ndarray of int32, shape [nrow]
     time_starts : numpy.ndarray of int64, shape [ntime + 1]
     """
-    order = np.lexsort((file_rows, layout.t_index))
-    rows = np.asarray(file_rows, np.int64)[order]
-    b_index = layout.b_index[order].astype(np.int32)
-    counts = np.bincount(layout.t_index, minlength=layout.times.size)
+    file_rows, t_index = np.asarray(file_rows, np.int64), layout.t_index
+    if _non_decreasing(t_index) and _non_decreasing(file_rows):  # already in order: no copy
+        rows, b_index = file_rows, layout.b_index.astype(np.int32, copy=False)
+    else:
+        order = np.lexsort((file_rows, t_index))
+        rows, b_index = file_rows[order], layout.b_index[order].astype(np.int32)
+        del order
+    counts = np.bincount(t_index, minlength=layout.times.size)
     time_starts = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
     return rows, b_index, time_starts
+
+
+def _non_decreasing(a: np.ndarray, block: int = 1 << 20) -> bool:
+    """Whether ``a`` never decreases (checked in blocks: no temporary of its size)."""
+    last = a.size - 1
+    for s in range(0, max(last, 0), block):
+        e = min(s + block, last)
+        if not np.all(a[s + 1 : e + 1] >= a[s:e]):
+            return False
+    return True
 
 
 class PartMixin:
