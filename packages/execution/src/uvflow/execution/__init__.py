@@ -31,6 +31,7 @@ _LAZY = {
     "slurm_cluster": "clusters",
     "ssh_cluster": "clusters",
     "ClusterConnectionError": "errors",
+    "ClusterStalledError": "errors",
     "ExecutionError": "errors",
     "MissingExtraError": "errors",
     "Executor": "executor",
@@ -48,6 +49,7 @@ _LAZY = {
     "sum_list_rsexecute": "reduction",
     "sum_map_rsexecute": "reduction",
     "table_lock": "locks",
+    "stall_timeout": "stall_watch",
 }
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from concurrent.futures import CancelledError
 from contextlib import contextmanager, nullcontext
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +20,7 @@ from uvflow.execution.client import dashboard_link
 from uvflow.execution.log_forwarding import process_pool_forwarding
 from uvflow.execution.nested import fill_collections, split_collections
 from uvflow.execution.progress import local_progress, show_progress
+from uvflow.execution.stall_watch import StallWatch, stall_timeout
 from uvflow.execution.statistics import StatisticsRecorder
 
 if TYPE_CHECKING:
@@ -161,18 +163,26 @@ def compute_on_cluster(
     leaves: list = []
     template = split_collections(value, leaves)
     futures = client.compute(leaves, optimize_graph=optimize) if leaves else []
-    if progress_interval is not None and futures:
-        # unique keys: the leaves' graphs share their common dependencies
-        ntasks = len({key for leaf in leaves for key in leaf.__dask_graph__()})
-        logger.info(
-            "computing %d tasks on %d workers; dashboard: %s",
-            ntasks,
-            len(client.nthreads()),
-            dashboard_link(client) or "none",
-        )
-        show_progress(futures, client, progress_interval)
     result = fill_collections(template, futures)
-    return client.gather(result) if sync else result
+    if not sync and progress_interval is None:
+        return result
+    # waiting here: a stalled cluster fails in bounded time (stall_watch), never hangs
+    with StallWatch(client, futures, stall_timeout()) as watch:
+        try:
+            if progress_interval is not None and futures:
+                # unique keys: the leaves' graphs share their common dependencies
+                ntasks = len({key for leaf in leaves for key in leaf.__dask_graph__()})
+                logger.info(
+                    "computing %d tasks on %d workers; dashboard: %s",
+                    ntasks,
+                    len(client.nthreads()),
+                    dashboard_link(client) or "none",
+                )
+                show_progress(futures, client, progress_interval)
+            return client.gather(result) if sync else result
+        except CancelledError:
+            watch.raise_if_stalled()
+            raise
 
 
 def persist_on_cluster(client: Client, graph: Any, optimize: bool) -> Any:

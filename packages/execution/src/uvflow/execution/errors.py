@@ -9,6 +9,7 @@ from __future__ import annotations
 
 __all__ = [
     "ClusterConnectionError",
+    "ClusterStalledError",
     "ExecutionError",
     "MissingExtraError",
 ]
@@ -28,3 +29,10 @@ class ClusterConnectionError(ExecutionError, ConnectionError):
 
 class MissingExtraError(ExecutionError, ImportError):
     """An optional dependency is missing; the message names the extra to install."""
+
+
+class ClusterStalledError(ExecutionError, RuntimeError):
+    """A computation could not progress for ``uvflow.stall-timeout`` seconds and was
+    cancelled: every worker paused at its memory limit, or no worker connected. The
+    message names the state, the workers' memory and what to change
+    (:mod:`uvflow.execution.stall_watch`)."""
