@@ -39,6 +39,7 @@ from .deconvolution.deconvolver_plugins import DECONVOLVERS
 from .deconvolution.errors import DeconvolutionError
 from .deconvolution.psf_support import check_psf_support
 from .errors import ImagingError
+from .faceted_gridding import check_gridding_facets, faceted_invert, faceted_predict
 from .facets import TAPERS as FACET_TAPERS
 from .gridder_plugins import GRIDDERS, Gridder
 from .weighting_settings import WeightingSettings, apply_weighting
@@ -61,6 +62,11 @@ GRIDDING_KEYWORDS = {
     "nthreads": (1, "threads per gridding task"),
     "small_inversion": (None, "the ducc0 gridders' small inversion (None: their default)"),
     "gridder_options": (None, "dict of the gridder plugin's own options"),
+    "facets": (
+        1,
+        "image-plane facets per axis for invert and predict (RASCIL's facets): "
+        "each gridded about its own centre, joined; the PSF is never faceted",
+    ),
 }
 #: Keywords RASCIL passes to every algorithm; each goes to the deconvolvers that declare it.
 ALGORITHM_KEYWORDS = (
@@ -109,6 +115,10 @@ class GriddingSettings:
     options : dict or tuple of (str, object)
         The gridder plugin's own keyword options (checked against what its factory
         declares); kept as sorted pairs.
+    facets : int
+        Image-plane facets per axis for invert and predict, >= 1
+        (:mod:`uvflow.imaging.faceted_gridding`; the image size must cut into even facets
+        of at least 32 pixels, checked when imaging).
 
     Raises
     ------
@@ -125,9 +135,11 @@ class GriddingSettings:
     nthreads: int = 1
     small_inversion: bool | None = None
     options: tuple = ()
+    facets: int = 1
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "options", _options_tuple(self.options))
+        object.__setattr__(self, "facets", check_gridding_facets(self.facets))
         if not (isinstance(self.epsilon, (int, float)) and 0 < self.epsilon < 0.1):
             raise ImagingError(f"epsilon must be in (0, 0.1), got {self.epsilon!r}")
         object.__setattr__(self, "epsilon", float(self.epsilon))
@@ -154,7 +166,7 @@ class GriddingSettings:
         """Settings from RASCIL's gridding keywords (:data:`GRIDDING_KEYWORDS`, all given)."""
         k = keywords
         return cls(k["context"], k["epsilon"], k["nthreads"], k["small_inversion"],
-                   k["gridder_options"] or ())  # fmt: skip
+                   k["gridder_options"] or (), k.get("facets", 1))  # fmt: skip
 
     def gridder_options(self) -> dict:
         """The keyword options given to the gridder's factory."""
@@ -189,23 +201,26 @@ class GriddingSettings:
     def invert(
         self, vis: Visibility, model: Image, dopsf: bool = False, normalise: bool = True
     ) -> tuple[Image, np.ndarray]:
-        """:func:`uvflow.imaging.invert` with these settings: ``(Image, sumwt[nchan, npol])``."""
-        return self.gridder().invert(
-            self.precise(vis), model, dopsf=dopsf, normalise=normalise, epsilon=self.epsilon,
-            nthreads=self.nthreads,
-        )  # fmt: skip
+        """:func:`uvflow.imaging.invert` with these settings: ``(Image, sumwt[nchan, npol])``
+        (facet by facet when ``facets > 1``, except the PSF)."""
+        options = dict(normalise=normalise, epsilon=self.epsilon, nthreads=self.nthreads)
+        if self.facets > 1 and not dopsf:
+            return faceted_invert(self.gridder(), self.precise(vis), model, self.facets, **options)
+        return self.gridder().invert(self.precise(vis), model, dopsf=dopsf, **options)
 
     def predict(self, vis: Visibility, model: Image) -> Visibility:
-        """:func:`uvflow.imaging.predict` with these settings: a Visibility of the model."""
-        return self.gridder().predict(
-            self.precise(vis), model, epsilon=self.epsilon, nthreads=self.nthreads
-        )
+        """:func:`uvflow.imaging.predict` with these settings: a Visibility of the model
+        (the facets' visibilities added when ``facets > 1``)."""
+        options = dict(epsilon=self.epsilon, nthreads=self.nthreads)
+        if self.facets > 1:
+            return faceted_predict(self.gridder(), self.precise(vis), model, self.facets, **options)
+        return self.gridder().predict(self.precise(vis), model, **options)
 
     def describe(self) -> dict:
         """The settings as JSON-able values (for reports and checkpoints)."""
         context = self.context if isinstance(self.context, str) else repr(self.context)
         return {"context": context, "epsilon": self.epsilon, "nthreads": self.nthreads,
-                "small_inversion": self.small_inversion,
+                "small_inversion": self.small_inversion, "facets": self.facets,
                 "options": {k: repr(v) for k, v in self.options}}  # fmt: skip
 
 
