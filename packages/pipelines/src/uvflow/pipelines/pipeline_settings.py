@@ -11,6 +11,7 @@ Adding an option is then one entry in a keyword group and one field of a setting
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -21,6 +22,8 @@ from uvflow.imaging import CleanSettings, GriddingSettings, WeightingSettings
 from uvflow.imaging.settings import GRIDDING_KEYWORDS
 
 from .errors import PipelineError
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "PipelineSettings",
@@ -48,6 +51,7 @@ CLEAN_KEYWORDS = {
                              "peak over all windows"),
     "scales": (None, "scale widths in pixels (msclean, mmclean; None: their default)"),
     "nmoment": (None, "Taylor terms (mmclean; None: its default, 3)"),
+    "nmoments": (None, "RASCIL's documented spelling of nmoment (the same; give one)"),
     "findpeak": (None, "mmclean's peak criterion"),
     "scale_bias": (None, "preference for small scales (msclean, mmclean)"),
     "reference_frequency": (None, "mmclean's ν0, Hz"),
@@ -72,6 +76,8 @@ CYCLE_KEYWORDS = {
                        "uvflow.pipelines.checkpoint_identity)"),
     "checkpoint_restart": (False, "remove the checkpoint in checkpoint_dir and start afresh"),
     "stop_early": (False, "stop the major cycles when the residual peak is below threshold"),
+    "nchan": (None, "accepted as RASCIL's documentation passes it, and ignored as RASCIL "
+              "ignored it: the channels are the visibilities' (logged once)"),
 }  # fmt: skip
 _GROUPS = {
     "gridding": GRIDDING_KEYWORDS,
@@ -168,6 +174,7 @@ class PipelineSettings:
         """
         k = dict(keywords)
         mask = k.pop("mask", None)
+        _rascil_spellings(k)
         gridding = GriddingSettings.from_keywords(k)
         weighting = WeightingSettings(k["weighting"], k["robustness"])
         clean = CleanSettings.from_rascil(**{n: k[n] for n in CLEAN_KEYWORDS if n in k})
@@ -181,6 +188,27 @@ class PipelineSettings:
             "clean": self.clean.describe(), "nmajor": self.nmajor, "psf_factor": self.psf_factor,
             "clean_beam": self.clean_beam, "stop_early": self.stop_early,
         }  # fmt: skip
+
+
+_LOGGED: set = set()
+
+
+def _rascil_spellings(k: dict) -> None:
+    """RASCIL's documented keywords that its code read differently, in place: ``nmoments``
+    is ``nmoment``; ``nchan`` is dropped (RASCIL ignored it), logged once per process."""
+    nmoments = k.pop("nmoments", None)
+    if nmoments is not None:
+        if k.get("nmoment") is not None and k["nmoment"] != nmoments:
+            raise PipelineError(
+                f"nmoment={k['nmoment']!r} and nmoments={nmoments!r} differ: they are the same "
+                "setting (the number of Taylor terms); give one"
+            )
+        k["nmoment"] = nmoments
+    nchan = k.pop("nchan", None)
+    if nchan is not None and "nchan" not in _LOGGED:
+        _LOGGED.add("nchan")
+        log.info("nchan=%r ignored, as RASCIL ignored it: each window's channels are those "
+                 "of its visibilities", nchan)  # fmt: skip
 
 
 def pipeline_keywords(exclude: tuple = (), **defaults) -> Callable:
