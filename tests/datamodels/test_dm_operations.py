@@ -9,11 +9,13 @@ import pytest
 from astropy.coordinates import SkyCoord
 
 from uvflow.datamodels import (
+    CHANNEL_FREQUENCIES,
     DataModelError,
     concatenate_images,
     concatenate_visibility,
     convert_visibility_polarisation,
     copy_visibility,
+    export_image_to_fits,
     gather_visibility,
     qa_image,
     qa_visibility,
@@ -147,6 +149,26 @@ def test_qa_image_statistics(image):
     assert qa["rms"] == pytest.approx(np.sqrt(np.nanmean(d**2)), rel=1e-12)
     assert qa["medianabs"] == np.nanmedian(np.abs(d))
     json.dumps(qa)
+
+
+def test_concatenate_images_with_irregular_frequencies(make_image, tmp_path, caplog):
+    """Windows with a gap or of one frequency (minor-cycle cubes): the cube keeps each
+    channel's frequency as a table; FITS, whose FREQ axis is linear, does not get it."""
+    a, gap, same = make_image(nchan=2), make_image(nchan=1), make_image(nchan=1)
+    gap.wcs.wcs.crval[3] = a.frequency[-1] + 5.0e6
+    cube = concatenate_images([a, gap], irregular=True)
+    expected = [*a.frequency, gap.frequency[0]]
+    assert cube.meta[CHANNEL_FREQUENCIES] == tuple(expected)
+    np.testing.assert_array_equal(cube.frequency, expected)
+    again = concatenate_images([cube, same], irregular=True)  # a table joins as frequencies
+    np.testing.assert_array_equal(again.frequency, [*expected, same.frequency[0]])
+    repeated = concatenate_images([same, same], irregular=True)
+    np.testing.assert_array_equal(repeated.frequency, [same.frequency[0]] * 2)
+    linear = concatenate_images([a], irregular=True)  # evenly spaced: a plain linear axis
+    assert CHANNEL_FREQUENCIES not in linear.meta
+    with caplog.at_level("WARNING"):
+        export_image_to_fits(cube, tmp_path / "cube.fits")
+    assert "CHANNEL_FREQUENCIES" in caplog.text and "not written" in caplog.text
 
 
 def test_concatenate_images_along_frequency(make_image):

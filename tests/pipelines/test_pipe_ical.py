@@ -160,6 +160,23 @@ def test_serial_equals_dask(corrupted):
     H.assert_pipeline_same(dask[1], serial[1])
 
 
+@pytest.mark.cluster
+def test_per_window_solutions_serial_equals_dask(corrupted):
+    """``global_solution=False`` (the shape of RASCIL's own ICAL test) on a 2-worker
+    cluster: every window solves its own tables; the same numbers as serial (issue 18)."""
+    _, observed, models, _, _ = corrupted
+    opts = dict(OPTIONS, nmajor=3)
+    serial, dask = H.run_serial_and_dask(
+        lambda: ical_list_rsexecute_workflow(
+            observed, models, controls=ical_controls(), global_solution=False, **opts
+        )
+    )
+    H.assert_pipeline_same(dask, serial)
+    tables = serial[3]
+    assert tables[0]["T"] is not tables[1]["T"]  # a table per window
+    assert not np.array_equal(tables[0]["T"].frequency, tables[1]["T"].frequency)
+
+
 def test_graph_size_linear_in_windows_and_cycles():
     counts = {}
     rsexecute.set_client(use_dask=True, scheduler="synchronous")

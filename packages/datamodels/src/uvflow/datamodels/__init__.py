@@ -10,7 +10,7 @@ from .config_readers import (
 )
 from .configuration import Configuration
 from .gaintable import JONES_TYPES, GainTable
-from .image import Image, create_image
+from .image import CHANNEL_FREQUENCIES, Image, create_image
 from .io import (
     MeasurementSetError,
     UVFITSError,
@@ -74,6 +74,7 @@ __all__ = [
     "MeasurementSetError",
     "UVFITSError",
     "GainTable",
+    "CHANNEL_FREQUENCIES",
     "Image",
     "PolarisationError",
     "PolarisationFrame",

@@ -21,7 +21,12 @@ from .stokes_axis import (
 )
 from .units import to_radians
 
-__all__ = ["Image", "create_image", "stokes_axis_codes"]
+__all__ = ["CHANNEL_FREQUENCIES", "Image", "create_image", "stokes_axis_codes"]
+
+#: ``Image.meta`` key of the channel frequencies (Hz, a tuple) of a cube whose channels are
+#: not evenly spaced or repeat (windows of a minor cycle); not written to FITS, which holds a
+#: linear FREQ axis only
+CHANNEL_FREQUENCIES = "CHANNEL_FREQUENCIES"
 
 
 @dataclass(kw_only=True, eq=False)
@@ -101,7 +106,12 @@ class Image(DataModelBase):
 
     @property
     def frequency(self) -> np.ndarray:
-        """Channel centre frequencies in Hz, float64 [nchan]."""
+        """Channel centre frequencies in Hz, float64 [nchan]: from the FREQ axis, or the
+        ``meta['CHANNEL_FREQUENCIES']`` of a cube whose channels no linear axis describes
+        (:func:`~uvflow.datamodels.concatenate_images` with ``irregular=True``)."""
+        table = self.meta.get(CHANNEL_FREQUENCIES)
+        if table is not None and len(table) == self.nchan:
+            return np.asarray(table, dtype=np.float64)
         w = self.wcs.wcs
         return w.crval[3] + (np.arange(self.nchan) + 1 - w.crpix[3]) * w.cdelt[3]
 

@@ -12,7 +12,7 @@ import numpy as np
 
 from ._validation import DataModelError
 from .configuration import Configuration
-from .image import Image
+from .image import CHANNEL_FREQUENCIES, Image
 from .visibility import Visibility
 
 __all__ = [
@@ -254,7 +254,7 @@ def subtract_visibility(vis: Visibility, model: Visibility) -> Visibility:
     return vis.replace(vis=vis.vis - model.vis, meta=dict(vis.meta))
 
 
-def concatenate_images(images, *, rtol: float = 1e-6) -> Image:
+def concatenate_images(images, *, rtol: float = 1e-6, irregular: bool = False) -> Image:
     """Join single- or multi-channel images along frequency, in list order.
 
     Parameters
@@ -263,6 +263,12 @@ def concatenate_images(images, *, rtol: float = 1e-6) -> Image:
         Same ny, nx, celestial WCS and polarisation frame.
     rtol : float
         Tolerance on the even spacing of the joined frequencies (a FITS axis is linear).
+    irregular : bool
+        Allow frequencies that are not evenly spaced or repeat (e.g. the windows of a minor
+        cycle with a spectral window missing, or windows imaged on one shared template):
+        the cube's ``frequency`` is then ``meta['CHANNEL_FREQUENCIES']``
+        (:data:`~uvflow.datamodels.image.CHANNEL_FREQUENCIES`), and its FREQ axis starts at
+        the first channel with the mean step (or the first channel's width).
 
     Returns
     -------
@@ -294,28 +300,32 @@ def concatenate_images(images, *, rtol: float = 1e-6) -> Image:
         if not same_sky:
             raise DataModelError(f"image {i} and image 0 have different sky coordinates (WCS)")
     freq = np.concatenate([im.frequency for im in images])
+    linear = True
     if freq.size > 1:
         steps = np.diff(freq)
-        if not (np.all(steps > 0) or np.all(steps < 0)) or not np.allclose(
-            steps, steps[0], rtol=rtol, atol=0
-        ):
+        linear = bool((np.all(steps > 0) or np.all(steps < 0))
+                      and np.allclose(steps, steps[0], rtol=rtol, atol=0))  # fmt: skip
+        if not linear and not irregular:
             raise DataModelError(
                 "the joined frequencies must be distinct and evenly spaced (a FITS axis is "
-                f"linear); got {freq.tolist()} Hz"
+                f"linear); got {freq.tolist()} Hz (irregular=True keeps them as a table)"
             )
     wcs = ref.wcs.deepcopy()
     wcs.wcs.crval[3], wcs.wcs.crpix[3] = freq[0], 1.0
-    if freq.size > 1:
+    if freq.size > 1 and freq[-1] != freq[0]:
         wcs.wcs.cdelt[3] = (freq[-1] - freq[0]) / (freq.size - 1)
     beams = [im.clean_beam for im in images]
     if any(b != beams[0] for b in beams[1:]):
         log.warning("concatenate_images: the images' clean beams differ; keeping the first")
     data = np.concatenate([im.data for im in images], axis=0)
     beam = None if beams[0] is None else dict(beams[0])
+    meta = {k: v for k, v in ref.meta.items() if k != CHANNEL_FREQUENCIES}
+    if not linear:
+        meta[CHANNEL_FREQUENCIES] = tuple(float(f) for f in freq)
     return Image(
         data=data,
         wcs=wcs,
         polarisation_frame=ref.polarisation_frame,
         clean_beam=beam,
-        meta=dict(ref.meta),
+        meta=meta,
     )

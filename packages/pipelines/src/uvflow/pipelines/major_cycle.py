@@ -64,6 +64,7 @@ from .errors import CheckpointError
 from .major_cycle_steps import checkpoint_cycle, cycle_status, jsonable, psf_template, stop_reason
 from .pipeline_settings import PipelineSettings
 from .window_chunks import flatten_windows
+from .window_models import window_models
 
 __all__ = ["run_major_cycles"]
 
@@ -216,7 +217,7 @@ def run_major_cycles(
         raise TypeError(f"settings must be a PipelineSettings, got {type(settings).__name__}")
     chunks = flatten_windows(vis_list)
     residual_at = functools.partial(residual_image, gridding=settings.gridding)
-    models = window_list("model_imagelist", model_imagelist, chunks.nwindows)
+    models = window_models(model_imagelist, chunks)
     gridding, clean = settings.gridding, settings.clean
     vis = weight_windows(chunks.vis, chunks.per_chunk(models), settings.weighting)
     if settings.stop_early:

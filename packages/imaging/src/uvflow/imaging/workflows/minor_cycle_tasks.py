@@ -77,8 +77,10 @@ def image_of(item) -> Image:
 
 
 def stack_windows(*items) -> Image:
-    """One cube [nwin·nchan, npol, ny, nx] from the windows' images (list order)."""
-    return concatenate_images([image_of(i) for i in items])
+    """One cube [nwin·nchan, npol, ny, nx] from the windows' images (list order); windows
+    that are not evenly spaced in frequency (a spectral window missing) keep their own
+    frequencies (``meta['CHANNEL_FREQUENCIES']``, which mmclean's Taylor terms use)."""
+    return concatenate_images([image_of(i) for i in items], irregular=True)
 
 
 def split_windows(cube: Image, *models: Image) -> list[Image]:
