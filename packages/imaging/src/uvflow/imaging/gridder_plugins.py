@@ -26,6 +26,7 @@ from uvflow.datamodels import Image, Visibility
 from uvflow.execution.plugins import PluginGroup
 
 from .errors import UnknownGridderError
+from .rascil_contexts import gridder_name
 
 __all__ = ["GRIDDER_GROUP", "GRIDDERS", "Gridder", "get_gridder", "installed_gridders"]
 
@@ -87,7 +88,9 @@ def get_gridder(name: str, **options) -> Gridder:
     Parameters
     ----------
     name : str
-        An entry-point name in ``uvflow.gridders`` (built-ins: '2d', 'ng', 'wstack').
+        An entry-point name in ``uvflow.gridders`` (built-ins: '2d', 'ng', 'wstack'), or a
+        RASCIL context name (:mod:`uvflow.imaging.rascil_contexts`: 'timeslice',
+        'wprojection', 'facets' … run on the ducc0 gridder each maps to).
     **options
         Keyword options of that gridder's factory (the built-ins take ``small_inversion``).
 
@@ -99,4 +102,4 @@ def get_gridder(name: str, **options) -> Gridder:
         An option the gridder does not take (the message lists those it does), or a
         factory that builds something without the :class:`Gridder` protocol.
     """
-    return GRIDDERS.create(name, Gridder, **options)
+    return GRIDDERS.create(gridder_name(name, GRIDDERS.installed()), Gridder, **options)

@@ -42,6 +42,7 @@ from .errors import ImagingError
 from .faceted_gridding import check_gridding_facets, faceted_invert, faceted_predict
 from .facets import TAPERS as FACET_TAPERS
 from .gridder_plugins import GRIDDERS, Gridder
+from .rascil_contexts import gridder_name
 from .weighting_settings import WeightingSettings, apply_weighting
 
 __all__ = [
@@ -57,7 +58,11 @@ log = logging.getLogger(__name__)
 
 #: RASCIL's gridding keywords: keyword -> (default, description) (``keyword_groups``)
 GRIDDING_KEYWORDS = {
-    "context": ("ng", "gridder ('2d', 'ng', 'wstack' or a plugin's)"),
+    "context": (
+        "ng",
+        "gridder ('2d', 'ng', 'wstack' or a plugin's; RASCIL's 'timeslice', "
+        "'wprojection', 'facets' … run on ducc0: uvflow.imaging.rascil_contexts)",
+    ),
     "epsilon": (1e-5, "gridding accuracy relative to the direct Fourier transform"),
     "nthreads": (1, "threads per gridding task"),
     "small_inversion": (None, "the ducc0 gridders' small inversion (None: their default)"),
@@ -149,6 +154,7 @@ class GriddingSettings:
                 f"small_inversion must be True, False or None, got {self.small_inversion!r}"
             )
         if isinstance(self.context, str):
+            object.__setattr__(self, "context", gridder_name(self.context, GRIDDERS.installed()))
             GRIDDERS.check_options(self.context, self.gridder_options())
         elif isinstance(self.context, Gridder):
             if self.small_inversion is not None or self.options:
