@@ -11,6 +11,7 @@ from .deconvolve_restore import (
     image_of,
     restore_list_rsexecute_workflow,
 )
+from .image_map import image_rsexecute_map_workflow, sum_images_rsexecute
 from .invert_predict import (
     invert_image,
     invert_list_rsexecute_workflow,
@@ -54,4 +55,6 @@ __all__ = [
     "taper_list_rsexecute_workflow",
     "weight_list_rsexecute_workflow",
     "zero_list_rsexecute_workflow",
+    "image_rsexecute_map_workflow",
+    "sum_images_rsexecute",
 ]
