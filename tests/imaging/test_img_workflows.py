@@ -15,12 +15,15 @@ from uvflow.datamodels.testing import random_configuration, simple_visibility
 from uvflow.execution import rsexecute
 from uvflow.imaging import invert, predict_dft
 from uvflow.imaging.workflows import (
+    deconvolve_list_channel_rsexecute_workflow,
     deconvolve_list_rsexecute_workflow,
+    image_rsexecute_map_workflow,
     invert_list_rsexecute_workflow,
     predict_list_rsexecute_workflow,
     residual_list_rsexecute_workflow,
     restore_list_rsexecute_workflow,
     subtract_list_rsexecute_workflow,
+    sum_images_rsexecute,
     sum_invert_results_rsexecute,
     sum_predict_results_rsexecute,
     taper_list_rsexecute_workflow,
@@ -193,7 +196,12 @@ WORKFLOWS = [
     taper_list_rsexecute_workflow,
     weight_list_rsexecute_workflow,
     zero_list_rsexecute_workflow,
+    sum_images_rsexecute,
 ]
+#: RASCIL's workflows that pass **kwargs on: image_rsexecute_map_workflow to the mapped
+#: function (any keyword is valid), the channel minor cycle to the cube one (checked
+#: against it: test_channel_deconvolution_has_a_minor_cycle_per_window)
+KWARGS_WORKFLOWS = [image_rsexecute_map_workflow, deconvolve_list_channel_rsexecute_workflow]
 
 
 def _positional(workflow, windows):
@@ -242,7 +250,7 @@ def test_every_public_workflow_is_checked():
     import uvflow.imaging.workflows as wf
 
     public = {getattr(wf, n) for n in wf.__all__ if n.endswith(("_workflow", "_rsexecute"))}
-    assert public == set(WORKFLOWS) and len(public) == 11
+    assert public == set(WORKFLOWS) | set(KWARGS_WORKFLOWS) and len(public) == 14
 
 
 # ---- minor cycle and restoring -----------------------------------------------------------
@@ -277,6 +285,32 @@ def test_deconvolve_and_restore_serial_equals_dask(windows, dirty_psf, facets):
     serial, dask = _run_both(build)
     assert_same(dask, serial)
     assert len(serial[0]) == len(models) and np.any(serial[0][0].data)
+
+
+def test_channel_deconvolution_has_a_minor_cycle_per_window(windows, dirty_psf):
+    """RASCIL's channel workflow: each window stops at its own fractional threshold. Window
+    0 dimmed 1000-fold (peak ~2 mJy/beam): the cube's rule (1 % of the brightest window's
+    peak, ~20 mJy/beam) leaves it uncleaned; its own rule (1 % of its own peak) cleans it
+    as the others (the same flux, scaled, to 5 %: its own data and PSF)."""
+    from uvflow.imaging import ImagingError
+
+    _, models, _ = windows
+    dirty, psf = dirty_psf
+    rsexecute.set_client(use_dask=False)
+    dim = [(dirty[0][0].replace(data=dirty[0][0].data / 1000), dirty[0][1]), *dirty[1:]]
+    joint = deconvolve_list_rsexecute_workflow(dim, psf, models, **CLEAN)
+    own = deconvolve_list_channel_rsexecute_workflow(dim, psf, models, **CLEAN)
+    assert not np.any(joint[0].data) and np.any(own[0].data)
+    np.testing.assert_allclose(own[0].data.sum() * 1000, own[1].data.sum(), rtol=0.05)
+    alone = deconvolve_list_rsexecute_workflow(dim[1:2], psf[1:2], models[1:2], **CLEAN)
+    np.testing.assert_array_equal(own[1].data, alone[0].data)
+    with pytest.raises(
+        TypeError,
+        match="'nitre' \\(did you mean 'niter'\\?\\); valid keywords: subimages, mask, algorithm",
+    ):
+        deconvolve_list_channel_rsexecute_workflow(dim, psf, models, nitre=3)
+    with pytest.raises(ImagingError, match="subimages must be None or the number of windows"):
+        deconvolve_list_channel_rsexecute_workflow(dim, psf, models, subimages=2)
 
 
 @pytest.mark.parametrize("algorithm", ["hogbom", "msclean", "mmclean"])

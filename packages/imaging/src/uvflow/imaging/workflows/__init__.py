@@ -6,6 +6,7 @@ These are the only modules of uvflow-imaging that build graphs; the kernels they
 
 from ._lists import window_list
 from .deconvolve_restore import (
+    deconvolve_list_channel_rsexecute_workflow,
     deconvolve_list_rsexecute_workflow,
     deconvolve_windows,
     image_of,
@@ -41,6 +42,7 @@ __all__ = [
     "weight_windows",
     "window_list",
     "deconvolve_list_rsexecute_workflow",
+    "deconvolve_list_channel_rsexecute_workflow",
     "image_of",
     "restore_list_rsexecute_workflow",
     "invert_list_rsexecute_workflow",

@@ -33,10 +33,11 @@ it the absolute threshold and ``fractional_threshold=0``.
 
 from __future__ import annotations
 
+import inspect
 import logging
 
 from uvflow.datamodels import Image
-from uvflow.execution import rsexecute, strict_keywords
+from uvflow.execution import check_keywords, rsexecute, strict_keywords
 
 from ..errors import ImagingError
 from ..restore import restore_cube
@@ -62,6 +63,7 @@ log = logging.getLogger(__name__)
 
 __all__ = [
     "deconvolve_list_rsexecute_workflow",
+    "deconvolve_list_channel_rsexecute_workflow",
     "deconvolve_windows",
     "restore_list_rsexecute_workflow",
     "image_of",
@@ -155,6 +157,57 @@ def deconvolve_list_rsexecute_workflow(
         deconvolver_options=deconvolver_options,
     )  # fmt: skip
     return deconvolve_windows(dirty_list, psf_list, model_imagelist, clean, mask)
+
+
+def deconvolve_list_channel_rsexecute_workflow(
+    dirty_list, psf_list, model_imagelist, subimages=None, **kwargs
+) -> list:
+    """RASCIL's channel-by-channel minor cycle: each window deconvolved on its own.
+
+    :func:`deconvolve_list_rsexecute_workflow` cleans all windows as one cube, with one
+    stopping rule (its ``fractional_threshold`` is relative to the brightest window); here
+    every window has its own minor cycle and its own rule, as RASCIL's channel workflow
+    had, and the windows' graphs are independent (they run in parallel).
+
+    Parameters
+    ----------
+    dirty_list, psf_list, model_imagelist
+        As :func:`deconvolve_list_rsexecute_workflow` (``model_imagelist`` may be one Image
+        for every window).
+    subimages : int, optional
+        RASCIL's number of channel groups of one image; here the windows are the groups, so
+        it must be None or the number of windows.
+    **kwargs
+        The keywords of :func:`deconvolve_list_rsexecute_workflow` after its lists (a
+        misspelt one is a TypeError naming the valid ones).
+
+    Returns
+    -------
+    list
+        Per window its new model Image (graphs in the Dask modes).
+
+    Raises
+    ------
+    ImagingError
+        ``subimages`` other than the number of windows, lists of different lengths.
+    """
+    valid = [
+        "subimages",
+        *list(inspect.signature(deconvolve_list_rsexecute_workflow).parameters)[3:],
+    ]
+    check_keywords("deconvolve_list_channel_rsexecute_workflow()", kwargs, valid)
+    n = len(dirty_list)
+    if subimages is not None and subimages != n:
+        raise ImagingError(
+            f"subimages={subimages!r}: the windows are deconvolved one by one here, so "
+            f"subimages must be None or the number of windows ({n})"
+        )
+    psfs = window_list("psf_list", psf_list, n)
+    models = window_list("model_imagelist", model_imagelist, n)
+    return [
+        deconvolve_list_rsexecute_workflow([dirty_list[w]], [psfs[w]], [models[w]], **kwargs)[0]
+        for w in range(n)
+    ]
 
 
 def deconvolve_windows(

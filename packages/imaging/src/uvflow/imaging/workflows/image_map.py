@@ -10,7 +10,7 @@ RASCIL's names and call shapes (an ``Image`` is uvflow's data model).
 from __future__ import annotations
 
 from uvflow.datamodels import Image
-from uvflow.execution import rsexecute, sum_list_rsexecute
+from uvflow.execution import rsexecute, strict_keywords, sum_list_rsexecute
 
 from ..errors import ImagingError
 from ..facets import image_gather_facets, image_scatter_facets
@@ -54,6 +54,7 @@ def image_rsexecute_map_workflow(im, imfunction, facets: int = 1, overlap: int =
     )
 
 
+@strict_keywords
 def sum_images_rsexecute(image_list, split: int = 2):
     """The pixel-wise sum of images (same shape and grid), as a balanced tree of tasks.
 
