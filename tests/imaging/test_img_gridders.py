@@ -37,8 +37,8 @@ def test_conformance_without_small_inversion():
 
 
 def test_unknown_name_and_options():
-    with pytest.raises(UnknownGridderError, match=r"'facets' unknown; installed: .*2d, ng, wstack"):
-        get_gridder("facets")
+    with pytest.raises(UnknownGridderError, match=r"'wproj' unknown; installed: .*2d, ng, wstack"):
+        get_gridder("wproj")  # 'facets' is RASCIL's: test_img_rascil_contexts.py
     with pytest.raises(
         TypeError,
         match="unexpected keyword argument .oversampling.; valid keywords: small_inversion",

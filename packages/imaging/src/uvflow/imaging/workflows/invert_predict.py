@@ -232,10 +232,13 @@ def sum_invert_results_rsexecute(image_list, split: int = 2):
 def sum_invert_map(item, args, split: int = 2, group: int = 1):
     """:func:`sum_invert_results_rsexecute` over ``item(*args[i])``, made as needed.
 
-    The same tree and the same result; in serial mode each image is made only when the
-    tree reaches it and combined as soon as it can be (about ``log2(n) + 1`` images alive
-    at once instead of ``n``); in the Dask modes ``group`` images a task makes and
-    combines itself (:func:`uvflow.execution.sum_map_rsexecute`).
+    The same combination, in blocks: each block of
+    :data:`~uvflow.execution.reduction.FOLD_BLOCK` images is combined as
+    :func:`sum_invert_results_rsexecute` combines a list (so for ``n`` up to the block,
+    the same result bit for bit), and the blocks' results in order. In serial mode each
+    image is made only when the tree reaches it and combined as soon as it can be (at most
+    about 5 images alive at once instead of ``n``); in the Dask modes ``group`` images a
+    task makes and combines itself (:func:`uvflow.execution.sum_map_rsexecute`).
 
     Parameters
     ----------
