@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import operator
 import subprocess
@@ -104,12 +105,14 @@ def _join(a, b):
     return f"({a}{b})"
 
 
-@given(n=st.integers(1, 40), split=st.integers(2, 5), group=st.integers(1, 12))
-@settings(max_examples=25, deadline=None)
-def test_tree_sum_made_on_demand_pairs_as_the_list_tree(n, split, group):
-    """sum_map_rsexecute groups exactly as sum_list_rsexecute (the tree is written out in
-    parentheses, so a different pairing fails), in serial mode and on Dask with subtrees
-    of ``group`` items run as one task; serially it holds O(log n) items, not n."""
+@given(n=st.integers(1, 40), split=st.integers(2, 5), group=st.integers(1, 12),
+       block=st.integers(2, 12))  # fmt: skip
+@settings(max_examples=30, deadline=None)
+def test_tree_sum_made_on_demand_pairs_in_blocks(n, split, group, block):
+    """sum_map_rsexecute combines each block of ``block`` items exactly as
+    sum_list_rsexecute combines a list, then the blocks in order (the tree is written out
+    in parentheses, so a different pairing fails); in serial mode and on Dask with subtrees
+    of ``group`` items run as one task. Serially it holds O(log block) items, whatever n."""
     alive, peak = set(), [0]
 
     def make(i):
@@ -124,16 +127,24 @@ def test_tree_sum_made_on_demand_pairs_as_the_list_tree(n, split, group):
         return _join(a, b)
 
     rsexecute.set_client(use_dask=False)
-    expected = sum_list_rsexecute([_item(i) for i in range(n)], func=_join, split=split)
-    assert sum_map_rsexecute(make, [(i,) for i in range(n)], func=join, split=split) == expected
-    # each level of the tree keeps at most split - 1 finished siblings waiting for the next
-    depth = math.ceil(math.log(n, split)) if n > 1 else 0
-    assert peak[0] <= depth * (split - 1) + 1
+    blocks = [
+        sum_list_rsexecute([_item(i) for i in range(s, min(s + block, n))], func=_join, split=split)
+        for s in range(0, n, block)
+    ]
+    expected = functools.reduce(_join, blocks)
+    if n <= block:  # one block: the list's own tree
+        assert expected == sum_list_rsexecute([_item(i) for i in range(n)], func=_join, split=split)
+    args = [(i,) for i in range(n)]
+    assert sum_map_rsexecute(make, args, func=join, split=split, block=block) == expected
+    # within a block each level keeps at most split - 1 finished siblings waiting; the
+    # blocks' running combination is one more
+    depth = math.ceil(math.log(min(n, block), split)) if n > 1 else 0
+    assert peak[0] <= depth * (split - 1) + 1 + (n > block)
     rsexecute.set_client(scheduler="synchronous")
     args = [(rsexecute.execute(int)(i),) for i in range(n)]  # deferred arguments
-    graph = sum_map_rsexecute(_item, args, func=_join, split=split, group=group)
+    graph = sum_map_rsexecute(_item, args, func=_join, split=split, group=group, block=block)
     assert rsexecute.compute(graph) == expected
-    if group >= n:  # the whole tree is one task (besides the n argument tasks)
+    if group >= n and n <= block:  # the whole tree is one task (besides the n argument tasks)
         assert len(graph.__dask_graph__()) == n + 1
 
 
@@ -146,6 +157,8 @@ def test_tree_sum_arguments():
         sum_map_rsexecute(str, [])
     with pytest.raises(ValueError, match="group"):
         sum_map_rsexecute(str, [(1,)], group=0)
+    with pytest.raises(ValueError, match="block must be an integer >= 2"):
+        sum_map_rsexecute(str, [(1,)], block=1)
 
 
 def test_unknown_keyword_raises_type_error_naming_valid_ones():

@@ -58,11 +58,11 @@ class Chunks:
         """Per window, the combined ``(Image, sumwt)`` of ``item`` over its chunks.
 
         The sumwt-weighted mean of ``item(vis[i], *(arg[i] for arg in per_chunk))`` over
-        the window's chunks, combined as
-        :func:`~uvflow.imaging.workflows.sum_invert_results_rsexecute` combines (the same
-        tree, so the same result bit for bit). In serial mode each chunk is imaged only when the
-        tree reaches it (a window holds about ``log2(chunks) + 1`` images, not one per
-        chunk); on Dask, a task images and combines a run of consecutive chunks
+        the window's chunks, combined by :func:`~uvflow.imaging.workflows.sum_invert_map`
+        (balanced trees over blocks of 8 chunks, the blocks combined in order: the same
+        tree in every mode, so the same result bit for bit). In serial mode each chunk is
+        imaged only when the tree reaches it (a window holds at most about 5 images, however
+        many chunks it has); on Dask, a task images and combines a run of consecutive chunks
         (:func:`chunk_group`), so the workers hold a few partial images, not one per chunk.
 
         Parameters
