@@ -45,7 +45,18 @@ _WORKFLOWS = (
 )
 
 
-__getattr__ = lazy_getattr(__name__, dict.fromkeys(_WORKFLOWS, "simulation_workflows"))
+_SKYMODEL_WORKFLOWS = (
+    "convolve_skymodel_list_rsexecute_workflow",
+    "crosssubtract_datamodels_skymodel_list_rsexecute_workflow",
+    "invert_skymodel_list_rsexecute_workflow",
+    "predict_skymodel_list_compsonly_rsexecute_workflow",
+)
+
+__getattr__ = lazy_getattr(
+    __name__,
+    dict.fromkeys(_WORKFLOWS, "simulation_workflows")
+    | dict.fromkeys(_SKYMODEL_WORKFLOWS, "skymodel_workflows"),
+)
 
 __all__ = [
     "__version__",
@@ -90,4 +101,5 @@ __all__ = [
     "visibility_sigma",
     "voronoi_labels",
     "write_simulated_ms",
+    *_SKYMODEL_WORKFLOWS,
 ]

@@ -42,6 +42,7 @@ __all__ = [
     "simulate_list_rsexecute_workflow",
     "corrupt_list_rsexecute_workflow",
     "predict_skymodel_list_rsexecute_workflow",
+    "skymodel_visibilities",
 ]
 
 log = logging.getLogger(__name__)
@@ -242,11 +243,16 @@ def corrupt_list_rsexecute_workflow(
     ]
 
 
-def _predict_skymodel(vis, skymodel, context, docal):
+def skymodel_visibilities(
+    vis, skymodel, context: str = "ng", docal: bool = False, images: bool = True
+):
+    """The model visibilities of one sky model on ``vis``'s samples: its image (gridder
+    ``context``; left out with ``images=False``) plus its components (DFT), corrupted by its
+    gain table with ``docal``. A kernel: one task of the sky-model workflows."""
     if not isinstance(skymodel, SkyModel):
         raise SimulationError(f"skymodel_list must hold SkyModels, got {type(skymodel).__name__}")
     model = vis.copy(zero=True)
-    if skymodel.image is not None:
+    if images and skymodel.image is not None:
         model = predict(model, skymodel.image, context=context)
     if skymodel.components:
         # fluxes at this window's channels (power law between the components' channels)
@@ -287,4 +293,6 @@ def predict_skymodel_list_rsexecute_workflow(
     list
         One Visibility graph per sky model.
     """
-    return [rsexecute.execute(_predict_skymodel)(vis, sm, context, docal) for sm in skymodel_list]
+    return [
+        rsexecute.execute(skymodel_visibilities)(vis, sm, context, docal) for sm in skymodel_list
+    ]
