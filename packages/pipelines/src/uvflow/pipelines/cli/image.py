@@ -81,6 +81,8 @@ def _run_one(args, opts, name: str) -> list:
         with stages("read"):
             parts = opts["parts"]
             writer.observe(parts, getattr(args, "command_line", None))
+            if args.apply_primary_beam:  # refused now, not after the imaging
+                check_beam_model(writer.observation.telescope)
             windows = opts.pop("planned", None) or plan_windows(
                 parts, args, opts, memory_budget(args.memory_limit, args.task_memory)
             )
@@ -227,6 +229,8 @@ def _write_products(writer, args, windows, dirty, psf, residual, models, restore
     for kind in KINDS:
         if kind in mfs_images:
             writer.image(mfs_images[kind], kind, None if single else "MFS")
+    if args.apply_primary_beam:
+        write_primary_beam(writer, args, mfs_images, None if single else "MFS")
     if single:
         return mfs_images, single
     k = 0
@@ -240,6 +244,40 @@ def _write_products(writer, args, windows, dirty, psf, residual, models, restore
                 writer.image(graphs.channel_of(cube, c).replace(clean_beam=dict(wbeam)), kind, k)
             k += 1
     return mfs_images, single
+
+
+def check_beam_model(telescope) -> None:
+    """CLIError unless ``telescope`` has a primary-beam model (``-apply-primary-beam``)."""
+    from uvflow.imaging import ImagingError
+    from uvflow.imaging.primary_beam import telescope_beam_name
+
+    from .errors import CLIError
+
+    try:
+        telescope_beam_name(telescope)
+    except ImagingError as exc:
+        raise CLIError(f"-apply-primary-beam: {exc}") from None
+
+
+def write_primary_beam(writer, args, images: dict, channel) -> None:
+    """``-apply-primary-beam``: the beam of the inputs' telescope on the image's grid
+    (``pb``), and the restored image (the dirty one without cleaning) divided by it."""
+    from uvflow.imaging import ImagingError
+    from uvflow.imaging.primary_beam import apply_primary_beam, primary_beam_image
+
+    from .errors import CLIError
+
+    kind = "image" if "image" in images else "dirty"
+    telescope = writer.observation.telescope
+    try:
+        beam = primary_beam_image(images[kind], telescope)
+        corrected = apply_primary_beam(images[kind], beam, args.primary_beam_limit)
+    except ImagingError as exc:
+        raise CLIError(f"-apply-primary-beam: {exc}") from None
+    log.info("primary beam of %s applied to the %s image (blanked below %g)", telescope, kind,
+             args.primary_beam_limit)  # fmt: skip
+    writer.image(beam, "pb", channel)
+    writer.image(corrected, f"{kind}-pb", channel)
 
 
 def fits_mask(path, template):

@@ -21,6 +21,10 @@
 - ``-continue``: the cleaning starts from ``<name>[-NNNN|-MFS]-model.fits``.
 - ``-reuse-psf PREFIX`` / ``-reuse-dirty PREFIX``: the PSF / dirty images of an earlier run
   (``<PREFIX>[-NNNN|-MFS]-psf.fits``, ``-dirty.fits``) instead of computing them.
+- ``-apply-primary-beam`` (``-primary-beam-limit L``): ``<name>[-MFS]-pb.fits``, the primary
+  beam of the MS's telescope at each image's frequency (VLA, MeerKAT, SKA-Mid, SKA-Low:
+  :mod:`uvflow.imaging.primary_beam`), and ``<name>[-MFS]-image-pb.fits`` (without
+  cleaning ``-dirty-pb``), the image divided by it, NaN where the beam is below L.
 """
 
 from __future__ import annotations
@@ -79,6 +83,12 @@ def add_wsclean_arguments(p) -> None:
                    help="take the PSF from <PREFIX>-psf.fits")  # fmt: skip
     g.add_argument("--reuse-dirty", "-reuse-dirty", default=None, metavar="PREFIX",
                    help="take the dirty image from <PREFIX>-dirty.fits")  # fmt: skip
+    g.add_argument("--apply-primary-beam", "-apply-primary-beam", action="store_true",
+                   help="also write <name>-pb.fits (the telescope's primary beam) and "
+                   "<name>-image-pb.fits (the image divided by it)")  # fmt: skip
+    g.add_argument("--primary-beam-limit", "-primary-beam-limit", type=float, default=0.005,
+                   metavar="L", help="blank (NaN) the -pb image where the beam is below L "
+                   "(default 0.005)")  # fmt: skip
 
 
 def resolve_wsclean(args) -> None:

@@ -41,7 +41,7 @@ __all__ = [
 
 #: the kinds of product by extension (the name's kind must be one of them)
 _KINDS = {
-    "fits": ("dirty", "psf", "model", "residual", "image", "image-pb", "pb"),
+    "fits": ("dirty", "psf", "model", "residual", "image", "image-pb", "dirty-pb", "pb"),
     "png": ("dirty", "psf", "model", "residual", "image"),
     "json": ("sources", "report"),
     "txt": ("sources",),

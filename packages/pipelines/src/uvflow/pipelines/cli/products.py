@@ -193,10 +193,11 @@ class ProductWriter:
         self.observation = observation_of(parts, command_line)
 
     def image(self, im: Image, kind: str, channel=None) -> None:
-        """A float32 FITS product; models in JY/PIXEL, everything else JY/BEAM."""
+        """A float32 FITS product; models in JY/PIXEL, the primary beam unitless, everything
+        else JY/BEAM."""
         from uvflow.datamodels import export_image_to_fits
 
-        bunit = "JY/PIXEL" if kind == "model" else "JY/BEAM"
+        bunit = {"model": "JY/PIXEL", "pb": ""}.get(kind, "JY/BEAM")
         export_image_to_fits(im, self.temporary(kind, channel), bunit=bunit, dtype=np.float32,
                              **self.observation.fits_keywords())  # fmt: skip
 
