@@ -11,7 +11,7 @@ from typing import Any
 __all__ = ["FOLD_BLOCK", "reduce_group", "sum_list_rsexecute", "sum_map_rsexecute"]
 
 #: Items per balanced block of :func:`sum_map_rsexecute` (the blocks are combined in order)
-FOLD_BLOCK = 8
+FOLD_BLOCK = 2
 
 
 def reduce_group(func: Callable[[Any, Any], Any], *values: Any) -> Any:

@@ -59,11 +59,12 @@ class Chunks:
 
         The sumwt-weighted mean of ``item(vis[i], *(arg[i] for arg in per_chunk))`` over
         the window's chunks, combined by :func:`~uvflow.imaging.workflows.sum_invert_map`
-        (balanced trees over blocks of 8 chunks, the blocks combined in order: the same
-        tree in every mode, so the same result bit for bit). In serial mode each chunk is
-        imaged only when the tree reaches it (a window holds at most about 5 images, however
-        many chunks it has); on Dask, a task images and combines a run of consecutive chunks
-        (:func:`chunk_group`), so the workers hold a few partial images, not one per chunk.
+        (pairs of chunks, the pairs' images added in order: the same combination in every
+        mode, so the same result bit for bit). In serial mode each chunk is imaged only
+        when it is needed (a window holds at most 3 images, however many chunks it has); on
+        Dask, a task images and combines a pair of chunks (:func:`chunk_group`), and the
+        running sum takes the pairs' images as they come, so the workers hold a few
+        partial images, not one per chunk.
 
         Parameters
         ----------

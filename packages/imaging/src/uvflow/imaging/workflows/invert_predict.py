@@ -236,8 +236,8 @@ def sum_invert_map(item, args, split: int = 2, group: int = 1):
     :data:`~uvflow.execution.reduction.FOLD_BLOCK` images is combined as
     :func:`sum_invert_results_rsexecute` combines a list (so for ``n`` up to the block,
     the same result bit for bit), and the blocks' results in order. In serial mode each
-    image is made only when the tree reaches it and combined as soon as it can be (at most
-    about 5 images alive at once instead of ``n``); in the Dask modes ``group`` images a
+    image is made only when it is needed and combined as soon as it can be (at most
+    3 images alive at once instead of ``n``); in the Dask modes ``group`` images a
     task makes and combines itself (:func:`uvflow.execution.sum_map_rsexecute`).
 
     Parameters
