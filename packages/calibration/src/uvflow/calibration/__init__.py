@@ -12,6 +12,7 @@ from uvflow.execution.lazy import lazy_getattr
 from .apply import apply_gaintable
 from .chain import apply_calibration_chain, solve_calibrate_chain
 from .errors import CalibrationError, ControlsError, SolverNotFoundError
+from .flux_standards import FLUX_STANDARDS, FluxStandard, find_flux_standard, flux_density
 from .gain_solve import gaintable_statistics, solve_gaintable, solve_gaintable_from_statistics
 from .gain_terms import StefCalSolver
 from .gaintable_create import (
@@ -40,6 +41,8 @@ __all__ = [
     "CalibrationError",
     "CalibrationSettings",
     "ControlsError",
+    "FLUX_STANDARDS",
+    "FluxStandard",
     "GainStatistics",
     "JonesSolver",
     "SolverNotFoundError",
@@ -54,6 +57,8 @@ __all__ = [
     "combine_statistics",
     "create_calibration_controls",
     "create_gaintable_from_visibility",
+    "find_flux_standard",
+    "flux_density",
     "gaintable_statistics",
     "get_solver",
     "multiply_gaintables",
