@@ -148,6 +148,21 @@ def test_tree_sum_made_on_demand_pairs_in_blocks(n, split, group, block):
         assert len(graph.__dask_graph__()) == n + 1
 
 
+def test_tree_sum_default_blocks_by_mode():
+    """By default serial mode combines pairs and then the running sum (few partial results
+    alive), Dask one balanced tree (nothing waits for a running sum on the workers)."""
+    n = 7
+    rsexecute.set_client(use_dask=False)
+    pairs = [_join(_item(i), _item(i + 1)) if i + 1 < n else _item(i) for i in range(0, n, 2)]
+    assert sum_map_rsexecute(_item, [(i,) for i in range(n)], func=_join) == functools.reduce(
+        _join, pairs
+    )
+    tree = sum_list_rsexecute([_item(i) for i in range(n)], func=_join)
+    rsexecute.set_client(scheduler="synchronous")
+    graph = sum_map_rsexecute(_item, [(i,) for i in range(n)], func=_join, group=2)
+    assert rsexecute.compute(graph) == tree
+
+
 def test_tree_sum_arguments():
     with pytest.raises(ValueError, match="at least one"):
         sum_list_rsexecute([])
@@ -157,7 +172,7 @@ def test_tree_sum_arguments():
         sum_map_rsexecute(str, [])
     with pytest.raises(ValueError, match="group"):
         sum_map_rsexecute(str, [(1,)], group=0)
-    with pytest.raises(ValueError, match="block must be an integer >= 2"):
+    with pytest.raises(ValueError, match="block must be None or an integer >= 2"):
         sum_map_rsexecute(str, [(1,)], block=1)
 
 

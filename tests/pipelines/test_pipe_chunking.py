@@ -246,7 +246,9 @@ def _many_time_chunks(vis):
 def test_windows_of_many_chunks_on_dask_equal_serial(field):
     """12 one-integration chunks per window: on 2 workers a task images and combines
     ceil(12 / 8) = 2 chunks (chunk_group), so the graph has fewer tasks than chunks;
-    the result is the serial one bit for bit (the same kernels and the same tree)."""
+    the result is the serial one to float rounding: the same kernels, and the same images
+    summed in another order (serially pairs then a running sum, on Dask one balanced tree:
+    sum_map_rsexecute), so 1e-6 of the peak, the issue's bound (measured below 1e-6)."""
     from uvflow.execution import rsexecute
     from uvflow.pipelines import continuum_imaging_list_rsexecute_workflow
     from uvflow.pipelines.window_chunks import chunk_group
@@ -269,4 +271,4 @@ def test_windows_of_many_chunks_on_dask_equal_serial(field):
         dask = rsexecute.compute(build(), sync=True)
     finally:
         rsexecute.close()
-    H.assert_pipeline_same(dask, serial, rtol=0.0)
+    H.assert_pipeline_same(dask, serial, rtol=1e-6)

@@ -141,7 +141,9 @@ def test_chunked_products_equal_the_whole_run(runs):
 
 
 def test_chunked_dask_equals_chunked_serial(runs):
-    """The same chunks on 2 workers (each read by its own task): the same answer. The
+    """The same chunks on 2 workers (each read by its own task): the same answer, to float
+    rounding (the chunk images are summed serially in pairs then a running sum, on Dask
+    as one balanced tree: sum_map_rsexecute; float32 images, so 1e-6 of the peak). The
     workers' baseline is not this process's, so both runs give the task memory instead."""
     d, _ = runs
     assert _chunking(d, "dask")["windows"] == _chunking(d, "fixed")["windows"]
@@ -149,7 +151,7 @@ def test_chunked_dask_equals_chunked_serial(runs):
     for kind in KINDS:
         a = fits.getdata(d / f"fixed-{kind}.fits")
         b = fits.getdata(d / f"dask-{kind}.fits")
-        assert np.max(np.abs(a - b)) <= 1e-10 * np.max(np.abs(a)), kind
+        assert np.max(np.abs(a - b)) <= 1e-6 * np.max(np.abs(a)), kind
 
 
 def test_split_axes_follow_the_mode(runs):

@@ -58,13 +58,13 @@ class Chunks:
         """Per window, the combined ``(Image, sumwt)`` of ``item`` over its chunks.
 
         The sumwt-weighted mean of ``item(vis[i], *(arg[i] for arg in per_chunk))`` over
-        the window's chunks, combined by :func:`~uvflow.imaging.workflows.sum_invert_map`
-        (pairs of chunks, the pairs' images added in order: the same combination in every
-        mode, so the same result bit for bit). In serial mode each chunk is imaged only
-        when it is needed (a window holds at most 3 images, however many chunks it has); on
-        Dask, a task images and combines a pair of chunks (:func:`chunk_group`), and the
-        running sum takes the pairs' images as they come, so the workers hold a few
-        partial images, not one per chunk.
+        the window's chunks, combined by :func:`~uvflow.imaging.workflows.sum_invert_map`.
+        In serial mode each chunk is imaged only when it is needed, in pairs whose images
+        are added to a running sum (a window holds at most 3 images, however many chunks it
+        has); on Dask, as one balanced tree, a task imaging and combining a run of
+        consecutive chunks (:func:`chunk_group`), so the workers hold a few partial images,
+        not one per chunk. The two orders of summation agree to float rounding (1.5e-7 of
+        the peak on issue 15's 5.9 GB MS), not bit for bit.
 
         Parameters
         ----------

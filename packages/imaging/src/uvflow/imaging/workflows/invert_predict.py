@@ -232,13 +232,12 @@ def sum_invert_results_rsexecute(image_list, split: int = 2):
 def sum_invert_map(item, args, split: int = 2, group: int = 1):
     """:func:`sum_invert_results_rsexecute` over ``item(*args[i])``, made as needed.
 
-    The same combination, in blocks: each block of
-    :data:`~uvflow.execution.reduction.FOLD_BLOCK` images is combined as
-    :func:`sum_invert_results_rsexecute` combines a list (so for ``n`` up to the block,
-    the same result bit for bit), and the blocks' results in order. In serial mode each
-    image is made only when it is needed and combined as soon as it can be (at most
-    3 images alive at once instead of ``n``); in the Dask modes ``group`` images a
-    task makes and combines itself (:func:`uvflow.execution.sum_map_rsexecute`).
+    :func:`uvflow.execution.sum_map_rsexecute` with :func:`combine_invert_pair`: in serial
+    mode each image is made only when it is needed and the images are combined in pairs,
+    then added to a running sum (at most 3 images alive at once instead of ``n``); in the
+    Dask modes as one balanced tree, exactly :func:`sum_invert_results_rsexecute`'s (also
+    serially for ``n <= 2``), ``group`` images a task makes and combines itself. Serial
+    and Dask agree to float rounding.
 
     Parameters
     ----------
