@@ -7,6 +7,7 @@ import math
 import operator
 import subprocess
 import sys
+import time
 
 import dask
 import pytest
@@ -311,3 +312,28 @@ def test_memory_sampler_reports_peak_per_worker(local_client):
     peaks = rsexecute.run(stop_memory_sampler)
     assert len(peaks) == len(local_client.nthreads())
     assert all(p["peak"] - p["base"] >= 150e6 for p in peaks.values())
+
+
+def _slow_value(x):  # long enough that a persisted graph of these is not done at once
+    time.sleep(0.3)
+    return x
+
+
+@pytest.mark.cluster
+def test_wait_blocks_until_persisted_results_are_done(local_client):
+    """``wait`` on a cluster returns when every future of a persisted nesting is finished;
+    in the other modes (already computed) at once."""
+    from distributed import futures_of
+
+    rsexecute.set_client(use_dask=False)
+    rsexecute.wait([1, (2, {"a": 3})])  # nothing to wait for
+    rsexecute.set_client(client=local_client)
+    persisted = rsexecute.persist(
+        [rsexecute.execute(_slow_value)(i) for i in range(4)]
+        + [{"x": rsexecute.execute(_slow_value)(9)}]
+    )
+    futures = futures_of(persisted)  # persisted graphs hold their results' futures
+    assert len(futures) == 5 and not all(f.done() for f in futures)
+    rsexecute.wait(persisted)
+    assert all(f.done() for f in futures)
+    assert rsexecute.compute(persisted[:4], sync=True) == [0, 1, 2, 3]

@@ -278,6 +278,23 @@ class Executor:
 
         return persist_graph(self._state, graph, self._optimize, self._statistics)
 
+    def wait(self, persisted: Any) -> None:
+        """Block until the futures in ``persisted`` (any nesting, e.g. what :meth:`persist`
+        returned) are finished, on a cluster; elsewhere (already computed) return at once.
+
+        A way to run two persisted graphs one after the other, so that the workers hold
+        the partial results of one at a time. An error in a task is raised by whoever
+        gathers its result, not here.
+        """
+        if self._state.kind != "distributed":
+            return
+        from distributed import futures_of
+        from distributed import wait as wait_for
+
+        futures = futures_of(persisted)
+        if futures:
+            wait_for(futures)
+
     def scatter(self, data: Any, broadcast: bool = False) -> Any:
         """Send data to the cluster's workers (``Client.scatter``); elsewhere unchanged.
 

@@ -51,9 +51,12 @@ def invert_graphs(windows, gridding, weighting, psf=None, dirty=None):
     vis = rsexecute.persist(weight_windows(chunks.vis, grid, weighting))
     templates = chunks.per_chunk(windows.templates)
     if psf is None:
-        psf = chunks.image_windows(
+        psf = rsexecute.persist(chunks.image_windows(
             functools.partial(invert_image, gridding=gridding, dopsf=True), vis, templates
-        )
+        ))  # fmt: skip
+        # the PSF before the dirty image: the workers then hold one tree's partial images
+        # at a time, not both (the chunks are read by each tree anyway)
+        rsexecute.wait(psf)
     else:
         psf = [(im, np.ones((im.nchan, im.npol))) for im in psf]
     if dirty is None:
