@@ -288,12 +288,15 @@ class Executor:
         """
         if self._state.kind != "distributed":
             return
-        from distributed import futures_of
-        from distributed import wait as wait_for
+        import time
 
+        from distributed import futures_of
+
+        # polled, not distributed.wait: the futures' states are only read here, so nothing
+        # of the client's event loop is touched from this thread
         futures = futures_of(persisted)
-        if futures:
-            wait_for(futures)
+        while not all(f.done() for f in futures):
+            time.sleep(0.05)
 
     def scatter(self, data: Any, broadcast: bool = False) -> Any:
         """Send data to the cluster's workers (``Client.scatter``); elsewhere unchanged.
