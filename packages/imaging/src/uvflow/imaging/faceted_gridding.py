@@ -36,7 +36,7 @@ def check_gridding_facets(facets, ny: int | None = None, nx: int | None = None) 
                            f"got {facets!r}")  # fmt: skip
     facets = int(facets)
     if facets > 1 and ny is not None and nx is not None:
-        sizes = {b - a for n in (ny, nx) for a, b in _pairs(n, facets)}
+        sizes = {d for y0, y1, x0, x1 in facet_layout(ny, nx, facets) for d in (y1 - y0, x1 - x0)}
         if any(s % 2 or s < MIN_FACET_PIXELS for s in sizes):
             raise ImagingError(
                 f"facets={facets} cuts the {ny} x {nx} image into facets of "
@@ -45,11 +45,6 @@ def check_gridding_facets(facets, ny: int | None = None, nx: int | None = None) 
                 f"(size / facets even and >= {MIN_FACET_PIXELS})"
             )
     return facets
-
-
-def _pairs(n: int, facets: int) -> list[tuple[int, int]]:
-    b = [(k * n) // facets for k in range(facets + 1)]
-    return list(zip(b[:-1], b[1:]))
 
 
 def facet_windows(image: Image, facets: int) -> list[tuple[tuple[int, int, int, int], Image]]:

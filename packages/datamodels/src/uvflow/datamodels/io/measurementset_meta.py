@@ -247,14 +247,14 @@ def column_at_rows(table, column: str, rows: np.ndarray) -> np.ndarray:
     """
     rows = np.asarray(rows, np.int64)
     order = np.argsort(rows, kind="stable")
+    ordered = rows[order]
     out = None
-    for start in np.unique(rows[order] // INDEX_ROWS) * INDEX_ROWS:
-        lo, hi = np.searchsorted(rows[order], [start, start + INDEX_ROWS])
-        block = table.getcol(column, startrow=int(start),
-                             nrow=int(rows[order[hi - 1]] - start + 1))  # fmt: skip
+    for start in np.unique(ordered // INDEX_ROWS) * INDEX_ROWS:
+        lo, hi = np.searchsorted(ordered, [start, start + INDEX_ROWS])
+        block = table.getcol(column, startrow=int(start), nrow=int(ordered[hi - 1] - start + 1))
         if out is None:
             out = np.empty(rows.size, block.dtype)
-        out[order[lo:hi]] = block[rows[order[lo:hi]] - start]
+        out[order[lo:hi]] = block[ordered[lo:hi] - start]
     return np.zeros(0) if out is None else out
 
 
