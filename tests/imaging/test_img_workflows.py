@@ -13,7 +13,7 @@ import pytest
 from uvflow.datamodels import SkyComponent, create_image
 from uvflow.datamodels.testing import random_configuration, simple_visibility
 from uvflow.execution import rsexecute
-from uvflow.imaging import invert, predict_dft
+from uvflow.imaging import ImagingError, invert, predict_dft
 from uvflow.imaging.workflows import (
     deconvolve_list_channel_rsexecute_workflow,
     deconvolve_list_rsexecute_workflow,
@@ -292,8 +292,6 @@ def test_channel_deconvolution_has_a_minor_cycle_per_window(windows, dirty_psf):
     0 dimmed 1000-fold (peak ~2 mJy/beam): the cube's rule (1 % of the brightest window's
     peak, ~20 mJy/beam) leaves it uncleaned; its own rule (1 % of its own peak) cleans it
     as the others (the same flux, scaled, to 5 %: its own data and PSF)."""
-    from uvflow.imaging import ImagingError
-
     _, models, _ = windows
     dirty, psf = dirty_psf
     rsexecute.set_client(use_dask=False)
@@ -564,3 +562,36 @@ def test_facet_restoring_equals_whole(windows, dirty_psf, dask):
             assert f.clean_beam == w.clean_beam and f.meta["BUNIT"] == "JY/BEAM"
             peak = float(np.max(np.abs(w.data)))
             assert float(np.max(np.abs(f.data - w.data))) <= 1e-12 * peak
+
+
+@pytest.mark.parametrize("dask", [False, True])
+def test_psfwidth_restores_with_a_circular_beam_of_that_width(windows, dirty_psf, dask):
+    """RASCIL's psfwidth: a circular Gaussian clean beam of that standard deviation in pixels.
+    One unit component restored alone (no residual) gives the beam itself: peak 1 at the
+    component and exp(-1/2) one sigma (psfwidth pixels) away along either axis, exactly (the
+    Gaussian is sampled at pixel centres)."""
+    _, models, _ = windows
+    dirty, psf = dirty_psf
+    template = models[0]
+    cy, cx = template.ny // 2, template.nx // 2
+    data = np.zeros(template.data.shape)
+    data[0, 0, cy, cx] = 1.0
+    model = template.replace(data=data)
+    rsexecute.set_client(use_dask=False)
+    if dask:
+        rsexecute.set_client(use_dask=True, scheduler="synchronous")
+    try:
+        graph = restore_list_rsexecute_workflow([model], [psf[0]], psfwidth=2.0)
+        (restored,) = rsexecute.compute(graph, sync=True) if dask else graph
+    finally:
+        rsexecute.set_client(use_dask=False)
+    plane = restored.data[0, 0]
+    assert plane[cy, cx] == pytest.approx(1.0, abs=1e-12)
+    for dy, dx in ((2, 0), (0, 2), (-2, 0)):
+        assert plane[cy + dy, cx + dx] == pytest.approx(np.exp(-0.5), rel=1e-9)
+    assert restored.clean_beam["bmaj"] == pytest.approx(restored.clean_beam["bmin"])
+    with pytest.raises(ImagingError, match="clean_beam or psfwidth"):
+        restore_list_rsexecute_workflow([model], [psf[0]], clean_beam=restored.clean_beam,
+                                        psfwidth=2.0)  # fmt: skip
+    with pytest.raises(ImagingError, match="psfwidth must be > 0"):
+        restore_list_rsexecute_workflow([model], [psf[0]], psfwidth=-1.0)

@@ -5,13 +5,6 @@ These are the only modules of uvflow-imaging that build graphs; the kernels they
 """
 
 from ._lists import window_list
-from .deconvolve_restore import (
-    deconvolve_list_channel_rsexecute_workflow,
-    deconvolve_list_rsexecute_workflow,
-    deconvolve_windows,
-    image_of,
-    restore_list_rsexecute_workflow,
-)
 from .image_map import image_rsexecute_map_workflow, sum_images_rsexecute
 from .invert_predict import (
     invert_image,
@@ -26,6 +19,13 @@ from .invert_predict import (
     sum_invert_results_rsexecute,
     sum_predict_results_rsexecute,
 )
+from .minor_cycle_graphs import (
+    deconvolve_list_channel_rsexecute_workflow,
+    deconvolve_list_rsexecute_workflow,
+    deconvolve_windows,
+    image_of,
+)
+from .restore_windows import restore_list_rsexecute_workflow
 from .visibility_ops import (
     subtract_list_rsexecute_workflow,
     taper_list_rsexecute_workflow,

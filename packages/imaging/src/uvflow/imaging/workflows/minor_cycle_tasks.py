@@ -1,4 +1,4 @@
-"""The functions the minor-cycle graphs run as tasks (:mod:`.deconvolve_restore` builds them).
+"""The functions the minor-cycle graphs run as tasks (:mod:`.minor_cycle_graphs` builds them).
 
 A minor cycle over several windows is: one task computing the cycle's stopping rule
 (:class:`~uvflow.imaging.deconvolution.cycle_stop.CycleStop`) from the whole cube of the
@@ -45,7 +45,7 @@ __all__ = [
     "zero_like",
 ]
 
-log = logging.getLogger("uvflow.imaging.workflows.deconvolve_restore")
+log = logging.getLogger("uvflow.imaging.workflows.minor_cycle_graphs")
 
 
 def image_of(item) -> Image:

@@ -1,4 +1,5 @@
-"""Graphs of the minor cycle (whole image or facet-parallel) and of restoring.
+"""Graphs of the minor cycle (whole image or facet-parallel); restoring is in
+:mod:`.restore_windows`.
 
 The windows' dirty images are stacked into one cube (a channel per window) so that
 multi-frequency algorithms (mmclean) see every window; the new components are split back
@@ -40,8 +41,6 @@ from uvflow.datamodels import Image
 from uvflow.execution import check_keywords, rsexecute, strict_keywords
 
 from ..errors import ImagingError
-from ..facets import facet_layout, image_gather_facets, image_window
-from ..restore import beam_kernel, fit_psf, restore_cube
 from ..settings import CleanSettings
 from ._lists import window_list
 from .minor_cycle_tasks import (
@@ -66,7 +65,6 @@ __all__ = [
     "deconvolve_list_rsexecute_workflow",
     "deconvolve_list_channel_rsexecute_workflow",
     "deconvolve_windows",
-    "restore_list_rsexecute_workflow",
     "image_of",
 ]
 
@@ -292,93 +290,3 @@ def _window_parallel(clean: CleanSettings, mask) -> bool:
     if mask is not None and (not isinstance(mask, Image) or mask.nchan != 1):
         return False
     return clean.channels_independent
-
-
-def _restore(model: Image, psf, residual, clean_beam):
-    return restore_cube(
-        model,
-        None if psf is None else image_of(psf),
-        None if residual is None else image_of(residual),
-        clean_beam,
-    )
-
-
-@strict_keywords
-def restore_list_rsexecute_workflow(
-    model_imagelist,
-    psf_imagelist,
-    residual_imagelist=None,
-    clean_beam: dict | None = None,
-    restore_facets: int = 1,
-    restore_overlap: int = 0,
-    restore_taper: str | None = "tukey",
-) -> list:
-    """Restored images per window: model ⊛ clean beam + residual.
-
-    Parameters
-    ----------
-    model_imagelist : list of Image (graphs)
-    psf_imagelist : list of (Image, sumwt) or Image
-        The beam is fitted to each window's PSF unless ``clean_beam`` is given.
-    residual_imagelist : list of (Image, sumwt) or Image, optional
-    clean_beam : dict, optional
-        ``{'bmaj': deg, 'bmin': deg, 'bpa': deg}`` shared by all windows.
-    restore_facets : int
-        RASCIL's facet-parallel restoring: each window's image is made as
-        ``restore_facets²`` facets (:func:`uvflow.imaging.facet_layout`), each a task
-        convolving the model around its facet (as far as the beam reaches) with the
-        window's one beam, joined with ``restore_taper`` over ``restore_overlap`` pixels.
-        Unlike RASCIL's (which convolved each facet's model alone, cutting beams at facet
-        edges), every pixel gets every component that reaches it: the whole image's
-        restoring to rounding, for any overlap. 1: the whole image in one task.
-    restore_overlap : int
-        Pixels by which the facets overlap (>= 0).
-    restore_taper : None, 'flat', 'linear' or 'tukey'
-        How overlapping facets are blended.
-    """
-    n = len(model_imagelist)
-    psfs = window_list("psf_imagelist", psf_imagelist, n)
-    residuals = window_list("residual_imagelist", residual_imagelist, n)
-    if restore_facets == 1:
-        return [
-            rsexecute.execute(_restore)(m, p, r, clean_beam)
-            for m, p, r in zip(model_imagelist, psfs, residuals)
-        ]
-    nf = restore_facets * restore_facets
-    layout = dict(facets=restore_facets, overlap=restore_overlap, taper=restore_taper)
-    out = []
-    for m, p, r in zip(model_imagelist, psfs, residuals):
-        beam = clean_beam if clean_beam is not None else rsexecute.execute(_fitted_beam)(p)
-        parts = [
-            rsexecute.execute(_restore_facet, name="restore_facet")(m, r, beam, layout, i)
-            for i in range(nf)
-        ]
-        out.append(rsexecute.execute(_gather_restored)(parts, m, beam, layout))
-    return out
-
-
-def _fitted_beam(psf) -> dict:
-    return fit_psf(image_of(psf))
-
-
-def _restore_facet(model: Image, residual, beam: dict, layout: dict, index: int) -> Image:
-    """Facet ``index`` of the restored image: the model around it (as far as the beam
-    kernel reaches) convolved, cut to the facet, plus the residual's facet. Each pixel gets
-    every component that reaches it, so the joined facets are the whole image's restoring
-    to rounding, whatever the overlap."""
-    y0, y1, x0, x1 = facet_layout(model.ny, model.nx, layout["facets"], layout["overlap"])[index]
-    reach = beam_kernel(beam, model.wcs, max_size=2 * max(model.ny, model.nx) + 1).shape[0] // 2
-    ys, xs = max(0, y0 - reach), max(0, x0 - reach)
-    around = image_window(model, ys, min(model.ny, y1 + reach), xs, min(model.nx, x1 + reach))
-    restored = restore_cube(around, None, None, beam)
-    facet = image_window(restored, y0 - ys, y1 - ys, x0 - xs, x1 - xs)
-    if residual is not None:
-        facet.data += image_of(residual).data[..., y0:y1, x0:x1]
-    return facet
-
-
-def _gather_restored(parts: list[Image], model: Image, beam: dict, layout: dict) -> Image:
-    """The restored facets joined on the model's grid, with the beam and unit recorded."""
-    joined = image_gather_facets(parts, model, overlap=layout["overlap"], taper=layout["taper"])
-    meta = {**model.meta, "BUNIT": "JY/BEAM"}
-    return joined.replace(clean_beam=dict(parts[0].clean_beam or beam), meta=meta)
