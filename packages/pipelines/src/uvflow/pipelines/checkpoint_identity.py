@@ -26,7 +26,8 @@ pipeline, which then images with natural weights).
 Which settings may differ, and why (:data:`RESUMABLE`): the number of major cycles (no
 cycle depends on how many follow it, so a run of more cycles continues the checkpoint's
 exactly: the point of resuming; fewer cycles than the checkpoint holds is refused by the
-cycle check), the restoring beam (it only restores the final images, after the cycles) and
+cycle check), the restoring beam and facets (they only restore the final images, after the
+cycles) and
 the gridder's threads (how the work is shared, not what is computed: sums in another
 order, ~1e-8 of the peak). Execution (workers, memory limit, chunks, resident or streamed
 data) is not part of the identity at all.
@@ -68,6 +69,7 @@ __all__ = ["RESUMABLE", "identity_graph", "image_identity", "check_identity", "f
 RESUMABLE = {
     ("settings", "nmajor"): "no cycle depends on how many follow it",
     ("settings", "clean_beam"): "the beam only restores the final images",
+    ("settings", "restore"): "restoring only makes the final images",
     ("settings", "gridding", "nthreads"): "threads share the work, they do not change it",
 }
 _PACKAGES = ("uvflow-datamodels", "uvflow-imaging", "uvflow-calibration", "uvflow-pipelines")

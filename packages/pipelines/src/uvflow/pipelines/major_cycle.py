@@ -275,7 +275,5 @@ def run_major_cycles(
             models = rsexecute.persist(models)
     if residual is None:
         residual = chunks.image_windows(residual_at, cal_vis, chunks.per_chunk(models))
-    restored = restore_list_rsexecute_workflow(
-        models, psf, residual, clean_beam=settings.clean_beam
-    )
+    restored = restore_list_rsexecute_workflow(models, psf, residual, **settings.restore_options())
     return models, residual, restored, None if gts is None else chunks.per_window(gts)

@@ -70,6 +70,10 @@ CLEAN_KEYWORDS = {
 CYCLE_KEYWORDS = {
     "nmajor": (5, "major cycles, each a residual image of every window and one minor cycle"),
     "clean_beam": (None, "dict bmaj, bmin, bpa in degrees (default: fitted to the PSF)"),
+    "psfwidth": (None, "RASCIL's restoring width: a circular clean beam of this sigma, pixels"),
+    "restore_facets": (1, "facets per axis of the facet-parallel restoring"),
+    "restore_overlap": (0, "pixels by which the restoring facets overlap"),
+    "restore_taper": ("tukey", "None, 'flat', 'linear' or 'tukey' restoring-facet blending"),
     "psf_factor": (2, "PSF size over image size"),
     "checkpoint_dir": (None, "save the models after every cycle and resume from the last "
                        "complete one (only a run of the same data and settings: see "
@@ -120,6 +124,11 @@ class PipelineSettings:
         PSF size over image size, >= 1.
     clean_beam : dict, optional
         ``{'bmaj', 'bmin', 'bpa'}`` in degrees (default: fitted to each window's PSF).
+    psfwidth : float, optional
+        RASCIL's restoring width (pixels, a circular beam's sigma); not with clean_beam.
+    restore_facets, restore_overlap, restore_taper
+        Facet-parallel restoring
+        (:func:`uvflow.imaging.workflows.restore_list_rsexecute_workflow`).
     stop_early : bool
         Stop when a cycle's residual peak is at or below ``clean.threshold`` (> 0).
     checkpoint_dir : str, optional
@@ -140,6 +149,10 @@ class PipelineSettings:
     nmajor: int = 5
     psf_factor: int = 2
     clean_beam: dict | None = None
+    psfwidth: float | None = None
+    restore_facets: int = 1
+    restore_overlap: int = 0
+    restore_taper: str | None = "tukey"
     stop_early: bool = False
     checkpoint_dir: str | None = None
     checkpoint_restart: bool = False
@@ -187,6 +200,15 @@ class PipelineSettings:
             "gridding": self.gridding.describe(), "weighting": self.weighting.describe(),
             "clean": self.clean.describe(), "nmajor": self.nmajor, "psf_factor": self.psf_factor,
             "clean_beam": self.clean_beam, "stop_early": self.stop_early,
+            "restore": self.restore_options(),
+        }  # fmt: skip
+
+    def restore_options(self) -> dict:
+        """The keywords of ``restore_list_rsexecute_workflow`` these settings give."""
+        return {
+            "clean_beam": self.clean_beam, "psfwidth": self.psfwidth,
+            "restore_facets": self.restore_facets, "restore_overlap": self.restore_overlap,
+            "restore_taper": self.restore_taper,
         }  # fmt: skip
 
 
