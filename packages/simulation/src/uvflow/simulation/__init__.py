@@ -10,6 +10,11 @@ from uvflow.execution.lazy import lazy_getattr
 
 from .components_to_image import INSERT_METHODS, create_test_image, skycomponents_to_image
 from .directions import lm_to_skycoord, skycoord_to_lmn
+from .dish_error_gaintables import (
+    gaintables_from_voltage_pattern,
+    parallactic_angle,
+    simulate_pointing_offsets,
+)
 from .earth_orientation import elevation_hour_angle, transit_time, uvw_rotation
 from .errors import SimulationError
 from .gains import simulate_gaintable
@@ -30,9 +35,17 @@ from .observation import (
     observation_times,
 )
 from .phase_screens import create_phase_screen_gaintables
-from .primary_beams import BEAM_MODELS, apply_beam_to_skycomponent, beam_pattern, create_pb
+from .primary_beams import (
+    BEAM_MODELS,
+    apply_beam_to_skycomponent,
+    beam_pattern,
+    create_pb,
+    dish_diameter,
+    voltage_pattern,
+)
 from .seeding import make_rng, spawn_seeds
 from .skycomponents import component_flux_at, create_random_skycomponents, create_skycomponent
+from .voltage_patterns import DeformedPattern, IdealPattern, PolarisedPattern, aperture_voltage
 from .voronoi import partition_skymodel_by_voronoi, voronoi_labels
 
 __version__ = "0.1.0"
@@ -52,10 +65,20 @@ _SKYMODEL_WORKFLOWS = (
     "predict_skymodel_list_compsonly_rsexecute_workflow",
 )
 
+_ERROR_WORKFLOWS = (
+    "DISH_BANDS",
+    "calculate_residual_from_gaintables_rsexecute_workflow",
+    "calculate_selfcal_residual_from_gaintables_rsexecute_workflow",
+    "create_pointing_errors_gaintable_rsexecute_workflow",
+    "create_polarisation_gaintable_rsexecute_workflow",
+    "create_surface_errors_gaintable_rsexecute_workflow",
+)
+
 __getattr__ = lazy_getattr(
     __name__,
     dict.fromkeys(_WORKFLOWS, "simulation_workflows")
-    | dict.fromkeys(_SKYMODEL_WORKFLOWS, "skymodel_workflows"),
+    | dict.fromkeys(_SKYMODEL_WORKFLOWS, "skymodel_workflows")
+    | dict.fromkeys(_ERROR_WORKFLOWS, "error_workflows"),
 )
 
 __all__ = [
@@ -101,5 +124,15 @@ __all__ = [
     "visibility_sigma",
     "voronoi_labels",
     "write_simulated_ms",
+    "DeformedPattern",
+    "IdealPattern",
+    "PolarisedPattern",
+    "aperture_voltage",
+    "dish_diameter",
+    "gaintables_from_voltage_pattern",
+    "parallactic_angle",
+    "simulate_pointing_offsets",
+    "voltage_pattern",
     *_SKYMODEL_WORKFLOWS,
+    *_ERROR_WORKFLOWS,
 ]

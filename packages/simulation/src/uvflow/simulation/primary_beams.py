@@ -30,6 +30,8 @@ __all__ = [
     "KNOWN_DIAMETERS",
     "beam_pattern",
     "create_pb",
+    "dish_diameter",
+    "voltage_pattern",
     "apply_beam_to_skycomponent",
 ]
 
@@ -46,10 +48,13 @@ KNOWN_DIAMETERS = {
     "MID": 15.0,
     "ASKAP": 12.0,
 }
-_AIRY_FWHM = 1.02899397  # half-power width of the Airy pattern in λ/D
+AIRY_FWHM = 1.02899397  # half-power width of the Airy pattern in λ/D
 
 
-def _diameter(telescope, diameter) -> float:
+def dish_diameter(telescope, diameter=None) -> float:
+    """The dish (station) diameter in metres: ``diameter`` if given, else the one size of a
+    Configuration's antennas, else the size known for a telescope name
+    (:data:`KNOWN_DIAMETERS`); a SimulationError names what is missing or unknown."""
     if diameter is not None:
         if not (np.isfinite(diameter) and diameter > 0):
             raise SimulationError(f"diameter must be > 0 m, got {diameter}")
@@ -72,25 +77,26 @@ def _diameter(telescope, diameter) -> float:
     )
 
 
-def beam_pattern(rho, frequency, diameter: float, beam: str = "airy") -> np.ndarray:
-    """Power pattern of a circular aperture at ``rho = sin θ`` and ``frequency``.
+def voltage_pattern(rho, frequency, diameter: float, beam: str = "airy") -> np.ndarray:
+    """Voltage (field) pattern of a circular aperture at ``rho = sin θ`` and ``frequency``.
 
     Parameters
     ----------
     rho : float or numpy.ndarray of float64, any shape
         Sine of the angle from the pointing centre (0 on axis).
-    frequency : float
-        Hz, scalar.
+    frequency : float or numpy.ndarray of float64 (broadcast against ``rho``)
+        Hz.
     diameter : float
         Aperture diameter, metres.
     beam : {'airy', 'gaussian'}
-        ``'airy'``: ``(2 J1(x)/x)²`` with ``x = π D ρ / λ``; ``'gaussian'``: the Gaussian of
-        the same half-power width, 1.029 λ/D.
+        ``'airy'``: ``2 J1(x)/x`` with ``x = π D ρ / λ`` (negative in the odd sidelobes);
+        ``'gaussian'``: the square root of the Gaussian power pattern of half-power width
+        1.029 λ/D.
 
     Returns
     -------
-    numpy.ndarray of float64, the shape of ``rho``
-        Power pattern, 1 on axis.
+    numpy.ndarray of float64, the broadcast shape
+        Voltage pattern, 1 on axis; :func:`beam_pattern` is its square.
 
     Raises
     ------
@@ -99,14 +105,27 @@ def beam_pattern(rho, frequency, diameter: float, beam: str = "airy") -> np.ndar
     """
     if beam not in BEAM_MODELS:
         raise SimulationError(f"beam {beam!r} unknown; use one of {', '.join(BEAM_MODELS)}")
-    lam = SPEED_OF_LIGHT / float(frequency)
+    lam = SPEED_OF_LIGHT / np.asarray(frequency, float)
     rho = np.asarray(rho, float)
     if beam == "gaussian":
-        fwhm = _AIRY_FWHM * lam / diameter
-        return np.exp(-4.0 * np.log(2.0) * (rho / fwhm) ** 2)
+        fwhm = AIRY_FWHM * lam / diameter
+        return np.exp(-2.0 * np.log(2.0) * (rho / fwhm) ** 2)
     x = np.pi * diameter * rho / lam
     safe = np.where(x == 0, 1.0, x)
-    return np.where(x == 0, 1.0, (2.0 * j1(safe) / safe) ** 2)
+    return np.where(x == 0, 1.0, 2.0 * j1(safe) / safe)
+
+
+def beam_pattern(rho, frequency, diameter: float, beam: str = "airy") -> np.ndarray:
+    """Power pattern of a circular aperture at ``rho = sin θ`` and ``frequency``: the square
+    of :func:`voltage_pattern` (same parameters).
+
+    Returns
+    -------
+    numpy.ndarray of float64, the broadcast shape
+        Power pattern, 1 on axis: ``(2 J1(x)/x)²`` for ``'airy'``, the Gaussian of
+        half-power width 1.029 λ/D for ``'gaussian'``.
+    """
+    return voltage_pattern(rho, frequency, diameter, beam) ** 2
 
 
 def _sin_offset(directions: np.ndarray, pointing: SkyCoord) -> np.ndarray:
@@ -143,7 +162,7 @@ def create_pb(
         data [nchan, npol, ny, nx] float64 in [0, 1], 1 at the pointing centre, 0 beyond
         90 degrees and where the projection has no sky.
     """
-    d = _diameter(telescope, diameter)
+    d = dish_diameter(telescope, diameter)
     if beam not in BEAM_MODELS:
         raise SimulationError(f"beam {beam!r} unknown; use one of {', '.join(BEAM_MODELS)}")
     pointing = image.phasecentre if pointingcentre is None else pointingcentre
