@@ -1,9 +1,9 @@
 """Simulation for uvflow: observations, sky models, noise, corruptions, simulation workflows.
 
 Kernels (numpy on data models) live in modules named for what they do and never import
-dask; graphs are built only in :mod:`uvflow.simulation.simulation_workflows`, whose
-functions are imported from here on first use (importing them imports uvflow.execution
-and dask).
+dask; graphs are built only in the ``*_workflows`` modules (observations and corruption,
+sky models, dish errors, error residuals), whose functions are imported from here on first
+use (importing them imports uvflow.execution and dask).
 """
 
 from uvflow.execution.lazy import lazy_getattr
@@ -65,20 +65,23 @@ _SKYMODEL_WORKFLOWS = (
     "predict_skymodel_list_compsonly_rsexecute_workflow",
 )
 
-_ERROR_WORKFLOWS = (
+_DISH_ERROR_WORKFLOWS = (
     "DISH_BANDS",
-    "calculate_residual_from_gaintables_rsexecute_workflow",
-    "calculate_selfcal_residual_from_gaintables_rsexecute_workflow",
     "create_pointing_errors_gaintable_rsexecute_workflow",
     "create_polarisation_gaintable_rsexecute_workflow",
     "create_surface_errors_gaintable_rsexecute_workflow",
+)
+_RESIDUAL_WORKFLOWS = (
+    "calculate_residual_from_gaintables_rsexecute_workflow",
+    "calculate_selfcal_residual_from_gaintables_rsexecute_workflow",
 )
 
 __getattr__ = lazy_getattr(
     __name__,
     dict.fromkeys(_WORKFLOWS, "simulation_workflows")
     | dict.fromkeys(_SKYMODEL_WORKFLOWS, "skymodel_workflows")
-    | dict.fromkeys(_ERROR_WORKFLOWS, "error_workflows"),
+    | dict.fromkeys(_DISH_ERROR_WORKFLOWS, "dish_error_workflows")
+    | dict.fromkeys(_RESIDUAL_WORKFLOWS, "error_residual_workflows"),
 )
 
 __all__ = [
@@ -134,5 +137,6 @@ __all__ = [
     "simulate_pointing_offsets",
     "voltage_pattern",
     *_SKYMODEL_WORKFLOWS,
-    *_ERROR_WORKFLOWS,
+    *_DISH_ERROR_WORKFLOWS,
+    *_RESIDUAL_WORKFLOWS,
 ]
