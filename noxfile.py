@@ -4,7 +4,8 @@ Sessions
 --------
 tests(package)   install one package (its uvflow siblings editable, in one resolver call)
                  and run ``tests/<package>``
-tests_all        install everything and run the whole test suite
+tests_all        install everything (and nbclient, nbformat, ipykernel to run the example
+                 notebooks) and run the whole test suite
 lint             ruff check and ruff format --check
 bench(mode, workers), bench_quick, bench_compare   the benchmark harness (benchmarks/)
 demo             the end-to-end demonstration
@@ -43,6 +44,10 @@ else:  # pragma: no cover
 ROOT = pathlib.Path(__file__).parent
 PACKAGES = ["execution", "datamodels", "imaging", "calibration", "simulation", "pipelines"]
 TEST_DEPS = ["pytest>=7", "hypothesis>=6", "pytest-benchmark>=4", "nox"]
+# tests/integration/test_integration_examples.py executes the example notebooks (examples/
+# *.ipynb) in an IPython kernel of the session's Python: test dependencies only, no
+# package needs them
+NOTEBOOK_TEST_DEPS = ["nbclient>=0.10", "nbformat>=5.9", "ipykernel>=6.29"]
 # One BLAS/OpenMP thread per process in the tests: the Dask tests start worker processes
 # on a 2-core machine, and BLAS threads in each of them only compete for the cores.
 TEST_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
@@ -119,8 +124,8 @@ def tests(session: nox.Session, package: str) -> None:
 
 @nox.session
 def tests_all(session: nox.Session) -> None:
-    """Install every package and run the whole test suite."""
-    install_everything(session, *TEST_DEPS)
+    """Install every package and run the whole test suite (the example notebooks too)."""
+    install_everything(session, *TEST_DEPS, *NOTEBOOK_TEST_DEPS)
     session.run("pytest", "tests", *session.posargs, env=TEST_ENV)
 
 
