@@ -11,7 +11,7 @@ from uvflow.execution.lazy import lazy_getattr
 
 from .apply import apply_gaintable
 from .chain import apply_calibration_chain, solve_calibrate_chain
-from .errors import CalibrationError, ControlsError, SolverNotFoundError
+from .errors import CalibrationError, ControlsError, H5parmError, SolverNotFoundError
 from .flux_standards import FLUX_STANDARDS, FluxStandard, find_flux_standard, flux_density
 from .gain_solve import gaintable_statistics, solve_gaintable, solve_gaintable_from_statistics
 from .gain_terms import StefCalSolver
@@ -20,6 +20,7 @@ from .gaintable_create import (
     solution_channel_index,
     solution_time_index,
 )
+from .h5parm import H5PARM_VERSION, read_h5parm, write_h5parm
 from .operations import multiply_gaintables, qa_gaintable
 from .plotting import plot_gaintable, plot_gaintable_spectrum
 from .settings import CalibrationSettings, create_calibration_controls, validate_controls
@@ -44,6 +45,8 @@ __all__ = [
     "FLUX_STANDARDS",
     "FluxStandard",
     "GainStatistics",
+    "H5PARM_VERSION",
+    "H5parmError",
     "JonesSolver",
     "SolverNotFoundError",
     "StefCalSolver",
@@ -65,10 +68,12 @@ __all__ = [
     "plot_gaintable",
     "plot_gaintable_spectrum",
     "qa_gaintable",
+    "read_h5parm",
     "solution_channel_index",
     "solution_time_index",
     "solve_calibrate_chain",
     "solve_gaintable",
     "solve_gaintable_from_statistics",
     "validate_controls",
+    "write_h5parm",
 ]

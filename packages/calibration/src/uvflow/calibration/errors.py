@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["CalibrationError", "ControlsError", "SolverNotFoundError"]
+__all__ = ["CalibrationError", "ControlsError", "H5parmError", "SolverNotFoundError"]
 
 
 class CalibrationError(ValueError):
@@ -17,3 +17,7 @@ class ControlsError(CalibrationError, TypeError):
     """Bad calibration controls: an unknown term, an unknown (misspelt) control key, or a
     bad value. Both a ``CalibrationError`` (``ValueError``) and a ``TypeError``: an unknown
     key is an unknown keyword of the solver, which uvflow reports as ``TypeError``."""
+
+
+class H5parmError(CalibrationError):
+    """An H5parm solutions file that cannot be written or read as asked."""
