@@ -12,6 +12,7 @@ from uvflow.execution.lazy import lazy_getattr
 from .apply import apply_gaintable
 from .chain import apply_calibration_chain, solve_calibrate_chain
 from .errors import CalibrationError, ControlsError, H5parmError, SolverNotFoundError
+from .flagging import flag_obvious, scan_numbers
 from .flux_standards import FLUX_STANDARDS, FluxStandard, find_flux_standard, flux_density
 from .gain_solve import gaintable_statistics, solve_gaintable, solve_gaintable_from_statistics
 from .gain_terms import StefCalSolver
@@ -61,6 +62,7 @@ __all__ = [
     "create_calibration_controls",
     "create_gaintable_from_visibility",
     "find_flux_standard",
+    "flag_obvious",
     "flux_density",
     "gaintable_statistics",
     "get_solver",
@@ -69,6 +71,7 @@ __all__ = [
     "plot_gaintable_spectrum",
     "qa_gaintable",
     "read_h5parm",
+    "scan_numbers",
     "solution_channel_index",
     "solution_time_index",
     "solve_calibrate_chain",
