@@ -125,8 +125,8 @@ def test_standard_layout(h, tmp_path, case, pols):
         groups = sorted(k for k in ss if isinstance(ss[k], h5py.Group))
         assert groups == ["amplitude000", "phase000"]
         npol = () if pols is None else (len(pols),)
-        shape = (gt.ntimes, gt.nchan, gt.nants) + npol
-        axes = b"time,freq,ant" + (b"" if pols is None else b",pol")
+        shape = (gt.ntimes, gt.nchan, gt.nants, 1) + npol  # DP3's one direction
+        axes = b"time,freq,ant,dir" + (b"" if pols is None else b",pol")
         d = np.arange(gt.nrec)
         if pols is None:
             g = gt.gain[..., 0, 0]
@@ -134,7 +134,9 @@ def test_standard_layout(h, tmp_path, case, pols):
             g = gt.gain[..., d, d]
         else:
             g = gt.gain.reshape(gt.gain.shape[:3] + (4,))
-        g = np.moveaxis(g, 2, 1)  # [time, ant, freq, ...] -> [time, freq, ant, ...]
+        g = np.expand_dims(
+            np.moveaxis(g, 2, 1), 3
+        )  # [time, ant, freq, ...] -> [time, freq, ant, dir, ...]
         for kind, want in (("amplitude", np.abs(g)), ("phase", np.angle(g))):
             st = ss[f"{kind}000"]
             assert _fixed_ascii(st.attrs, "TITLE") == kind.encode()
@@ -144,6 +146,7 @@ def test_standard_layout(h, tmp_path, case, pols):
             assert np.array_equal(st["val"][()], want)
             w = st["weight"][()]
             assert w.min() >= 0 and 0.5 < w.max() <= 1 and (w == 0).sum() == w[1, :, 2].size
+            assert st["dir"].dtype == np.dtype("S128") and list(st["dir"][()]) == [b"pointing"]
             assert st["time"].dtype == np.float64 and np.array_equal(st["time"][()], gt.time)
             assert st["freq"].dtype == np.float64 and np.array_equal(st["freq"][()], gt.frequency)
             assert st["ant"].dtype.kind == "S" and [a.decode() for a in st["ant"]] == list(
@@ -273,15 +276,15 @@ def test_bad_files(h, tmp_path):
         read_h5parm(path, solset="sol000")
     with h5py.File(path, "a") as f:
         f.create_group("sol002")
-        f["sol001/phase000/val"].attrs["AXES"] = np.bytes_(b"time,frequency,ant,pol")
+        f["sol001/phase000/val"].attrs["AXES"] = np.bytes_(b"time,frequency,ant,dir,pol")
     with pytest.raises(H5parmError, match="2 solsets \\(sol001, sol002\\); name one"):
         read_h5parm(path)
     with pytest.raises(
-        H5parmError, match="axes 'time,frequency,ant,pol'.*time, freq, ant, pol, dir"
+        H5parmError, match="axes .time,frequency,ant,dir,pol.*time, freq, ant, pol, dir"
     ):
         read_h5parm(path, solset="sol001")
     with h5py.File(path, "a") as f:
-        f["sol001/phase000/val"].attrs["AXES"] = np.bytes_(b"time,freq,ant,pol")
+        f["sol001/phase000/val"].attrs["AXES"] = np.bytes_(b"time,freq,ant,dir,pol")
         f["sol001/phase000"].attrs["TITLE"] = np.bytes_(b"tec")
     with pytest.raises(H5parmError, match=r"phase000 \(tec\) are not amplitude or phase"):
         read_h5parm(path, solset="sol001")
@@ -312,10 +315,9 @@ def test_losoto_reads_what_is_written(h, tmp_path):
     try:
         st = H.getSolset("sol000").getSoltab("phase000")
         vals, axes = st.getValues()
-        assert st.getType() == "phase" and list(axes) == ["time", "freq", "ant", "pol"]
-        assert np.array_equal(
-            vals, np.angle(np.diagonal(gt.gain, axis1=-2, axis2=-1)).transpose(0, 2, 1, 3)
-        )
+        assert st.getType() == "phase" and list(axes) == ["time", "freq", "ant", "dir", "pol"]
+        phase = np.angle(np.diagonal(gt.gain, axis1=-2, axis2=-1)).transpose(0, 2, 1, 3)
+        assert np.array_equal(vals[:, :, :, 0], phase)
         assert list(H.getSolset("sol000").getAnt()) == list(gt.configuration.names)
     finally:
         H.close()

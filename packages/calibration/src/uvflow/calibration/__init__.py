@@ -21,7 +21,7 @@ from .gaintable_create import (
     solution_channel_index,
     solution_time_index,
 )
-from .h5parm import H5PARM_VERSION, read_h5parm, write_h5parm
+from .h5parm import H5PARM_DIRECTION, H5PARM_VERSION, read_h5parm, write_h5parm
 from .operations import multiply_gaintables, qa_gaintable
 from .plotting import plot_gaintable, plot_gaintable_spectrum
 from .settings import CalibrationSettings, create_calibration_controls, validate_controls
@@ -46,6 +46,7 @@ __all__ = [
     "FLUX_STANDARDS",
     "FluxStandard",
     "GainStatistics",
+    "H5PARM_DIRECTION",
     "H5PARM_VERSION",
     "H5parmError",
     "JonesSolver",

@@ -9,8 +9,9 @@ Layout written (what LoSoTo's ``h5parm`` and DP3's ``H5Parm`` write and read)::
             time   float64 [ntime]  MJD seconds (solution centres)
             freq   float64 [nfreq]  Hz
             ant    S<n> [nant]      antenna names
+            dir    S128 [1]         b'pointing' (the source table's entry)
             pol    S2 [npol]        b'XX', b'YY' (b'RR', b'LL' for circular feeds); absent if scalar
-            val    float64, attr AXES b'time,freq,ant,pol' (the order of its dimensions)
+            val    float64, attr AXES b'time,freq,ant,dir,pol' (the order of its dimensions)
             weight float64, same shape and AXES; 0 = flagged, otherwise in (0, 1]
 
 Every string is fixed-length ASCII: DP3 refuses variable-length strings. Table ``k`` of the
@@ -20,7 +21,9 @@ input is the soltab pair ``amplitude{k:03d}`` / ``phase{k:03d}``, with ``val`` =
 writes scalar solutions (they apply to every correlation); a diagonal table has two entries,
 a table with leakage (non-zero off-diagonal gains) four, ``XX XY YX YY`` (LoSoTo's and DP3's
 full-Jones order, the order of uvflow's Jones matrix entries). Times and frequencies are
-written in ascending order, as DP3 requires.
+written in ascending order, as DP3 requires. The axes are in DP3's order, with its ``dir``
+axis of one direction although the gains are direction-independent: WSClean's
+``-apply-facet-solutions`` looks each facet's direction up in it (and fails without it).
 
 H5parm weights are relative (1 the best); uvflow's are inverse variances, so they are divided
 by a power of two (exact in binary) that brings the largest into (0.5, 1], and the factor is
@@ -51,12 +54,14 @@ from uvflow.datamodels.io.atomic import atomic_file
 from .errors import H5parmError
 from .h5parm_read import read_solset
 
-__all__ = ["H5PARM_VERSION", "H5parmError", "read_h5parm", "write_h5parm"]
+__all__ = ["H5PARM_DIRECTION", "H5PARM_VERSION", "H5parmError", "read_h5parm", "write_h5parm"]
 
 log = logging.getLogger(__name__)
 
 #: The H5parm version stamped on solsets and soltabs (LoSoTo's and DP3's).
 H5PARM_VERSION = "1.0"
+#: The name of the one direction written (LoSoTo's name for direction-independent solutions).
+H5PARM_DIRECTION = "pointing"
 
 _ANT_DTYPE = np.dtype([("name", "S16"), ("position", "<f4", (3,))])
 _SOURCE_DTYPE = np.dtype([("name", "S128"), ("dir", "<f4", (2,))])
@@ -157,12 +162,14 @@ def _write_table(ss, index: int, key: str, gt: GainTable, history: str) -> None:
     # [ntime, nant, nchan, npol] -> [ntime, nchan, nant, npol]
     g = gt.gain[tord][:, :, ford][..., p, q].transpose(0, 2, 1, 3)
     w = gt.weight[tord][:, :, ford][..., p, q].transpose(0, 2, 1, 3)
+    g, w = g[:, :, :, None], w[:, :, :, None]  # the one direction: [time, freq, ant, dir, pol]
     if not pols:
         g, w = g[..., 0], w[..., 0]
     scale = _weight_scale(gt.weight)
     axes = {"time": gt.time[tord], "freq": gt.frequency[ford]}
     names = [n.encode("ascii") for n in gt.configuration.names]
     axes["ant"] = np.array(names, dtype=f"S{max(1, max(len(n) for n in names))}")
+    axes["dir"] = np.array([H5PARM_DIRECTION.encode()], dtype="S128")
     if pols:
         axes["pol"] = np.array([s.encode() for s in pols], dtype="S2")
     axes_attr = _fixed(",".join(axes))
@@ -255,7 +262,7 @@ def write_h5parm(
             _write_antennas(ss, cfg)
             pc = items[0][1].phasecentre.icrs
             src = np.zeros(1, _SOURCE_DTYPE)
-            src["name"], src["dir"] = b"pointing", [pc.ra.rad, pc.dec.rad]
+            src["name"], src["dir"] = H5PARM_DIRECTION.encode(), [pc.ra.rad, pc.dec.rad]
             ss.create_dataset("source", data=src)
             for index, (key, gt) in enumerate(items):
                 _write_table(ss, index, key, gt, f"{stamp}: {note} (table {key})")
