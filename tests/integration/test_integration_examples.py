@@ -161,7 +161,7 @@ def test_docs_examples_page_names_every_example():
 @pytest.mark.slow
 def test_wterm_imaging(tmp_path):
     r = run_notebook("wterm_imaging_rsexecute.ipynb", tmp_path, npixel=1024, ntimes=7,
-                     nworkers=2, processes=False)  # fmt: skip
+                     nwindows=2, nworkers=2, processes=False)  # fmt: skip
     assert_png(tmp_path / "wterm_imaging.png")
     # at the phase centre n = 1: the w-term vanishes and both contexts agree (to the
     # gridder's epsilon 1e-6 and the other source's sidelobes, which are the same in both)
