@@ -19,7 +19,7 @@ from uvflow.simulation.atmospheric_screens import (
     phase_structure_function,
 )
 from uvflow.simulation.pierce_points import pierce_points
-from uvflow.simulation.standard_simulations import (
+from uvflow.simulation.standard_simulation_workflows import (
     create_atmospheric_errors_gaintable_rsexecute_workflow as atmospheric_workflow,
 )
 

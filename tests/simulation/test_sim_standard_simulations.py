@@ -14,10 +14,10 @@ from uvflow.simulation.standard_configurations import (
     MID_LOCATION,
     create_configuration_from_MIDfile,
 )
-from uvflow.simulation.standard_simulations import (
+from uvflow.simulation.standard_simulation_workflows import (
     create_standard_low_simulation_rsexecute_workflow as low_workflow,
 )
-from uvflow.simulation.standard_simulations import (
+from uvflow.simulation.standard_simulation_workflows import (
     create_standard_mid_simulation_rsexecute_workflow as mid_workflow,
 )
 

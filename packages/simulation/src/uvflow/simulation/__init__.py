@@ -8,6 +8,14 @@ use (importing them imports uvflow.execution and dask).
 
 from uvflow.execution.lazy import lazy_getattr
 
+from .atmospheric_screens import create_kolmogorov_screen, phase_structure_function
+from .calibrator_observation import (
+    CalibratorObservation,
+    InstrumentErrors,
+    ObservedField,
+    flux_calibrator_field,
+    simulate_calibrator_observation,
+)
 from .components_to_image import INSERT_METHODS, create_test_image, skycomponents_to_image
 from .directions import lm_to_skycoord, skycoord_to_lmn
 from .dish_error_gaintables import (
@@ -35,6 +43,7 @@ from .observation import (
     observation_times,
 )
 from .phase_screens import create_phase_screen_gaintables
+from .pierce_points import pierce_points
 from .primary_beams import (
     BEAM_MODELS,
     apply_beam_to_skycomponent,
@@ -43,8 +52,10 @@ from .primary_beams import (
     dish_diameter,
     voltage_pattern,
 )
+from .screen_gaintables import create_gaintable_from_screen
 from .seeding import make_rng, spawn_seeds
 from .skycomponents import component_flux_at, create_random_skycomponents, create_skycomponent
+from .standard_configurations import create_configuration_from_MIDfile
 from .voltage_patterns import DeformedPattern, IdealPattern, PolarisedPattern, aperture_voltage
 from .voronoi import partition_skymodel_by_voronoi, voronoi_labels
 
@@ -71,6 +82,11 @@ _DISH_ERROR_WORKFLOWS = (
     "create_polarisation_gaintable_rsexecute_workflow",
     "create_surface_errors_gaintable_rsexecute_workflow",
 )
+_STANDARD_WORKFLOWS = (
+    "create_atmospheric_errors_gaintable_rsexecute_workflow",
+    "create_standard_low_simulation_rsexecute_workflow",
+    "create_standard_mid_simulation_rsexecute_workflow",
+)
 _RESIDUAL_WORKFLOWS = (
     "calculate_residual_from_gaintables_rsexecute_workflow",
     "calculate_selfcal_residual_from_gaintables_rsexecute_workflow",
@@ -81,7 +97,8 @@ __getattr__ = lazy_getattr(
     dict.fromkeys(_WORKFLOWS, "simulation_workflows")
     | dict.fromkeys(_SKYMODEL_WORKFLOWS, "skymodel_workflows")
     | dict.fromkeys(_DISH_ERROR_WORKFLOWS, "dish_error_workflows")
-    | dict.fromkeys(_RESIDUAL_WORKFLOWS, "error_residual_workflows"),
+    | dict.fromkeys(_RESIDUAL_WORKFLOWS, "error_residual_workflows")
+    | dict.fromkeys(_STANDARD_WORKFLOWS, "standard_simulation_workflows"),
 )
 
 __all__ = [
@@ -139,4 +156,15 @@ __all__ = [
     *_SKYMODEL_WORKFLOWS,
     *_DISH_ERROR_WORKFLOWS,
     *_RESIDUAL_WORKFLOWS,
+    *_STANDARD_WORKFLOWS,
+    "CalibratorObservation",
+    "InstrumentErrors",
+    "ObservedField",
+    "create_configuration_from_MIDfile",
+    "create_gaintable_from_screen",
+    "create_kolmogorov_screen",
+    "flux_calibrator_field",
+    "phase_structure_function",
+    "pierce_points",
+    "simulate_calibrator_observation",
 ]
