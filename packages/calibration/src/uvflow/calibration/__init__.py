@@ -13,7 +13,9 @@ from .apply import apply_gaintable
 from .chain import apply_calibration_chain, solve_calibrate_chain
 from .errors import CalibrationError, ControlsError, H5parmError, SolverNotFoundError
 from .flagging import flag_obvious, scan_numbers
+from .flux_bootstrap import FluxScale, bootstrap_flux, scale_gaintable_flux
 from .flux_standards import FLUX_STANDARDS, FluxStandard, find_flux_standard, flux_density
+from .gain_interpolation import concatenate_gaintables, interpolate_gaintable
 from .gain_solve import gaintable_statistics, solve_gaintable, solve_gaintable_from_statistics
 from .gain_terms import StefCalSolver
 from .gaintable_create import (
@@ -22,6 +24,7 @@ from .gaintable_create import (
     solution_time_index,
 )
 from .h5parm import H5PARM_DIRECTION, H5PARM_VERSION, read_h5parm, write_h5parm
+from .observation_kernels import ObservationSettings, model_visibility, normalise_bandpass
 from .operations import multiply_gaintables, qa_gaintable
 from .plotting import plot_gaintable, plot_gaintable_spectrum
 from .settings import CalibrationSettings, create_calibration_controls, validate_controls
@@ -32,13 +35,30 @@ __version__ = "0.1.0"
 
 
 # The workflows import uvflow.execution's executor (and so dask): only when asked for.
+_OBSERVATION_WORKFLOWS = (
+    "apply_to_target_rsexecute_workflow",
+    "bandpass_rsexecute_workflow",
+    "calibrate_observation_rsexecute_workflow",
+    "calibrator_gains_rsexecute_workflow",
+    "fluxscale_rsexecute_workflow",
+)
 __getattr__ = lazy_getattr(
     __name__,
     {"calibrate_list": "calibration_workflows",
-     "calibrate_list_rsexecute_workflow": "calibration_workflows"},
+     "calibrate_list_rsexecute_workflow": "calibration_workflows"}
+    | dict.fromkeys(_OBSERVATION_WORKFLOWS, "observation_workflows"),
 )  # fmt: skip
 
 __all__ = [
+    *_OBSERVATION_WORKFLOWS,
+    "FluxScale",
+    "ObservationSettings",
+    "bootstrap_flux",
+    "concatenate_gaintables",
+    "interpolate_gaintable",
+    "model_visibility",
+    "normalise_bandpass",
+    "scale_gaintable_flux",
     "ENTRY_POINT_GROUP",
     "CalibrationError",
     "CalibrationSettings",
