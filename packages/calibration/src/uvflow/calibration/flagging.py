@@ -218,7 +218,7 @@ def flag_obvious(
     summary = {"nvis": nvis, "nscans": nscans}
     summary.update({k: (v / nvis if nvis else 0.0) for k, v in counts.items()})
     summary["counts"] = counts
-    log.info(
+    log.debug(
         "flagged %.2f%% -> %.2f%% of %d visibilities (%s)",
         100 * summary["before"], 100 * summary["after"], nvis,
         ", ".join(f"{r} {100 * summary[r]:.2f}%" for r in FLAG_REASONS),

@@ -1,6 +1,6 @@
 """The ``uvflow`` command: parser and dispatch.
 
-Sub-commands: ``image``, ``simulate``, ``demo``, ``info``, ``plugins``. A bad argument or
+Sub-commands: ``image``, ``calibrate``, ``simulate``, ``demo``, ``info``, ``plugins``. A bad argument or
 input exits with status 2 and one line on stderr (``uvflow: error: …``, no traceback); any
 other failure exits with status 1 (the traceback with ``-v``). Ctrl-C (SIGINT) and SIGTERM
 stop the run the same way (:mod:`.interrupts`) — an exception in the main thread, so every
@@ -34,6 +34,8 @@ log = logging.getLogger(__name__)
 _COMMANDS = {
     "image": ("image_arguments", "image",
               "image MeasurementSets / UVFITS files (WSClean-style options)"),
+    "calibrate": ("calibrate_arguments", "calibrate",
+                  "calibrate a raw observation from its calibrators (bandpass, gains, flux scale)"),
     "simulate": ("simulate", "simulate",
                  "simulate an observation of random sources into a MeasurementSet"),
     "demo": ("demo", "demo",
