@@ -280,7 +280,7 @@ def _products(args, tmp, outputs, results) -> None:
 
 
 def _move(tmp: Path, outputs: dict, overwrite: bool) -> None:
-    for key, dst in outputs.items():
+    for dst in outputs.values():
         src = tmp / dst.name
         if not src.exists():
             continue
