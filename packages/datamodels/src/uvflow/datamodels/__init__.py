@@ -31,6 +31,7 @@ from .io import (
     write_gaintable_zarr,
     write_image_zarr,
     write_ms,
+    write_uvfits,
     write_visibility_zarr,
 )
 from .named_configurations import NAMED_CONFIGURATIONS, create_named_configuration
@@ -92,6 +93,7 @@ __all__ = [
     "to_radians",
     "write_column",
     "write_ms",
+    "write_uvfits",
     "KNOWN_ARRAY_CENTRES",
     "NAMED_CONFIGURATIONS",
     "array_centre",

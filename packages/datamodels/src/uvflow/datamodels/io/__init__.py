@@ -1,4 +1,5 @@
-"""File formats for uvflow data models: FITS images, zarr checkpoints, xarray interop.
+"""File formats for uvflow data models: FITS images, MeasurementSets, UVFITS, zarr
+checkpoints, xarray interop.
 
 Optional dependencies (zarr, xarray, python-casacore) are imported only when a function
 that needs them is called.
@@ -14,6 +15,7 @@ from .ms_tables import MeasurementSetError
 from .uvfits_chunks import UVFITSChunk, UVFITSPart, uvfits_index
 from .uvfits_read import read_uvfits
 from .uvfits_tables import UVFITSError
+from .uvfits_write import write_uvfits
 from .xarray_convert import (
     image_from_xarray,
     image_to_xarray,
@@ -49,6 +51,7 @@ __all__ = [
     "ms_index",
     "read_uvfits",
     "uvfits_index",
+    "write_uvfits",
     "ensure_column",
     "write_column",
     "write_rows",
