@@ -66,7 +66,8 @@ def run_notebook(name: str, outdir: pathlib.Path, timeout: float = 240, **settin
 
     The kernel is ipykernel's own ``python3`` kernel of this interpreter: installed
     kernel specs (a user's ``python3`` may be another Python) are not consulted, and the
-    last cell added here prints the kernel's interpreter, which must be this one.
+    last cell added here prints the kernel's environment (``sys.prefix``: a virtual
+    environment's own, where symlinked interpreters look alike), which must be this one.
     """
     from jupyter_client.kernelspec import KernelSpecManager
     from jupyter_client.manager import AsyncKernelManager
@@ -74,7 +75,7 @@ def run_notebook(name: str, outdir: pathlib.Path, timeout: float = 240, **settin
     nb = nbformat.read(EXAMPLES / name, as_version=4)
     cell = parameters_cell(nb)
     cell.source = set_parameters(cell.source, settings)
-    nb.cells.append(nbformat.v4.new_code_cell("import sys\nprint('KERNEL', sys.executable)"))
+    nb.cells.append(nbformat.v4.new_code_cell("import sys\nprint('KERNEL', sys.prefix)"))
     # Agg: the figures are saved and checked as files; Jupyter's inline backend would also
     # render each one into the notebook (~1.5 s for imaging_pipelines' four panels)
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg",
@@ -97,7 +98,7 @@ def run_notebook(name: str, outdir: pathlib.Path, timeout: float = 240, **settin
         if output.output_type == "stream" and output.name == "stdout"
     )
     kernels = [line.split(" ", 1)[1] for line in stdout.splitlines() if line.startswith("KERNEL ")]
-    assert kernels and os.path.samefile(kernels[0], sys.executable), (kernels, sys.executable)
+    assert kernels == [sys.prefix], f"the kernel ran in {kernels}, the tests in {sys.prefix}"
     lines = [line for line in stdout.splitlines() if line.startswith("RESULT ")]
     assert len(lines) == 1, stdout
     return {k: float(v) for k, v in (item.split("=") for item in lines[0].split()[1:])}
