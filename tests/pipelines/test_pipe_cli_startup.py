@@ -89,9 +89,10 @@ def test_the_full_parser_still_has_every_command():
 
     parser = build_parser()
     (sub,) = [a for a in parser._actions if a.dest == "command"]
-    assert set(sub.choices) == {"image", "simulate", "demo", "info", "plugins"}
+    assert set(sub.choices) == {"image", "calibrate", "simulate", "demo", "info", "plugins"}
     assert "--plot" in sub.choices["image"].format_help()
     assert "--array" in sub.choices["simulate"].format_help()
+    assert "--flux-calibrator" in sub.choices["calibrate"].format_help()
 
 
 UVFITS_3C273 = pathlib.Path(__file__).resolve().parents[2] / "../shared/data/real/3C273XC1.fits"

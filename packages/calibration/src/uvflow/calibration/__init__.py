@@ -15,7 +15,11 @@ from .errors import CalibrationError, ControlsError, H5parmError, SolverNotFound
 from .flagging import flag_obvious, scan_numbers
 from .flux_bootstrap import FluxScale, bootstrap_flux, scale_gaintable_flux
 from .flux_standards import FLUX_STANDARDS, FluxStandard, find_flux_standard, flux_density
-from .gain_interpolation import concatenate_gaintables, interpolate_gaintable
+from .gain_interpolation import (
+    concatenate_gaintables,
+    correct_with_solutions,
+    interpolate_gaintable,
+)
 from .gain_solve import gaintable_statistics, solve_gaintable, solve_gaintable_from_statistics
 from .gain_terms import StefCalSolver
 from .gaintable_create import (
@@ -55,6 +59,7 @@ __all__ = [
     "ObservationSettings",
     "bootstrap_flux",
     "concatenate_gaintables",
+    "correct_with_solutions",
     "interpolate_gaintable",
     "model_visibility",
     "normalise_bandpass",

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from uvflow.datamodels import GainTable
+from uvflow.datamodels import GainTable, Visibility
 
+from .apply import apply_gaintable
 from .errors import CalibrationError
 
-__all__ = ["concatenate_gaintables", "interpolate_gaintable"]
+__all__ = ["concatenate_gaintables", "correct_with_solutions", "interpolate_gaintable"]
 
 
 def concatenate_gaintables(tables) -> GainTable:
@@ -118,3 +119,26 @@ def interpolate_gaintable(gt: GainTable, times, intervals=None) -> GainTable:
     meta["interpolated_from"] = int(nt)
     return gt.replace(gain=out, weight=wout, residual=np.zeros((t_new.size, nc, nr, nr)),
                       time=t_new, interval=np.asarray(intervals, float), meta=meta)  # fmt: skip
+
+
+def correct_with_solutions(vis: Visibility, tables) -> Visibility:
+    """``vis`` corrected by each table in turn, interpolated to its integrations.
+
+    Parameters
+    ----------
+    vis : Visibility
+        ``vis[ntime, nbaseline, nchan, npol]``.
+    tables : sequence of GainTable
+        Applied in order (e.g. bandpass, then gains), each inverted
+        (:func:`~uvflow.calibration.apply_gaintable` with ``inverse=True``) after
+        :func:`interpolate_gaintable` to ``vis``'s times; samples without a valid
+        solution are flagged.
+
+    Returns
+    -------
+    Visibility
+    """
+    times = np.unique(vis.time)
+    for gt in tables:
+        vis = apply_gaintable(vis, interpolate_gaintable(gt, times), inverse=True)
+    return vis

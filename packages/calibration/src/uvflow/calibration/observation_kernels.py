@@ -32,7 +32,7 @@ from .apply import apply_gaintable
 from .errors import CalibrationError
 from .flagging import flag_obvious
 from .flux_standards import FluxStandard
-from .gain_interpolation import interpolate_gaintable
+from .gain_interpolation import correct_with_solutions
 from .gain_solve import gaintable_statistics, solve_gaintable, solve_gaintable_from_statistics
 from .gaintable_create import create_gaintable_from_visibility
 from .jones import jones_diagonal, unit_model
@@ -222,7 +222,4 @@ def calibrate_target(source, bandpass: GainTable, gains: GainTable,
         The corrected chunk (samples without a valid solution flagged), its flag summary.
     """
     vis, summary = _flagged(source, settings, starts_scan)
-    vis = apply_gaintable(vis, bandpass, inverse=True)
-    times = np.unique(vis.time)
-    at = interpolate_gaintable(gains, times)
-    return apply_gaintable(vis, at, inverse=True), summary
+    return correct_with_solutions(vis, (bandpass, gains)), summary

@@ -268,11 +268,11 @@ def run(args) -> int:
 
 def _products(args, tmp, outputs, results) -> None:
     """The solutions (H5parm) and, with ``--plot``, their plots, in ``tmp``."""
-    scale, transfer, flux_gt, phase_gt = results["fluxscale"]
+    transfer = results["fluxscale"][1]
     bandpass = results["bandpass"][0]
-    tables = {"bandpass": bandpass, "gains": transfer, "flux_gains": flux_gt,
-              "phase_gains": phase_gt}  # fmt: skip
-    write_h5parm(tmp / outputs["solutions"].name, tables,
+    # what corrects the target, in order (uvflow image --apply-solutions applies them so);
+    # the calibrators' own solutions are summarised in the report
+    write_h5parm(tmp / outputs["solutions"].name, {"bandpass": bandpass, "gains": transfer},
                  history=f"uvflow calibrate {args.input}")  # fmt: skip
     if args.plot:
         plot_gaintable_spectrum(bandpass, tmp / outputs["bandpass_png"].name, title="bandpass")

@@ -239,6 +239,10 @@ def add_arguments(p) -> None:
     )
     g.add_argument("--field", "-field", default=None, help="field id or name")
     g.add_argument("--spw", default=None, help="spectral window ids, comma separated")
+    g.add_argument("--apply-solutions", default=None, metavar="FILE.h5",
+                   help="correct the data by the gain tables of this H5parm (its one solution "
+                   "set, or sol000), in order, interpolated to each integration (e.g. "
+                   "uvflow calibrate's OUT-solutions.h5)")  # fmt: skip
     g = p.add_argument_group("calibration (--mode ical)")
     g.add_argument(
         "--calibration-context", default="TG", metavar="TG", help="calibration terms in chain order"

@@ -26,7 +26,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from uvflow.datamodels import Image, create_image, load_visibility
+from uvflow.calibration import correct_with_solutions
+from uvflow.datamodels import (
+    Image,
+    convert_visibility_polarisation,
+    create_image,
+    derive,
+    load_visibility,
+)
 from uvflow.datamodels.io import ms_index, uvfits_index
 from uvflow.datamodels.io.vis_parts import uv_rank
 from uvflow.execution import rsexecute
@@ -65,6 +72,36 @@ class Windows:
     report: dict = field(default_factory=dict)
 
 
+def _read_frame(args, opts):
+    """The frame chunks are read in: the image's, or the data's own when solutions are
+    applied first (gains act on receptors: :func:`corrected_in_frame` converts after)."""
+    return None if getattr(args, "apply_solutions", None) else opts["frame"]
+
+
+def corrected_in_frame(vis, tables: list, frame):
+    """``vis`` corrected by ``tables`` (:func:`uvflow.calibration.correct_with_solutions`),
+    then converted to the image's polarisation ``frame``: a task's kernel."""
+    return convert_visibility_polarisation(correct_with_solutions(vis, tables), frame)
+
+
+def read_solutions(path, configuration) -> list:
+    """The gain tables of an H5parm (its only solution set, or ``sol000``), mapped onto
+    the data's antennas by name, in file order; a CLIError says what is wrong."""
+    from uvflow.calibration import H5parmError, read_h5parm
+
+    try:
+        try:
+            tables = read_h5parm(path, configuration=configuration)
+        except H5parmError as exc:
+            if "solset" not in str(exc):
+                raise
+            tables = read_h5parm(path, solset="sol000", configuration=configuration)
+    except (H5parmError, FileNotFoundError) as exc:
+        raise CLIError(f"--apply-solutions: {exc}") from None
+    log.info("--apply-solutions %s: %s", path, ", ".join(tables))
+    return list(tables.values())
+
+
 def index_inputs(args, opts) -> list:
     """Every input's parts (one per field × spectral window), in input order.
 
@@ -79,11 +116,12 @@ def index_inputs(args, opts) -> list:
     for path, kind in zip(args.inputs, opts["kinds"]):
         if kind == "ms":
             found = ms_index(path, datacolumn=args.datacolumn, field=opts["field"],
-                             spw=opts["spw"], pol=opts["frame"])  # fmt: skip
+                             spw=opts["spw"], pol=_read_frame(args, opts))  # fmt: skip
         else:
             if args.datacolumn != "DATA":
                 raise CLIError(f"--datacolumn applies to MeasurementSets, not to {path}")
-            found = uvfits_index(path, field=opts["field"], spw=opts["spw"], pol=opts["frame"])
+            found = uvfits_index(path, field=opts["field"], spw=opts["spw"],
+                                 pol=_read_frame(args, opts))  # fmt: skip
         if not found:
             empty.append(_why_empty(path, kind, opts))
         parts += found
@@ -293,8 +331,14 @@ def plan_windows(parts: list, args, opts, budget: MemoryBudget) -> Windows:
         budget.resident_bytes(RESIDENT_SHARE) / 2**20, budget.nworkers,
     )  # fmt: skip
     report.update(total_bytes=int(total), resident=bool(resident))
+    feed = sources
+    if getattr(args, "apply_solutions", None):
+        tables = read_solutions(args.apply_solutions, parts[0].configuration)
+        feed = [[derive(c, corrected_in_frame, tables, opts["frame"]) for c in band]
+                for band in sources]  # fmt: skip
+        report["solutions"] = {"path": str(args.apply_solutions), "tables": len(tables)}
     if resident:
-        vis = [[rsexecute.execute(load_visibility)(c) for c in band] for band in sources]
+        vis = [[rsexecute.execute(load_visibility)(c) for c in band] for band in feed]
     else:
-        vis = [list(band) for band in sources]
+        vis = [list(band) for band in feed]
     return Windows(vis, sources, templates, mfs, resident, report)

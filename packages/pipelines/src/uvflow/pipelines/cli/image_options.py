@@ -246,6 +246,9 @@ def check_arguments(args) -> dict:
         (not ((args.write_model or args.write_corrected) and "uvfits" in opts["kinds"]),
          "--write-model and --write-corrected need MeasurementSet inputs"),
         (not (args.write_model and args.mode == "invert"), "--write-model needs a model: not with --mode invert"),
+        (not ((args.write_model or args.write_corrected) and getattr(args, "apply_solutions", None)),
+         "--apply-solutions corrects the data as they are read: not with --write-model or "
+         "--write-corrected (calibrate into a new MeasurementSet with uvflow calibrate)"),
     ]  # fmt: skip
     for ok, message in checks:
         if not ok:
