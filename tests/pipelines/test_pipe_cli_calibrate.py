@@ -224,3 +224,26 @@ def test_image_applies_a_solutions_file(vla, tmp_path):
     np.testing.assert_allclose(a, b, atol=1e-6 * np.abs(b).max())
     assert main(["image", str(d / "raw.ms"), "--field", "TARGET", "--name", str(tmp_path / "c"),
                  "--apply-solutions", str(tmp_path / "none.h5"), *common]) == 2  # fmt: skip
+
+
+def test_calibrate_the_multi_source_uvfits_form(vla, tmp_path):
+    """The same observation as a multi-source UVFITS file (AIPS SU table): the same flux
+    as from the MeasurementSet (both hold the data as float32; times differ by < 2 µs),
+    and the target imaged at its fluxes."""
+    from uvflow.datamodels import write_uvfits
+
+    d, obs = vla
+    write_uvfits(obs.scans, tmp_path / "raw.uvfits")
+    assert main(["calibrate", str(tmp_path / "raw.uvfits"), "--flux-calibrator", "3C286",
+                 "--phase-calibrator", "PHASECAL", "--target", "TARGET",
+                 "--out", str(tmp_path / "cal.ms")]) == 0  # fmt: skip
+    report = json.loads((tmp_path / "cal-report.json").read_text())
+    _check_flux(report)
+    if not (d / "cal-report.json").exists():
+        assert _calibrate(d) == 0
+    from_ms = json.loads((d / "cal-report.json").read_text())["fluxscale"]["PHASECAL"]
+    assert report["fluxscale"]["PHASECAL"]["flux_jy"] == pytest.approx(from_ms["flux_jy"],
+                                                                       rel=1e-5)  # fmt: skip
+    sources = _image_target(tmp_path, tmp_path / "cal.ms", "img")
+    best = max(sources, key=lambda s: s["flux_jy"])
+    assert best["flux_jy"] == pytest.approx(0.5, rel=0.02)
