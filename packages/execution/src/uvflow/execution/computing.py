@@ -33,6 +33,7 @@ __all__ = [
     "persist_graph",
     "persist_local",
     "persist_on_cluster",
+    "wait_for_futures",
 ]
 
 logger = logging.getLogger(__name__)
@@ -191,3 +192,19 @@ def persist_on_cluster(client: Client, graph: Any, optimize: bool) -> Any:
     template = split_collections(graph, leaves)
     persisted = client.persist(leaves, optimize_graph=optimize) if leaves else []
     return fill_collections(template, persisted)
+
+
+def wait_for_futures(persisted: Any, poll: float = 0.05) -> None:
+    """Block until every future in ``persisted`` (any nesting) is finished.
+
+    Polled, not ``distributed.wait``: the futures' states are only read here, so nothing
+    of the client's event loop is touched from this thread. An error in a task is raised
+    by whoever gathers its result, not here.
+    """
+    import time
+
+    from distributed import futures_of
+
+    futures = futures_of(persisted)
+    while not all(f.done() for f in futures):
+        time.sleep(poll)

@@ -142,19 +142,10 @@ class Executor:
             owned, self._state.owns_client = self._state.owns_client, False
         self.close()
         self._state = open_mode(
-            client,
-            use_dask,
-            local,
-            n_workers,
-            forward_level,
-            owns_client=owned,
-            timeout=timeout,
-            threads_per_worker=threads_per_worker,
-            processes=processes,
-            memory_limit=memory_limit,
-            dashboard_address=dashboard_address,
-            scheduler=scheduler,
-        )
+            client, use_dask, local, n_workers, forward_level, owns_client=owned,
+            timeout=timeout, threads_per_worker=threads_per_worker, processes=processes,
+            memory_limit=memory_limit, dashboard_address=dashboard_address, scheduler=scheduler,
+        )  # fmt: skip
         self._optimize = bool(optimize)
         self._verbose = bool(verbose)
         if self._state.kind != "serial":
@@ -283,20 +274,12 @@ class Executor:
         returned) are finished, on a cluster; elsewhere (already computed) return at once.
 
         A way to run two persisted graphs one after the other, so that the workers hold
-        the partial results of one at a time. An error in a task is raised by whoever
-        gathers its result, not here.
+        the partial results of one at a time (:func:`~.computing.wait_for_futures`).
         """
-        if self._state.kind != "distributed":
-            return
-        import time
+        if self._state.kind == "distributed":
+            from uvflow.execution.computing import wait_for_futures
 
-        from distributed import futures_of
-
-        # polled, not distributed.wait: the futures' states are only read here, so nothing
-        # of the client's event loop is touched from this thread
-        futures = futures_of(persisted)
-        while not all(f.done() for f in futures):
-            time.sleep(0.05)
+            wait_for_futures(persisted)
 
     def scatter(self, data: Any, broadcast: bool = False) -> Any:
         """Send data to the cluster's workers (``Client.scatter``); elsewhere unchanged.
@@ -306,13 +289,10 @@ class Executor:
         data : object or list of objects
             A list is scattered item by item (a list of futures comes back).
         broadcast : bool
-            Copy to every worker rather than one.
-
-        Notes
-        -----
-        Every call makes new keys (``hash=False``): with content-hashed keys, scattering the
-        same data again while the previous futures are being released lets the scheduler
-        forget the data the new futures point at.
+            Copy to every worker rather than one. Every call makes new keys
+            (``hash=False``): with content-hashed keys, scattering the same data again
+            while the previous futures are being released lets the scheduler forget
+            the data the new futures point at.
         """
         if self._state.kind != "distributed":
             return data
@@ -320,9 +300,8 @@ class Executor:
 
     def gather(self, futures: Any) -> Any:
         """Fetch the values of futures (any nesting); elsewhere unchanged."""
-        if self._state.kind != "distributed":
-            return futures
-        return self._state.client.gather(futures)
+        distributed = self._state.kind == "distributed"
+        return self._state.client.gather(futures) if distributed else futures
 
     def run(self, func: Callable, *args, **kwargs) -> dict:
         """Run ``func(*args, **kwargs)`` on every worker (or once here, without a cluster).

@@ -24,24 +24,18 @@ Dask tasks) and compare by value.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from uvflow.datamodels import Image, Visibility
-from uvflow.execution.keywords import check_keywords
 
-from .deconvolution.clean_parameters import check_clean_parameters
-from .deconvolution.clean_window import WINDOW_SHAPES
-from .deconvolution.cycle_stop import NoiseThresholds
-from .deconvolution.deconvolver_plugins import DECONVOLVERS
-from .deconvolution.errors import DeconvolutionError
-from .deconvolution.psf_support import check_psf_support
+from .clean_settings import ALGORITHM_KEYWORDS, CleanSettings
 from .errors import ImagingError
 from .faceted_gridding import check_gridding_facets, faceted_invert, faceted_predict
-from .facets import TAPERS as FACET_TAPERS
 from .gridder_plugins import GRIDDERS, Gridder
+from .option_checks import options_tuple, positive_int
 from .rascil_contexts import gridder_name
 from .weighting_settings import WeightingSettings, apply_weighting
 
@@ -73,33 +67,7 @@ GRIDDING_KEYWORDS = {
         "each gridded about its own centre, joined; the PSF is never faceted",
     ),
 }
-#: Keywords RASCIL passes to every algorithm; each goes to the deconvolvers that declare it.
-ALGORITHM_KEYWORDS = (
-    "scales", "nmoment", "findpeak", "scale_bias", "reference_frequency", "return_moments",
-)  # fmt: skip
-
-_WARNED: set = set()
 _PROMOTED: set = set()
-
-
-def _options_tuple(options) -> tuple:
-    """A plugin's options as sorted ``(name, value)`` pairs (hashable container, picklable)."""
-    if options is None:
-        return ()
-    if isinstance(options, tuple) and all(isinstance(p, tuple) and len(p) == 2 for p in options):
-        options = dict(options)
-    if not isinstance(options, dict):
-        raise TypeError(f"plugin options must be a dict of name -> value, got {options!r}")
-    for k in options:
-        if not isinstance(k, str):
-            raise TypeError(f"plugin option names must be strings, got {k!r}")
-    return tuple(sorted(options.items()))
-
-
-def _positive_int(name: str, value, error=ImagingError, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise error(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
 
 
 @dataclass(frozen=True)
@@ -143,12 +111,12 @@ class GriddingSettings:
     facets: int = 1
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "options", _options_tuple(self.options))
+        object.__setattr__(self, "options", options_tuple(self.options))
         object.__setattr__(self, "facets", check_gridding_facets(self.facets))
         if not (isinstance(self.epsilon, (int, float)) and 0 < self.epsilon < 0.1):
             raise ImagingError(f"epsilon must be in (0, 0.1), got {self.epsilon!r}")
         object.__setattr__(self, "epsilon", float(self.epsilon))
-        object.__setattr__(self, "nthreads", _positive_int("nthreads", self.nthreads))
+        object.__setattr__(self, "nthreads", positive_int("nthreads", self.nthreads))
         if self.small_inversion is not None and not isinstance(self.small_inversion, bool):
             raise ImagingError(
                 f"small_inversion must be True, False or None, got {self.small_inversion!r}"
@@ -228,184 +196,3 @@ class GriddingSettings:
         return {"context": context, "epsilon": self.epsilon, "nthreads": self.nthreads,
                 "small_inversion": self.small_inversion, "facets": self.facets,
                 "options": {k: repr(v) for k, v in self.options}}  # fmt: skip
-
-
-@dataclass(frozen=True)
-class CleanSettings:
-    """The minor cycle (and its facet-parallel layout).
-
-    Parameters
-    ----------
-    algorithm : str
-        A deconvolver in the ``uvflow.deconvolvers`` group ('hogbom', 'hogbom-complex',
-        'msclean', 'mmclean' or a plugin's).
-    niter : int
-        Maximum components per minor cycle and plane (per polarisation for mmclean), >= 0.
-    gain : float
-        Loop gain, in (0, 2).
-    threshold : float
-        Absolute stopping threshold, Jy/beam, >= 0.
-    fractional_threshold : float
-        In [0, 1): stop when the peak falls below this fraction of the minor cycle's
-        starting peak (see :func:`uvflow.imaging.deconvolve_cube`).
-    window_shape : None, 'quarter' or 'no_edge'
-    window_edge : int
-        Border excluded by 'no_edge', pixels.
-    psf_support : int, optional
-        Half-width in pixels of the PSF used in the minor cycle (None: all of it).
-    options : dict or tuple of (str, object)
-        The deconvolver's own options, checked against what its factory declares (e.g.
-        ``{'scales': (0, 3, 10)}`` for msclean); kept as sorted pairs.
-    facets : int
-        Facets per axis of the facet-parallel minor cycle (1: the whole image in one task).
-    facet_overlap : int
-        Pixels by which facets overlap their neighbours' central tiles.
-    facet_taper : {None, 'linear', 'tukey', 'flat'}
-        How overlapping facets are blended.
-    facet_rounds : int
-        Facet rounds per minor cycle (see
-        :func:`uvflow.imaging.workflows.deconvolve_list_rsexecute_workflow`).
-    niter_total : int, optional
-        Components in all, over every minor cycle of a run (WSClean's ``-niter``); each
-        minor cycle cleans at most what is left of it (and at most ``niter``). None: no
-        total, ``niter`` per minor cycle (RASCIL's meaning).
-    noise : NoiseThresholds, optional
-        Thresholds from the residual's noise at each major cycle (WSClean's
-        ``-auto-threshold``, ``-auto-mask``, ``-local-rms``;
-        :mod:`uvflow.imaging.deconvolution.cycle_stop`).
-
-    Raises
-    ------
-    UnknownDeconvolverError, TypeError, DeconvolutionError
-        An ``algorithm`` that is not installed, an option the deconvolver does not
-        declare, or a value out of range: each message names what is allowed.
-    """
-
-    algorithm: str = "hogbom"
-    niter: int = 100
-    gain: float = 0.1
-    threshold: float = 0.0
-    fractional_threshold: float = 0.1
-    window_shape: str | None = None
-    window_edge: int = 16
-    psf_support: int | None = None
-    options: tuple = field(default=())
-    facets: int = 1
-    facet_overlap: int = 0
-    facet_taper: str | None = None
-    facet_rounds: int = 3
-    niter_total: int | None = None
-    noise: NoiseThresholds | None = None
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.algorithm, str):
-            raise TypeError(f"algorithm must be a str, got {type(self.algorithm).__name__}")
-        object.__setattr__(self, "options", _options_tuple(self.options))
-        self.deconvolver()  # the options' names and values, checked by the deconvolver
-        check_clean_parameters(self.niter, self.gain, self.threshold, self.fractional_threshold)
-        if self.window_shape not in WINDOW_SHAPES:
-            raise DeconvolutionError(
-                f"window_shape {self.window_shape!r} unknown; use None, 'quarter' or 'no_edge'"
-            )
-        _positive_int("window_edge", self.window_edge, DeconvolutionError, minimum=0)
-        check_psf_support(self.psf_support)
-        _positive_int("deconvolve_facets (facets)", self.facets, DeconvolutionError)
-        _positive_int("deconvolve_overlap (facet_overlap)", self.facet_overlap,
-                      DeconvolutionError, minimum=0)  # fmt: skip
-        _positive_int("deconvolve_rounds (facet_rounds)", self.facet_rounds, DeconvolutionError)
-        if self.niter_total is not None:
-            _positive_int("niter_total", self.niter_total, DeconvolutionError, minimum=0)
-        if self.noise is not None and not isinstance(self.noise, NoiseThresholds):
-            raise TypeError(f"noise must be a NoiseThresholds, got {type(self.noise).__name__}")
-        if self.facet_taper not in FACET_TAPERS:
-            raise DeconvolutionError(
-                f"deconvolve_taper {self.facet_taper!r} unknown; use None, 'linear', 'tukey' "
-                "or 'flat'"
-            )
-
-    # ------------------------------------------------------------------ construction
-    @classmethod
-    def create(cls, **keywords) -> CleanSettings:
-        """Settings from keywords: the fields above, and the deconvolver's own options.
-
-        A keyword that is not a field goes to the deconvolver; one it does not declare
-        raises ``TypeError`` naming every valid keyword (fields and its options).
-
-        Examples
-        --------
-        >>> CleanSettings.create(algorithm="msclean", niter=500, scales=(0, 4, 16)).options
-        (('scales', (0, 4, 16)),)
-        """
-        names = [f.name for f in fields(cls)]
-        algorithm = keywords.get("algorithm", "hogbom")
-        extra = {k: v for k, v in keywords.items() if k not in names}
-        if extra:
-            valid, takes_any = DECONVOLVERS.options(algorithm)
-            if not takes_any:
-                check_keywords(f"deconvolve_cube (algorithm {algorithm!r})", extra,
-                               names + [v for v in valid if v not in names])  # fmt: skip
-        given = {k: v for k, v in keywords.items() if k in names}
-        options = dict(_options_tuple(given.pop("options", None)), **extra)
-        return cls(**given, options=options)
-
-    @classmethod
-    def from_rascil(cls, deconvolver_options: dict | None = None, **keywords) -> CleanSettings:
-        """Settings from RASCIL's flat workflow keywords.
-
-        RASCIL passes ``scales``, ``nmoment``, ``findpeak`` … to every algorithm and each
-        takes what it uses; here each of :data:`ALGORITHM_KEYWORDS` that is given (not None)
-        goes to the deconvolver when it declares it, and is otherwise ignored with a
-        warning logged once. ``deconvolver_options`` are the deconvolver's own options,
-        checked strictly (an undeclared one raises ``TypeError``). RASCIL's spelling
-        ``deconvolve_facets``, ``deconvolve_overlap``, ``deconvolve_taper`` and
-        ``deconvolve_rounds`` name the facet fields.
-        """
-        renames = {"deconvolve_facets": "facets", "deconvolve_overlap": "facet_overlap",
-                   "deconvolve_taper": "facet_taper", "deconvolve_rounds": "facet_rounds"}  # fmt: skip
-        given = {renames.get(k, k): v for k, v in keywords.items() if k not in ALGORITHM_KEYWORDS}
-        algorithm = given.get("algorithm", "hogbom")
-        valid, takes_any = (
-            DECONVOLVERS.options(algorithm) if isinstance(algorithm, str) else ([], True)
-        )
-        options = {}
-        for name in ALGORITHM_KEYWORDS:
-            value = keywords.get(name)
-            if value is None:
-                continue
-            if takes_any or name in valid:
-                options[name] = value
-            elif (algorithm, name) not in _WARNED:
-                _WARNED.add((algorithm, name))
-                log.warning("%s does not use %s=%r: ignored (as in RASCIL)", algorithm, name, value)
-        options.update(deconvolver_options or {})
-        return cls(**given, options=options)
-
-    # ------------------------------------------------------------------ use
-    def deconvolver_options(self) -> dict:
-        """The keyword options given to the deconvolver's factory."""
-        return dict(self.options)
-
-    def deconvolver(self):
-        """The deconvolver these settings name, built with its options."""
-        from .deconvolution.deconvolver_plugins import get_deconvolver
-
-        return get_deconvolver(self.algorithm, **self.deconvolver_options())
-
-    @property
-    def channels_independent(self) -> bool:
-        """Whether the deconvolver treats every channel on its own (window-parallel cycles)."""
-        return bool(getattr(DECONVOLVERS.load(self.algorithm), "channels_independent", False))
-
-    def with_stop(self, threshold: float, done: int = 0) -> CleanSettings:
-        """These settings stopping at the absolute ``threshold`` (fractional threshold 0),
-        with ``niter`` cut to what is left of ``niter_total`` after ``done`` components."""
-        niter = self.niter
-        if self.niter_total is not None:
-            niter = max(0, min(niter, self.niter_total - int(done)))
-        return replace(self, threshold=float(threshold), fractional_threshold=0.0, niter=niter)
-
-    def describe(self) -> dict:
-        """The settings as JSON-able values."""
-        out = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "options"}
-        out["options"] = {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.options}
-        return out
