@@ -13,7 +13,7 @@ from .apply import apply_gaintable
 from .chain import apply_calibration_chain, solve_calibrate_chain
 from .errors import CalibrationError, ControlsError, H5parmError, SolverNotFoundError
 from .flagging import flag_obvious, scan_numbers
-from .flux_bootstrap import FluxScale, bootstrap_flux, scale_gaintable_flux
+from .flux_bootstrap import FluxScale, bootstrap_flux, combine_flux_scales, scale_gaintable_flux
 from .flux_standards import FLUX_STANDARDS, FluxStandard, find_flux_standard, flux_density
 from .gain_interpolation import (
     concatenate_gaintables,
@@ -24,6 +24,7 @@ from .gain_solve import gaintable_statistics, solve_gaintable, solve_gaintable_f
 from .gain_terms import StefCalSolver
 from .gaintable_create import (
     create_gaintable_from_visibility,
+    solution_channel_coverage,
     solution_channel_index,
     solution_time_index,
 )
@@ -58,6 +59,7 @@ __all__ = [
     "FluxScale",
     "ObservationSettings",
     "bootstrap_flux",
+    "combine_flux_scales",
     "concatenate_gaintables",
     "correct_with_solutions",
     "interpolate_gaintable",
@@ -98,6 +100,7 @@ __all__ = [
     "qa_gaintable",
     "read_h5parm",
     "scan_numbers",
+    "solution_channel_coverage",
     "solution_channel_index",
     "solution_time_index",
     "solve_calibrate_chain",

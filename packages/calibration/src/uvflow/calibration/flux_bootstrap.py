@@ -32,7 +32,7 @@ from .errors import CalibrationError
 from .gain_interpolation import interpolate_gaintable
 from .jones import jones_diagonal
 
-__all__ = ["FluxScale", "bootstrap_flux", "scale_gaintable_flux"]
+__all__ = ["FluxScale", "bootstrap_flux", "combine_flux_scales", "scale_gaintable_flux"]
 
 
 @dataclass(frozen=True)
@@ -108,6 +108,27 @@ def bootstrap_flux(flux_gains: GainTable, phase_gains: GainTable) -> FluxScale:
             "no antenna has gains on both the flux and the phase calibrator: the flux cannot "
             "be bootstrapped"
         )
+    if len(per) == 1:
+        p = per[0]
+        return FluxScale(p["flux_jy"], p["error_jy"], p["frequency_hz"], None, per)
+    return _power_law(per)
+
+
+def combine_flux_scales(scales) -> FluxScale:
+    """One flux scale from several (e.g. one per spectral window): their frequency
+    solutions together, a power law fitted when there are several.
+
+    Parameters
+    ----------
+    scales : sequence of FluxScale
+
+    Returns
+    -------
+    FluxScale
+    """
+    per = [p for s in scales for p in s.per_frequency]
+    if not per:
+        raise CalibrationError("no flux scales to combine")
     if len(per) == 1:
         p = per[0]
         return FluxScale(p["flux_jy"], p["error_jy"], p["frequency_hz"], None, per)

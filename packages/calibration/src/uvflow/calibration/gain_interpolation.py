@@ -17,6 +17,7 @@ from uvflow.datamodels import GainTable, Visibility
 
 from .apply import apply_gaintable
 from .errors import CalibrationError
+from .gaintable_create import solution_channel_coverage
 
 __all__ = ["concatenate_gaintables", "correct_with_solutions", "interpolate_gaintable"]
 
@@ -122,7 +123,8 @@ def interpolate_gaintable(gt: GainTable, times, intervals=None) -> GainTable:
 
 
 def correct_with_solutions(vis: Visibility, tables) -> Visibility:
-    """``vis`` corrected by each table in turn, interpolated to its integrations.
+    """``vis`` corrected by each table that covers its channels, in turn, interpolated to
+    its integrations.
 
     Parameters
     ----------
@@ -132,13 +134,36 @@ def correct_with_solutions(vis: Visibility, tables) -> Visibility:
         Applied in order (e.g. bandpass, then gains), each inverted
         (:func:`~uvflow.calibration.apply_gaintable` with ``inverse=True``) after
         :func:`interpolate_gaintable` to ``vis``'s times; samples without a valid
-        solution are flagged.
+        solution are flagged. A table whose frequency intervals hold none of the channels
+        (another spectral window's) is skipped.
 
     Returns
     -------
     Visibility
+
+    Raises
+    ------
+    CalibrationError
+        A table covers only some of the channels, or no table covers them.
     """
     times = np.unique(vis.time)
-    for gt in tables:
+    applied = 0
+    for k, gt in enumerate(tables):
+        covered = solution_channel_coverage(gt, vis.frequency)
+        if not covered.any():
+            continue
+        if not covered.all():
+            raise CalibrationError(
+                f"solution table {k} ({gt.jones_type}) covers {int(covered.sum())} of the "
+                f"{covered.size} channels at {vis.frequency[0] / 1e6:.6g}-"
+                f"{vis.frequency[-1] / 1e6:.6g} MHz: a table must cover a window's channels "
+                "or none"
+            )
         vis = apply_gaintable(vis, interpolate_gaintable(gt, times), inverse=True)
+        applied += 1
+    if tables and not applied:
+        raise CalibrationError(
+            f"no solution table covers the channels at {vis.frequency[0] / 1e6:.6g}-"
+            f"{vis.frequency[-1] / 1e6:.6g} MHz"
+        )
     return vis

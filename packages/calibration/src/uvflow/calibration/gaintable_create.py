@@ -31,6 +31,7 @@ from .jones import receptor_frame_of
 
 __all__ = [
     "create_gaintable_from_visibility",
+    "solution_channel_coverage",
     "solution_channel_index",
     "solution_time_index",
 ]
@@ -164,6 +165,28 @@ def _frequency_widths(gt: GainTable) -> np.ndarray:
     left = np.concatenate([[gaps[0]], gaps])
     right = np.concatenate([gaps, [gaps[-1]]])
     return np.minimum(left, right)[np.argsort(np.argsort(gt.frequency))]
+
+
+def solution_channel_coverage(gt: GainTable, frequency: np.ndarray) -> np.ndarray:
+    """Whether each channel lies in one of the table's frequency intervals.
+
+    A one-solution 'T' or 'G' table without recorded widths
+    (``meta['frequency_interval']``) covers every channel, as it applies to every channel.
+
+    Parameters
+    ----------
+    gt : GainTable
+    frequency : numpy.ndarray of float64, shape [nchan]
+        Channel centres, Hz.
+
+    Returns
+    -------
+    numpy.ndarray of bool, shape [nchan]
+    """
+    frequency = np.asarray(frequency, dtype=float)
+    widths = _frequency_widths(gt)
+    dist = np.abs(frequency[:, None] - gt.frequency[None, :])
+    return np.any(dist <= widths[None, :] / 2 * (1 + 1e-9) + 1e-3, axis=1)
 
 
 def solution_channel_index(gt: GainTable, frequency: np.ndarray) -> np.ndarray:

@@ -23,6 +23,7 @@ from uvflow.calibration import (
     CalibrationError,
     ObservationSettings,
     calibrate_observation_rsexecute_workflow,
+    combine_flux_scales,
     find_flux_standard,
     plot_gaintable,
     plot_gaintable_spectrum,
@@ -130,19 +131,17 @@ def resolve_field(spec: str, fields: list, option: str) -> int:
     raise CLIError(f"{option} {spec!r} {why}; the fields are: {listing}")
 
 
-def _field_part(parts, field_id: int, spw, option: str):
+def _field_parts(parts, field_id: int, spw, option: str) -> dict:
+    """The field's parts by spectral window id (only ``spw`` when given)."""
     mine = [p for p in parts if p.field_id == field_id]
     if not mine:
         raise CLIError(f"{option}: field {field_id} has no cross-correlation data: no scans to "
                        "calibrate with")  # fmt: skip
     if spw is not None:
         mine = [p for p in mine if str(p.spw_id) == str(spw)]
-    if len(mine) > 1:
-        raise CLIError(f"{option}: the field has {len(mine)} spectral windows "
-                       f"({', '.join(str(p.spw_id) for p in mine)}); choose one with --spw")  # fmt: skip
-    if not mine:
-        raise CLIError(f"{option}: the field has no data in spectral window {spw}")
-    return mine[0]
+        if not mine:
+            raise CLIError(f"{option}: the field has no data in spectral window {spw}")
+    return {p.spw_id: p for p in mine}
 
 
 def scan_chunks(part, max_nbytes: int | None = None) -> tuple[list, list]:
@@ -206,17 +205,36 @@ def _plan(args, o) -> dict:
     ids["bandpass-calibrator"] = (ids["flux-calibrator"] if args.bandpass_calibrator is None
                                   else resolve_field(args.bandpass_calibrator, fields,
                                                      "--bandpass-calibrator"))  # fmt: skip
-    chosen = {role: _field_part(parts, i, args.spw, f"--{role}") for role, i in ids.items()}
-    flux = chosen["flux-calibrator"]
+    chosen = {role: _field_parts(parts, i, args.spw, f"--{role}") for role, i in ids.items()}
+    spws = sorted(chosen["target"])
+    for role, by_spw in chosen.items():
+        missing = [k for k in spws if k not in by_spw]
+        if missing:
+            raise CLIError(f"--{role} has no data in spectral window(s) "
+                           f"{', '.join(map(str, missing))} of the target; choose with --spw")  # fmt: skip
+    windows = [{role: chosen[role][k] for role in chosen} for k in spws]
+    flux = windows[0]["flux-calibrator"]
     try:
         standard = find_flux_standard(flux.field_name, flux.phasecentre)
     except CalibrationError as exc:
         raise CLIError(f"--flux-calibrator {flux.field_name!r}: {exc}") from None
-    refant = _refant(args.refant, [chosen[r] for r in ("flux-calibrator", "phase-calibrator")])
-    bp = chosen["bandpass-calibrator"]
+    calibrators = [w[r] for w in windows for r in ("flux-calibrator", "phase-calibrator")]
     bp_flux = standard if ids["bandpass-calibrator"] == ids["flux-calibrator"] else 1.0
-    return {"parts": chosen, "standard": standard, "refant": refant, "bandpass_flux": bp_flux,
-            "span": (float(bp.times.min()), float(bp.times.max()))}  # fmt: skip
+    return {"parts": windows[0], "windows": windows, "spws": spws, "standard": standard,
+            "refant": _refant(args.refant, calibrators), "bandpass_flux": bp_flux}  # fmt: skip
+
+
+def _window_graph(window: dict, plan: dict, settings):
+    """One spectral window's calibration graph (bandpass, gains, flux, target)."""
+    scans = {r: scan_chunks(p)[0] for r, p in window.items() if r != "target"}
+    target, starts = scan_chunks(window["target"], TARGET_CHUNK_BYTES)
+    bp = window["bandpass-calibrator"]
+    return calibrate_observation_rsexecute_workflow(
+        scans["flux-calibrator"], scans["phase-calibrator"], target, plan["standard"],
+        settings, bandpass_scans=scans["bandpass-calibrator"],
+        bandpass_flux=plan["bandpass_flux"], span=(float(bp.times.min()), float(bp.times.max())),
+        starts_scan=starts,
+    )  # fmt: skip
 
 
 def run(args) -> int:
@@ -231,52 +249,51 @@ def run(args) -> int:
         with execution(args):
             with stages("index"):
                 plan = _plan(args, o)
-                parts = plan["parts"]
-                scans = {r: scan_chunks(p)[0] for r, p in parts.items() if r != "target"}
-                target, starts = scan_chunks(parts["target"], TARGET_CHUNK_BYTES)
             settings = ObservationSettings(
                 refant=plan["refant"], solint=o["solint"], quack=args.quack,
                 flag_antennas=tuple(args.flag_antennas), flag_baselines=tuple(args.flag_baselines),
             )  # fmt: skip
             with stages("calibrate"):
                 try:
-                    graph = calibrate_observation_rsexecute_workflow(
-                        scans["flux-calibrator"], scans["phase-calibrator"], target,
-                        plan["standard"], settings, bandpass_scans=scans["bandpass-calibrator"],
-                        bandpass_flux=plan["bandpass_flux"], span=plan["span"],
-                        starts_scan=starts,
-                    )  # fmt: skip
+                    graphs = [_window_graph(w, plan, settings) for w in plan["windows"]]
                     written = rsexecute.execute(_write_target, name="write_target")(
-                        str(tmp / outputs["ms"].name), *graph["target"]
+                        str(tmp / outputs["ms"].name), *[t for g in graphs for t in g["target"]]
                     )
-                    graph = {k: v for k, v in graph.items() if k != "target"}
-                    results, summaries = rsexecute.compute((graph, written), sync=True)
+                    graphs = [{k: v for k, v in g.items() if k != "target"} for g in graphs]
+                    results, summaries = rsexecute.compute((graphs, written), sync=True)
                 except CalibrationError as exc:
                     raise CLIError(str(exc)) from None
             with stages("write"):
-                _products(args, tmp, outputs, results)
+                _products(args, tmp, outputs, results, plan["spws"])
             report = calibration_report(plan, results, summaries, stages)
             (tmp / outputs["report"].name).write_text(json.dumps(report, indent=1) + "\n")
         _move(tmp, outputs, args.overwrite)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    scale = results["fluxscale"][0]
-    print(f"{parts['phase-calibrator'].field_name}: {scale.flux_jy:.4f} ± {scale.error_jy:.4f} "
-          f"Jy at {scale.frequency_hz / 1e9:.4f} GHz; wrote {outputs['ms']}")  # fmt: skip
+    scale = combine_flux_scales([r["fluxscale"][0] for r in results])
+    print(f"{plan['parts']['phase-calibrator'].field_name}: {scale.flux_jy:.4f} ± "
+          f"{scale.error_jy:.4f} Jy at {scale.frequency_hz / 1e9:.4f} GHz; wrote {outputs['ms']}")  # fmt: skip
     return 0
 
 
-def _products(args, tmp, outputs, results) -> None:
-    """The solutions (H5parm) and, with ``--plot``, their plots, in ``tmp``."""
-    transfer = results["fluxscale"][1]
-    bandpass = results["bandpass"][0]
-    # what corrects the target, in order (uvflow image --apply-solutions applies them so);
-    # the calibrators' own solutions are summarised in the report
-    write_h5parm(tmp / outputs["solutions"].name, {"bandpass": bandpass, "gains": transfer},
+def _products(args, tmp, outputs, results: list, spws: list) -> None:
+    """The solutions (H5parm) and, with ``--plot``, their plots, in ``tmp``: per spectral
+    window its bandpass, then its transfer gains (``uvflow image --apply-solutions``
+    applies to each window the tables that cover its channels, in this order); the
+    calibrators' own solutions are summarised in the report."""
+    tables = {}
+    for k, r in zip(spws, results):
+        suffix = "" if len(spws) == 1 else f"_spw{k}"
+        tables[f"bandpass{suffix}"] = r["bandpass"][0]
+        tables[f"gains{suffix}"] = r["fluxscale"][1]
+    write_h5parm(tmp / outputs["solutions"].name, tables,
                  history=f"uvflow calibrate {args.input}")  # fmt: skip
     if args.plot:
-        plot_gaintable_spectrum(bandpass, tmp / outputs["bandpass_png"].name, title="bandpass")
-        plot_gaintable(transfer, tmp / outputs["gains_png"].name, title="transfer gains")
+        first = results[0]
+        plot_gaintable_spectrum(first["bandpass"][0], tmp / outputs["bandpass_png"].name,
+                                title=f"bandpass (spectral window {spws[0]})")  # fmt: skip
+        plot_gaintable(first["fluxscale"][1], tmp / outputs["gains_png"].name,
+                       title=f"transfer gains (spectral window {spws[0]})")  # fmt: skip
 
 
 def _move(tmp: Path, outputs: dict, overwrite: bool) -> None:

@@ -42,7 +42,8 @@ def add_arguments(p) -> None:
     p.add_argument("--flux-standard", default="Perley-Butler 2017", metavar="NAME",
                    help="flux-density standard (default and only: Perley-Butler 2017)")  # fmt: skip
     p.add_argument("--spw", default=None, metavar="ID",
-                   help="spectral window to calibrate (needed when there are several)")  # fmt: skip
+                   help="calibrate only this spectral window (default: every spectral window "
+                   "of the target, each with its own bandpass and gains)")  # fmt: skip
     p.add_argument("--quack", type=float, default=0.0, metavar="SECONDS",
                    help="flag this many seconds at the start of every scan (default 0)")  # fmt: skip
     p.add_argument("--flag-antennas", nargs="+", default=(), metavar="ANT",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from uvflow.calibration import combine_flux_scales
 from uvflow.calibration.flagging import FLAG_REASONS
 
 from .report import versions
@@ -31,30 +32,52 @@ def solution_summary(gt) -> dict:
             "rms_residual_jy": float(np.sqrt(np.mean(used**2))) if used.size else None}  # fmt: skip
 
 
-def calibration_report(plan: dict, results: dict, target_summaries: list, stages) -> dict:
-    """The report: flux scale, standard, flagged fractions, solutions, stages."""
-    scale, transfer, flux_gt, phase_gt = results["fluxscale"]
-    bandpass, bandpass_flags = results["bandpass"]
+def _solutions(result: dict) -> dict:
+    scale, transfer, flux_gt, phase_gt = result["fluxscale"]
+    return {"B": solution_summary(result["bandpass"][0]), "G_flux": solution_summary(flux_gt),
+            "G_phase": solution_summary(phase_gt), "G_transfer": solution_summary(transfer)}  # fmt: skip
+
+
+def calibration_report(plan: dict, results: list, target_summaries: list, stages) -> dict:
+    """The report: flux scale, standard, flagged fractions, solutions, stages.
+
+    ``results`` holds one spectral window's results each (``plan['spws']``): the flux is
+    their combination (a power law over the windows when there are several), with each
+    window's own in ``spectral_windows``; flagged fractions are over all windows;
+    ``solutions`` are per term, and per window (``spw<id>``) when there are several.
+    """
     parts = plan["parts"]
+
+    def summaries(key):
+        return [s for r in results for _, s in r[key]]
+
     flags = {
-        parts["bandpass-calibrator"].field_name + " (bandpass)": flagged_fractions(bandpass_flags),
-        parts["flux-calibrator"].field_name: flagged_fractions([s for _, s in results["flux_gains"]]),
-        parts["phase-calibrator"].field_name: flagged_fractions([s for _, s in results["phase_gains"]]),
+        parts["bandpass-calibrator"].field_name + " (bandpass)":
+            flagged_fractions([s for r in results for s in r["bandpass"][1]]),
+        parts["flux-calibrator"].field_name: flagged_fractions(summaries("flux_gains")),
+        parts["phase-calibrator"].field_name: flagged_fractions(summaries("phase_gains")),
         parts["target"].field_name: flagged_fractions(target_summaries),
     }  # fmt: skip
+    scale = combine_flux_scales([r["fluxscale"][0] for r in results])
+    fluxscale = scale.describe() | {"spectral_windows": {
+        str(k): r["fluxscale"][0].describe() for k, r in zip(plan["spws"], results)}}  # fmt: skip
+    if len(results) == 1:
+        solutions = _solutions(results[0])
+    else:
+        solutions = {f"spw{k}": _solutions(r) for k, r in zip(plan["spws"], results)}
     standard = plan["standard"]
     nu = float(scale.frequency_hz)
     config = parts["target"].configuration
     return {
-        "fluxscale": {parts["phase-calibrator"].field_name: scale.describe()},
+        "fluxscale": {parts["phase-calibrator"].field_name: fluxscale},
         "flux_standard": {"standard": "Perley-Butler 2017", "source": standard.name,
                           "frequency_hz": nu, "flux_jy": float(standard.flux_density(nu))},
         "fields": {role: {"id": int(p.field_id), "name": p.field_name}
                    for role, p in parts.items()},
+        "spectral_windows": [int(k) for k in plan["spws"]],
         "refant": str(config.names[plan["refant"]]),
         "flagged_fraction": flags,
-        "solutions": {"B": solution_summary(bandpass), "G_flux": solution_summary(flux_gt),
-                      "G_phase": solution_summary(phase_gt), "G_transfer": solution_summary(transfer)},
+        "solutions": solutions,
         "stages": stages.records,
         "versions": versions(),
     }  # fmt: skip
