@@ -167,26 +167,21 @@ def _frequency_widths(gt: GainTable) -> np.ndarray:
     return np.minimum(left, right)[np.argsort(np.argsort(gt.frequency))]
 
 
-def solution_channel_coverage(gt: GainTable, frequency: np.ndarray) -> np.ndarray:
-    """Whether each channel lies in one of the table's frequency intervals.
-
-    A one-solution 'T' or 'G' table without recorded widths
-    (``meta['frequency_interval']``) covers every channel, as it applies to every channel.
-
-    Parameters
-    ----------
-    gt : GainTable
-    frequency : numpy.ndarray of float64, shape [nchan]
-        Channel centres, Hz.
-
-    Returns
-    -------
-    numpy.ndarray of bool, shape [nchan]
-    """
-    frequency = np.asarray(frequency, dtype=float)
+def _nearest_solution(gt: GainTable, frequency: np.ndarray):
+    """The nearest frequency solution of each channel [nchan] int64, and whether the
+    channel lies in its interval [nchan] bool."""
     widths = _frequency_widths(gt)
-    dist = np.abs(frequency[:, None] - gt.frequency[None, :])
-    return np.any(dist <= widths[None, :] / 2 * (1 + 1e-9) + 1e-3, axis=1)
+    k = np.argmin(np.abs(frequency[:, None] - gt.frequency[None, :]), axis=1)
+    inside = np.abs(frequency - gt.frequency[k]) <= widths[k] / 2 * (1 + 1e-9) + 1e-3
+    return k.astype(np.int64), inside
+
+
+def solution_channel_coverage(gt: GainTable, frequency: np.ndarray) -> np.ndarray:
+    """Whether each channel (``frequency`` [nchan] float64, Hz) lies in one of the table's
+    frequency intervals: bool [nchan]. A one-solution 'T' or 'G' table without recorded
+    widths (``meta['frequency_interval']``) covers every channel, as it applies to every
+    channel."""
+    return _nearest_solution(gt, np.asarray(frequency, dtype=float))[1]
 
 
 def solution_channel_index(gt: GainTable, frequency: np.ndarray) -> np.ndarray:
@@ -210,16 +205,13 @@ def solution_channel_index(gt: GainTable, frequency: np.ndarray) -> np.ndarray:
     frequency = np.asarray(frequency, dtype=float)
     if gt.nchan == 1 and gt.jones_type != "B":
         return np.zeros(frequency.size, np.int64)
-    widths = _frequency_widths(gt)
-    k = np.argmin(np.abs(frequency[:, None] - gt.frequency[None, :]), axis=1)
-    dist = np.abs(frequency - gt.frequency[k])
-    outside = dist > widths[k] / 2 * (1 + 1e-9) + 1e-3
-    if np.any(outside):
-        bad = frequency[outside]
+    k, inside = _nearest_solution(gt, frequency)
+    if not np.all(inside):
+        bad = frequency[~inside]
         raise CalibrationError(
             f"{gt.jones_type} gain table has {gt.nchan} frequency solutions at "
             f"{gt.frequency.min() / 1e6:.6g}–{gt.frequency.max() / 1e6:.6g} MHz that do not cover "
             f"{bad.size} visibility channel(s) (e.g. {bad[0] / 1e6:.6g} MHz); make or solve a "
             "table for these channels"
         )
-    return k.astype(np.int64)
+    return k
