@@ -63,16 +63,18 @@ def concatenate_gaintables(tables) -> GainTable:
                          time=time[order], interval=join("interval"), meta=meta)  # fmt: skip
 
 
-def _interp_series(t_new, t, values, valid) -> tuple[np.ndarray, bool]:
-    """Linear amplitude / unwrapped-phase interpolation of one complex series."""
-    if not valid.any():
-        return np.ones(t_new.size, complex), False
-    tv, v = t[valid], values[valid]
-    if tv.size == 1:
-        return np.full(t_new.size, v[0]), True
-    amp = np.interp(t_new, tv, np.abs(v))
-    phase = np.interp(t_new, tv, np.unwrap(np.angle(v)))
-    return amp * np.exp(1j * phase), True
+def _interp_columns(t_new, t, values) -> np.ndarray:
+    """Complex series ``values`` [ntime, n] at times ``t`` [ntime] (sorted) interpolated
+    to ``t_new`` [nnew]: amplitude and unwrapped phase linear, the nearest solution outside
+    ``t``; complex128 [nnew, n]."""
+    if t.size == 1:
+        return np.broadcast_to(values[:1], (t_new.size, values.shape[1]))
+    k = np.clip(np.searchsorted(t, t_new, side="right") - 1, 0, t.size - 2)
+    dt = t[k + 1] - t[k]
+    w = np.clip((t_new - t[k]) / np.where(dt > 0, dt, 1.0), 0.0, 1.0)[:, None]
+    amp, phase = np.abs(values), np.unwrap(np.angle(values), axis=0)
+    amp = amp[k] * (1 - w) + amp[k + 1] * w
+    return amp * np.exp(1j * (phase[k] * (1 - w) + phase[k + 1] * w))
 
 
 def interpolate_gaintable(gt: GainTable, times, intervals=None) -> GainTable:
@@ -106,16 +108,19 @@ def interpolate_gaintable(gt: GainTable, times, intervals=None) -> GainTable:
     wout = np.zeros(out.shape)
     flat_g = gain.reshape(nt, -1)
     flat_w = weight.reshape(nt, -1)
-    offdiag = ~np.eye(nr, dtype=bool)
-    for e in range(flat_g.shape[1]):
+    flat_out, flat_wout = out.reshape(t_new.size, -1), wout.reshape(t_new.size, -1)
+    # elements with every solution valid (the usual case): all at once
+    full = np.all(flat_w > 0, axis=0)
+    flat_out[:, full] = _interp_columns(t_new, t, flat_g[:, full])
+    flat_wout[:, full] = flat_w[:, full].mean(axis=0)
+    # the others one by one, over their valid solutions (identity where none)
+    for e in np.flatnonzero(~full):
         valid = flat_w[:, e] > 0
-        series, ok = _interp_series(t_new, t, flat_g[:, e], valid)
-        idx = np.unravel_index(e, (na, nc, nr, nr))
-        if ok:
-            out[(slice(None), *idx)] = series
-            wout[(slice(None), *idx)] = flat_w[valid, e].mean()
-        elif not offdiag[idx[2], idx[3]]:
-            out[(slice(None), *idx)] = 1.0  # no solution: identity (weight 0)
+        if valid.any():
+            flat_out[:, e] = _interp_columns(t_new, t[valid], flat_g[valid, e, None])[:, 0]
+            flat_wout[:, e] = flat_w[valid, e].mean()
+        elif (e // nr) % nr == e % nr:  # a diagonal element (receptor pair r, r)
+            flat_out[:, e] = 1.0  # no solution: identity (weight 0)
     meta = {k: v for k, v in gt.meta.items() if k not in ("iterations", "converged", "sources")}
     meta["interpolated_from"] = int(nt)
     return gt.replace(gain=out, weight=wout, residual=np.zeros((t_new.size, nc, nr, nr)),
