@@ -36,6 +36,7 @@ from uvflow.execution import rsexecute
 
 from .calibrate_report import calibration_report
 from .errors import CLIError
+from .image_options import input_kind
 from .report import Stages
 
 __all__ = ["run", "output_paths", "resolve_field", "scan_chunks"]
@@ -76,19 +77,9 @@ def _solint(text: str) -> float | None:
 
 
 def _check(args) -> dict:
-    path = Path(args.input)
-    if not path.exists():
-        raise CLIError(f"input {args.input!r} does not exist")
-    if path.is_dir():
-        if not (path / "table.dat").exists():
-            raise CLIError(f"input {args.input!r} is a directory but not a MeasurementSet")
-        kind = "ms"
-    elif path.suffix.lower() in (".fits", ".uvfits", ".uvf"):
-        kind = "uvfits"
-        if args.datacolumn != "DATA":
-            raise CLIError("--datacolumn applies to MeasurementSets, not to UVFITS files")
-    else:
-        raise CLIError(f"input {args.input!r}: expected a MeasurementSet or a .uvfits file")
+    path, kind = Path(args.input), input_kind(args.input)
+    if kind == "uvfits" and args.datacolumn != "DATA":
+        raise CLIError("--datacolumn applies to MeasurementSets, not to UVFITS files")
     if args.flux_standard.strip().lower() not in STANDARDS:
         raise CLIError(f"--flux-standard {args.flux_standard!r} unknown; uvflow has "
                        "Perley-Butler 2017 (pb2017)")  # fmt: skip

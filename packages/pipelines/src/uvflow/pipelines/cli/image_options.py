@@ -24,6 +24,7 @@ __all__ = [
     "POLARISATIONS",
     "check_arguments",
     "deconvolver_options",
+    "input_kind",
     "line_free_channels",
 ]
 
@@ -43,6 +44,22 @@ _BRIGGS_NEEDS_R = (
     "--weight briggs needs the robustness, from -2 (uniform-like) to 2 "
     "(natural-like), e.g. '-weight briggs 0'"
 )
+
+
+def input_kind(path) -> str:
+    """``'ms'`` (a directory holding a casacore table) or ``'uvfits'`` (a ``.uvfits``,
+    ``.uvf`` or ``.fits`` file); a CLIError says what is wrong with anything else."""
+    p = Path(path)
+    if not p.exists():
+        raise CLIError(f"input {str(path)!r} does not exist")
+    if p.is_dir():
+        if not (p / "table.dat").exists():
+            raise CLIError(f"input {str(path)!r} is a directory but not a MeasurementSet")
+        return "ms"
+    if p.suffix.lower() in (".fits", ".uvfits", ".uvf"):
+        return "uvfits"
+    raise CLIError(f"input {str(path)!r}: expected a MeasurementSet directory or a "
+                   ".uvfits/.fits file")  # fmt: skip
 
 
 def _frame(pol: str) -> PolarisationFrame:
@@ -171,20 +188,7 @@ def check_arguments(args) -> dict:
     resolve_wsclean(args)
     # what no product may overwrite (.product_paths)
     opts: dict = {"inputs": [*args.inputs, *([args.fits_mask] if args.fits_mask else [])]}
-    for path in args.inputs:
-        p = Path(path)
-        if not p.exists():
-            raise CLIError(f"input {path!r} does not exist")
-        if p.is_dir():
-            if not (p / "table.dat").exists():
-                raise CLIError(f"input {path!r} is a directory but not a MeasurementSet")
-            opts.setdefault("kinds", []).append("ms")
-        elif p.suffix.lower() in (".fits", ".uvfits", ".uvf"):
-            opts.setdefault("kinds", []).append("uvfits")
-        else:
-            raise CLIError(
-                f"input {path!r}: expected a MeasurementSet directory or a .uvfits/.fits file"
-            )
+    opts["kinds"] = [input_kind(path) for path in args.inputs]
     if args.size is not None:
         if len(args.size) not in (1, 2):
             raise CLIError(f"--size takes N or WIDTH HEIGHT, got {len(args.size)} values")

@@ -15,7 +15,7 @@ from uvflow.datamodels import read_uvfits
 from uvflow.datamodels.io import read_ms_metadata
 from uvflow.datamodels.io.ms_tables import open_table
 
-from .errors import CLIError
+from .image_options import input_kind
 
 __all__ = ["add_arguments", "run", "describe_ms"]
 
@@ -88,13 +88,8 @@ def _print_uvfits(path) -> None:
 
 def run(args) -> int:
     for path in args.inputs:
-        p = Path(path)
-        if not p.exists():
-            raise CLIError(f"input {path!r} does not exist")
-        if p.is_dir():
-            _print_ms(describe_ms(p))
-        elif p.suffix.lower() in (".fits", ".uvfits", ".uvf"):
-            _print_uvfits(p)
+        if input_kind(path) == "ms":
+            _print_ms(describe_ms(Path(path)))
         else:
-            raise CLIError(f"input {path!r}: expected a MeasurementSet directory or a UVFITS file")
+            _print_uvfits(Path(path))
     return 0
