@@ -108,9 +108,6 @@ def bootstrap_flux(flux_gains: GainTable, phase_gains: GainTable) -> FluxScale:
             "no antenna has gains on both the flux and the phase calibrator: the flux cannot "
             "be bootstrapped"
         )
-    if len(per) == 1:
-        p = per[0]
-        return FluxScale(p["flux_jy"], p["error_jy"], p["frequency_hz"], None, per)
     return _power_law(per)
 
 
@@ -129,14 +126,15 @@ def combine_flux_scales(scales) -> FluxScale:
     per = [p for s in scales for p in s.per_frequency]
     if not per:
         raise CalibrationError("no flux scales to combine")
-    if len(per) == 1:
-        p = per[0]
-        return FluxScale(p["flux_jy"], p["error_jy"], p["frequency_hz"], None, per)
     return _power_law(per)
 
 
 def _power_law(per: list) -> FluxScale:
-    """Weighted fit of log S = log S0 + α log(ν/ν0), ν0 the mean frequency."""
+    """The one frequency solution's flux, or with several a weighted fit of
+    log S = log S0 + α log(ν/ν0), ν0 the mean frequency."""
+    if len(per) == 1:
+        p = per[0]
+        return FluxScale(p["flux_jy"], p["error_jy"], p["frequency_hz"], None, per)
     nu = np.array([p["frequency_hz"] for p in per])
     flux = np.array([p["flux_jy"] for p in per])
     err = np.array([p["error_jy"] for p in per])

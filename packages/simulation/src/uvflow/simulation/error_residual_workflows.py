@@ -29,6 +29,12 @@ def _component_predictions(bvis, components, gt_list):
     return predict_skymodel_list_compsonly_rsexecute_workflow(bvis, skymodels, docal=True)
 
 
+def _predictions(bvis, components, error_gts, no_error_gts) -> tuple[list, list]:
+    """Per component its visibilities through the error and the error-free gains."""
+    return (_component_predictions(bvis, components, error_gts),
+            _component_predictions(bvis, components, no_error_gts))  # fmt: skip
+
+
 def _skymodel(component, gt_list, i):
     return SkyModel(components=[component], gaintable=gt_list[i])
 
@@ -85,8 +91,7 @@ def calculate_residual_from_gaintables_rsexecute_workflow(
     """
     out = []
     for i, bvis in enumerate(sub_bvis_list):
-        error = _component_predictions(bvis, sub_components, error_gt_list[i])
-        no_error = _component_predictions(bvis, sub_components, no_error_gt_list[i])
+        error, no_error = _predictions(bvis, sub_components, error_gt_list[i], no_error_gt_list[i])
         diffs = [rsexecute.execute(_difference)(bvis, e, z, residual)
                  for e, z in zip(error, no_error)]  # fmt: skip
         if sum_vis:
@@ -128,11 +133,8 @@ def calculate_selfcal_residual_from_gaintables_rsexecute_workflow(
     """
     fixed = []
     for i, bvis in enumerate(sub_bvis_list):
-        error = sum_predict_results_rsexecute(
-            _component_predictions(bvis, sub_components, error_gt_list[i])
-        )
-        no_error = sum_predict_results_rsexecute(
-            _component_predictions(bvis, sub_components, no_error_gt_list[i]))  # fmt: skip
+        error, no_error = (sum_predict_results_rsexecute(p) for p in _predictions(
+            bvis, sub_components, error_gt_list[i], no_error_gt_list[i]))  # fmt: skip
         fixed.append(
             rsexecute.execute(_selfcal_difference)(bvis, error, no_error, selfcal, residual)
         )

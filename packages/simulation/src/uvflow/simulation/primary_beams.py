@@ -29,6 +29,7 @@ __all__ = [
     "BEAM_MODELS",
     "KNOWN_DIAMETERS",
     "beam_pattern",
+    "check_beam_model",
     "create_pb",
     "dish_diameter",
     "voltage_pattern",
@@ -77,6 +78,13 @@ def dish_diameter(telescope, diameter=None) -> float:
     )
 
 
+def check_beam_model(beam: str) -> str:
+    """``beam`` if it is one of :data:`BEAM_MODELS`, else a SimulationError listing them."""
+    if beam not in BEAM_MODELS:
+        raise SimulationError(f"beam {beam!r} unknown; use one of {', '.join(BEAM_MODELS)}")
+    return beam
+
+
 def voltage_pattern(rho, frequency, diameter: float, beam: str = "airy") -> np.ndarray:
     """Voltage (field) pattern of a circular aperture at ``rho = sin θ`` and ``frequency``.
 
@@ -103,8 +111,7 @@ def voltage_pattern(rho, frequency, diameter: float, beam: str = "airy") -> np.n
     SimulationError
         An unknown ``beam`` (the message lists the known ones).
     """
-    if beam not in BEAM_MODELS:
-        raise SimulationError(f"beam {beam!r} unknown; use one of {', '.join(BEAM_MODELS)}")
+    check_beam_model(beam)
     lam = SPEED_OF_LIGHT / np.asarray(frequency, float)
     rho = np.asarray(rho, float)
     if beam == "gaussian":
@@ -163,8 +170,7 @@ def create_pb(
         90 degrees and where the projection has no sky.
     """
     d = dish_diameter(telescope, diameter)
-    if beam not in BEAM_MODELS:
-        raise SimulationError(f"beam {beam!r} unknown; use one of {', '.join(BEAM_MODELS)}")
+    check_beam_model(beam)
     pointing = image.phasecentre if pointingcentre is None else pointingcentre
     yy, xx = np.mgrid[0 : image.ny, 0 : image.nx]
     sky = image.pixel_to_sky(xx.ravel(), yy.ravel())

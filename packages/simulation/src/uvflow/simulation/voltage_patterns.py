@@ -35,7 +35,7 @@ import numpy as np
 from uvflow.datamodels import SPEED_OF_LIGHT
 
 from .errors import SimulationError
-from .primary_beams import AIRY_FWHM, BEAM_MODELS, voltage_pattern
+from .primary_beams import AIRY_FWHM, check_beam_model, voltage_pattern
 
 __all__ = ["DeformedPattern", "IdealPattern", "PolarisedPattern", "aperture_voltage"]
 
@@ -70,10 +70,7 @@ class IdealPattern:
 
     def __post_init__(self) -> None:
         _positive("diameter", self.diameter)
-        if self.beam not in BEAM_MODELS:
-            raise SimulationError(
-                f"beam {self.beam!r} unknown; use one of {', '.join(BEAM_MODELS)}"
-            )
+        check_beam_model(self.beam)
 
     def __call__(self, x, y, frequency, elevation=None) -> np.ndarray:
         """Jones matrices ``[n, nchan, 2, 2]`` complex128 at offsets ``x, y`` ``[n]``."""
@@ -240,10 +237,7 @@ class PolarisedPattern:
             raise SimulationError(f"ellipticity must be in [0, 0.5), got {self.ellipticity}")
         if not (np.isfinite(self.leakage) and self.leakage >= 0):
             raise SimulationError(f"leakage must be finite and >= 0, got {self.leakage}")
-        if self.beam not in BEAM_MODELS:
-            raise SimulationError(
-                f"beam {self.beam!r} unknown; use one of {', '.join(BEAM_MODELS)}"
-            )
+        check_beam_model(self.beam)
 
     def nominal(self) -> PolarisedPattern:
         """The symmetrised pattern (same parameters, ``symmetric=True``)."""
