@@ -65,7 +65,7 @@ def _as_pattern(vp, vis: Visibility):
     if isinstance(vp, (str, Configuration)):
         return IdealPattern(dish_diameter(vp))
     if vp is None:
-        return IdealPattern(dish_diameter(vis.configuration))
+        return _ideal_from_vis(vis)
     raise SimulationError(
         "each sub_vp_list entry must be a voltage pattern (callable), a telescope name or "
         f"Configuration, a dish diameter in metres, or None; got {type(vp).__name__}"
